@@ -1,0 +1,70 @@
+"""Where hrbridge keeps its state and configuration, read from the environment.
+
+Everything lives under ``HRBRIDGE_HOME`` (default ``./.hrbridge``) unless a URL or path is given:
+the hub database, the employee archive database, an Airflow home on SQLite, and reports.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PACKAGE_CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved locations of hrbridge's state; build with :func:`load_settings`."""
+
+    home: Path
+    db_url: str
+    archive_url: str
+    airflow_home: Path
+    reports_dir: Path
+    configs_dir: Path
+
+    def ensure_dirs(self) -> Settings:
+        """Create the home, Airflow home and reports folders (owner-only) and return self."""
+        for path in (self.home, self.airflow_home, self.reports_dir):
+            path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return self
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Read settings from ``env`` (default ``os.environ``); defaults keep everything under home."""
+    env = dict(os.environ if env is None else env)
+    home = Path(env.get("HRBRIDGE_HOME", ".hrbridge")).expanduser().resolve()
+    return Settings(
+        home=home,
+        db_url=env.get("HRBRIDGE_DB_URL") or f"sqlite:///{home / 'hub.db'}",
+        archive_url=env.get("HRBRIDGE_ARCHIVE_URL") or f"sqlite:///{home / 'archive.db'}",
+        airflow_home=Path(env.get("AIRFLOW_HOME") or home / "airflow"),
+        reports_dir=Path(env.get("HRBRIDGE_REPORTS_DIR") or home / "reports"),
+        configs_dir=Path(env.get("HRBRIDGE_CONFIG_DIR") or PACKAGE_CONFIGS),
+    )
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing or malformed; the message names the file."""
+
+
+@cache
+def _read_yaml(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"configuration file not found: {path}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"configuration file {path} is not valid YAML: {exc}") from exc
+
+
+def load_config(name: str, settings: Settings | None = None) -> Any:
+    """Return the parsed ``configs/<name>.yaml`` (from ``HRBRIDGE_CONFIG_DIR`` when set)."""
+    settings = settings or load_settings()
+    return _read_yaml(settings.configs_dir / f"{name}.yaml")
