@@ -1,0 +1,451 @@
+"""The vault: per-subject data keys, wrapped by a master key, used to encrypt values, columns and media.
+
+Every subject (candidate) gets one AES-256 data key, stored only wrapped (by the key provider's
+master key) in the ``data_keys`` table of the database the vault is given. Destroying that row's
+wrapped key — :meth:`Vault.shred` — makes every copy of the subject's ciphertext unreadable,
+including copies in backups and exports. Rotating the master key re-wraps data keys only; the
+encrypted data is never touched.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pandas as pd
+import sqlalchemy as sa
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from governance.crypto import envelope, streams
+from governance.crypto.errors import (
+    CryptoError,
+    DataKeyMissing,
+    KeyProviderUnavailable,
+    SubjectKeyShredded,
+    TamperedCiphertext,
+)
+from governance.crypto.keyring import KeyProvider, LocalKeyringProvider
+
+metadata = sa.MetaData()
+
+data_keys = sa.Table(
+    "data_keys",
+    metadata,
+    sa.Column("subject_id", sa.String(200), primary_key=True),
+    sa.Column("key_version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("master_key_id", sa.String(100), nullable=True, index=True),
+    sa.Column("wrapped_key", sa.LargeBinary, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("rewrapped_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("destroyed_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+_LOOKUP_BATCH = 500
+_ROTATE_BATCH = 1000
+KeyRef = tuple[str, int]
+
+
+@dataclass
+class VaultStats:
+    """Counters that show how much key work a call did (one unwrap per subject in batches)."""
+
+    keys_created: int = 0
+    unwraps: int = 0
+    lookups: int = 0
+
+
+@dataclass(frozen=True)
+class RotationResult:
+    """What a master-key rotation did."""
+
+    new_master_id: str
+    old_master_ids: list[str]
+    rewrapped: int
+    total: int
+    destroyed_master_ids: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form for ``hrbridge keys rotate --json``."""
+        return {
+            "new_master_id": self.new_master_id,
+            "old_master_ids": self.old_master_ids,
+            "rewrapped": self.rewrapped,
+            "total": self.total,
+            "destroyed_master_ids": self.destroyed_master_ids,
+        }
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _is_missing(value: object) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Vault:
+    """Envelope encryption with per-subject data keys, crypto-shredding and master-key rotation."""
+
+    def __init__(self, engine: sa.Engine, provider: KeyProvider) -> None:
+        self.engine = engine
+        self.provider = provider
+        self.stats = VaultStats()
+        metadata.create_all(engine, tables=[data_keys])
+
+    @classmethod
+    def local(cls, engine: sa.Engine, home: Path) -> Vault:
+        """A vault whose master keys live in ``<home>/keyring.json`` (created on first use, 0600)."""
+        return cls(engine, LocalKeyringProvider(Path(home) / "keyring.json"))
+
+    # -- availability ------------------------------------------------------------------------------
+    def require_available(self) -> None:
+        """Raise :class:`KeyProviderUnavailable` unless the provider can wrap and unwrap right now.
+
+        Pipelines call this before writing anything, so no sensitive value is ever stored in
+        plaintext because the key service was down.
+        """
+        probe, aad = AESGCM.generate_key(bit_length=256), b"hrbridge availability probe"
+        try:
+            key_id = self.provider.current_key_id()
+            ok = self.provider.unwrap(key_id, self.provider.wrap(key_id, probe, aad), aad) == probe
+        except KeyProviderUnavailable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any provider failure means it is unusable
+            raise KeyProviderUnavailable(f"key provider failed its self-test: {exc}") from exc
+        if not ok:
+            raise KeyProviderUnavailable("key provider returned a different key on unwrap")
+
+    # -- data keys -----------------------------------------------------------------------------------
+    def _unwrap(self, subject_id: str, row: Any) -> bytes:
+        if row.destroyed_at is not None or row.wrapped_key is None:
+            raise SubjectKeyShredded(subject_id)
+        self.stats.unwraps += 1
+        aad = envelope.data_key_aad(subject_id, row.key_version)
+        return self.provider.unwrap(row.master_key_id, bytes(row.wrapped_key), aad)
+
+    def _rows(self, subject_ids: list[str]) -> dict[str, list[Any]]:
+        found: dict[str, list[Any]] = {}
+        with self.engine.connect() as conn:
+            for batch in _chunks(subject_ids, _LOOKUP_BATCH):
+                self.stats.lookups += 1
+                stmt = sa.select(data_keys).where(data_keys.c.subject_id.in_(batch))
+                for row in conn.execute(stmt):
+                    found.setdefault(row.subject_id, []).append(row)
+        return found
+
+    def _create_keys(self, subject_ids: list[str]) -> None:
+        if not subject_ids:
+            return
+        key_id = self.provider.current_key_id()
+        now = _now()
+        rows = []
+        for subject_id in subject_ids:
+            data_key = AESGCM.generate_key(bit_length=256)
+            wrapped = self.provider.wrap(key_id, data_key, envelope.data_key_aad(subject_id, 1))
+            rows.append(
+                {"subject_id": subject_id, "key_version": 1, "master_key_id": key_id,
+                 "wrapped_key": wrapped, "created_at": now}
+            )
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(sa.insert(data_keys), rows)
+        except sa.exc.IntegrityError:
+            # Another worker created some of these keys at the same moment: insert one by one,
+            # keeping whichever key won.
+            for row in rows:
+                try:
+                    with self.engine.begin() as conn:
+                        conn.execute(sa.insert(data_keys), [row])
+                except sa.exc.IntegrityError:
+                    continue
+        self.stats.keys_created += len(rows)
+
+    def _encryption_keys(self, subject_ids: Iterable[str]) -> dict[str, tuple[int, bytes]]:
+        """Current (version, data key) per subject, creating keys for new subjects."""
+        wanted = sorted(set(subject_ids))
+        found = self._rows(wanted)
+        missing = [s for s in wanted if s not in found]
+        if missing:
+            self._create_keys(missing)
+            found.update(self._rows(missing))
+        keys: dict[str, tuple[int, bytes]] = {}
+        for subject_id in wanted:
+            latest = max(found[subject_id], key=lambda r: r.key_version)
+            keys[subject_id] = (latest.key_version, self._unwrap(subject_id, latest))
+        return keys
+
+    def _decryption_keys(self, refs: Iterable[KeyRef]) -> dict[KeyRef, bytes]:
+        """Data key per (subject, version) named by ciphertexts; one unwrap each."""
+        wanted = set(refs)
+        found = self._rows(sorted({s for s, _ in wanted}))
+        keys: dict[KeyRef, bytes] = {}
+        for subject_id, version in wanted:
+            rows = {r.key_version: r for r in found.get(subject_id, [])}
+            if version not in rows:
+                if any(r.destroyed_at is not None for r in rows.values()):
+                    raise SubjectKeyShredded(subject_id)
+                raise DataKeyMissing(subject_id, version)
+            keys[(subject_id, version)] = self._unwrap(subject_id, rows[version])
+        return keys
+
+    # -- single values ---------------------------------------------------------------------------------
+    @staticmethod
+    def _plain_bytes(value: str | bytes, column: str, record_id: str) -> tuple[str, bytes]:
+        if isinstance(value, str):
+            return envelope.KIND_TEXT, value.encode("utf-8")
+        if isinstance(value, bytes | bytearray | memoryview):
+            return envelope.KIND_BYTES, bytes(value)
+        raise TypeError(
+            f"column {column!r} of record {record_id!r}: cannot encrypt a {type(value).__name__}; "
+            "serialise it to text or bytes (e.g. JSON) first"
+        )
+
+    @staticmethod
+    def _seal(data_key: bytes, version: int, value: str | bytes, where: envelope.Location) -> str:
+        kind, plain = Vault._plain_bytes(value, where.column, where.record_id)
+        sealed = envelope.seal(data_key, plain, where.aad("value", version, kind))
+        return envelope.format_token(version, kind, sealed)
+
+    @staticmethod
+    def _parse(token: str, where: envelope.Location) -> envelope.Token:
+        try:
+            return envelope.parse_token(token)
+        except ValueError as exc:
+            raise TamperedCiphertext(where.record_id, where.column, str(exc)) from exc
+
+    @staticmethod
+    def _open(data_key: bytes, parsed: envelope.Token, where: envelope.Location) -> str | bytes:
+        try:
+            plain = envelope.open_sealed(data_key, parsed.sealed, where.aad("value", parsed.key_version, parsed.kind))
+        except InvalidTag as exc:
+            raise TamperedCiphertext(where.record_id, where.column) from exc
+        return plain.decode("utf-8") if parsed.kind == envelope.KIND_TEXT else plain
+
+    def encrypt(
+        self, subject_id: str, value: str | bytes | None, *, table: str, column: str, record_id: str
+    ) -> str | None:
+        """Encrypt one value for ``table.column`` of ``record_id``; ``None`` stays ``None``."""
+        if _is_missing(value):
+            return None
+        where = envelope.Location(table, column, str(record_id), str(subject_id))
+        version, data_key = self._encryption_keys([where.subject_id])[where.subject_id]
+        return self._seal(data_key, version, value, where)  # type: ignore[arg-type]
+
+    def decrypt(
+        self, subject_id: str, token: str | None, *, table: str, column: str, record_id: str
+    ) -> str | bytes | None:
+        """Decrypt a token; ``str`` if it was encrypted from text, ``bytes`` otherwise.
+
+        Raises :class:`TamperedCiphertext` (naming record and column) when the token was altered
+        or belongs to another location, :class:`SubjectKeyShredded` after :meth:`shred`.
+        """
+        if _is_missing(token):
+            return None
+        where = envelope.Location(table, column, str(record_id), str(subject_id))
+        parsed = self._parse(token, where)  # type: ignore[arg-type]
+        ref = (where.subject_id, parsed.key_version)
+        return self._open(self._decryption_keys([ref])[ref], parsed, where)
+
+    # -- columns --------------------------------------------------------------------------------------
+    @staticmethod
+    def _locations(
+        frame: pd.DataFrame, column: str, table: str, subject_col: str, record_col: str
+    ) -> list[tuple[Any, envelope.Location | None]]:
+        for name in (column, subject_col, record_col):
+            if name not in frame.columns:
+                raise KeyError(f"table {table!r}: frame has no column {name!r}")
+        out: list[tuple[Any, envelope.Location | None]] = []
+        rows = zip(frame[column].tolist(), frame[subject_col].tolist(), frame[record_col].tolist(), strict=True)
+        for position, (value, subject, record) in enumerate(rows):
+            if _is_missing(value):
+                out.append((None, None))
+                continue
+            if _is_missing(subject) or _is_missing(record):
+                raise ValueError(
+                    f"table {table!r}, column {column!r}, row {position}: a value needs both "
+                    f"{subject_col!r} (subject) and {record_col!r} (record id) to be encrypted"
+                )
+            out.append((value, envelope.Location(table, column, str(record), str(subject))))
+        return out
+
+    def encrypt_column(
+        self, frame: pd.DataFrame, column: str, *, table: str, subject_col: str, record_col: str
+    ) -> pd.DataFrame:
+        """Return a copy of ``frame`` with ``column`` replaced by tokens; one key lookup per subject."""
+        located = self._locations(frame, column, table, subject_col, record_col)
+        keys = self._encryption_keys(w.subject_id for _, w in located if w is not None)
+        tokens = [
+            None if w is None else self._seal(keys[w.subject_id][1], keys[w.subject_id][0], value, w)
+            for value, w in located
+        ]
+        out = frame.copy()
+        out[column] = pd.Series(tokens, index=frame.index, dtype=object)
+        return out
+
+    def decrypt_column(
+        self, frame: pd.DataFrame, column: str, *, table: str, subject_col: str, record_col: str
+    ) -> pd.DataFrame:
+        """Return a copy of ``frame`` with ``column`` decrypted; one key unwrap per subject and version."""
+        located = self._locations(frame, column, table, subject_col, record_col)
+        parsed = [(None, None) if w is None else (self._parse(token, w), w) for token, w in located]
+        keys = self._decryption_keys((w.subject_id, p.key_version) for p, w in parsed if w is not None)
+        values = [
+            None if w is None else self._open(keys[(w.subject_id, p.key_version)], p, w) for p, w in parsed
+        ]
+        out = frame.copy()
+        out[column] = pd.Series(values, index=frame.index, dtype=object)
+        return out
+
+    # -- media streams ---------------------------------------------------------------------------------
+    def encrypt_stream(
+        self, subject_id: str, src: BinaryIO, dst: BinaryIO, *, table: str, column: str, record_id: str,
+        chunk_size: int = 1 << 20,
+    ) -> int:
+        """Encrypt a file-like ``src`` into ``dst`` in authenticated chunks; returns plaintext bytes."""
+        where = envelope.Location(table, column, str(record_id), str(subject_id))
+        version, data_key = self._encryption_keys([where.subject_id])[where.subject_id]
+        return streams.encrypt_stream(data_key, version, src, dst, where.aad("stream", version), chunk_size)
+
+    def decrypt_stream(
+        self, subject_id: str, src: BinaryIO, dst: BinaryIO, *, table: str, column: str, record_id: str
+    ) -> int:
+        """Decrypt a stream made by :meth:`encrypt_stream`; returns plaintext bytes written.
+
+        Raises :class:`TamperedCiphertext` on truncation, reordering, swapped or appended chunks.
+        Write to a temporary file and keep it only if no error was raised.
+        """
+        where = envelope.Location(table, column, str(record_id), str(subject_id))
+        try:
+            header = streams.read_header(src)
+        except streams.StreamFormatError as exc:
+            raise TamperedCiphertext(where.record_id, column, str(exc)) from exc
+        ref = (where.subject_id, header.key_version)
+        data_key = self._decryption_keys([ref])[ref]
+        try:
+            return streams.decrypt_stream(data_key, header, src, dst, where.aad("stream", header.key_version))
+        except streams.StreamFormatError as exc:
+            raise TamperedCiphertext(where.record_id, column, str(exc)) from exc
+
+    # -- shredding -------------------------------------------------------------------------------------
+    def shred(self, subject_id: str) -> bool:
+        """Destroy the subject's data key(s); True if a live key was destroyed now.
+
+        Every copy of the subject's ciphertext — tables, exports, media files, backups — becomes
+        unreadable. Idempotent: shredding again returns False. On SQLite the freed pages are
+        overwritten (``secure_delete``); on Postgres run ``VACUUM data_keys`` afterwards, and
+        rotate the master key with ``destroy_old`` so old database backups of ``data_keys`` are
+        useless too.
+        """
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA secure_delete=ON")
+            result = conn.execute(
+                sa.update(data_keys)
+                .where(data_keys.c.subject_id == str(subject_id), data_keys.c.destroyed_at.is_(None))
+                .values(wrapped_key=None, master_key_id=None, destroyed_at=_now())
+            )
+        return bool(result.rowcount)
+
+    def is_shredded(self, subject_id: str) -> bool:
+        """True when the subject had a data key and none is left alive."""
+        rows = self._rows([str(subject_id)]).get(str(subject_id), [])
+        return bool(rows) and all(r.destroyed_at is not None for r in rows)
+
+    # -- rotation --------------------------------------------------------------------------------------
+    def rotate_master(
+        self, progress: Callable[[int, int], None] | None = None, *, destroy_old: bool = False
+    ) -> RotationResult:
+        """Create a new master key and re-wrap every live data key with it; data is untouched.
+
+        Safe to interrupt: a rerun re-wraps whatever is not yet under the newest key. With
+        ``destroy_old`` (local keyring), master keys no longer referenced are erased afterwards.
+        """
+        self.require_available()
+        new_id = self.provider.new_master_key()
+        live = data_keys.c.destroyed_at.is_(None)
+        pending = sa.and_(live, data_keys.c.master_key_id != new_id)
+        with self.engine.connect() as conn:
+            total = conn.execute(sa.select(sa.func.count()).select_from(data_keys).where(pending)).scalar_one()
+            old_ids = sorted(
+                conn.execute(sa.select(data_keys.c.master_key_id).where(pending).distinct()).scalars()
+            )
+        done, after = 0, ("", -1)
+        if progress:
+            progress(0, total)
+        while True:
+            with self.engine.connect() as conn:
+                batch = conn.execute(
+                    sa.select(data_keys)
+                    .where(pending, sa.tuple_(data_keys.c.subject_id, data_keys.c.key_version) > sa.tuple_(*after))
+                    .order_by(data_keys.c.subject_id, data_keys.c.key_version)
+                    .limit(_ROTATE_BATCH)
+                ).all()
+            if not batch:
+                break
+            updates = []
+            for row in batch:
+                data_key = self._unwrap(row.subject_id, row)
+                aad = envelope.data_key_aad(row.subject_id, row.key_version)
+                updates.append({
+                    "s": row.subject_id, "v": row.key_version, "old": row.master_key_id,
+                    "mk": new_id, "wk": self.provider.wrap(new_id, data_key, aad), "at": _now(),
+                })
+            with self.engine.begin() as conn:
+                conn.execute(
+                    sa.update(data_keys)
+                    .where(
+                        data_keys.c.subject_id == sa.bindparam("s"),
+                        data_keys.c.key_version == sa.bindparam("v"),
+                        data_keys.c.master_key_id == sa.bindparam("old"),
+                        live,
+                    )
+                    .values(master_key_id=sa.bindparam("mk"), wrapped_key=sa.bindparam("wk"),
+                            rewrapped_at=sa.bindparam("at")),
+                    updates,
+                )
+            done += len(batch)
+            after = (batch[-1].subject_id, batch[-1].key_version)
+            if progress:
+                progress(done, total)
+        destroyed = self._destroy_unused(old_ids) if destroy_old else []
+        return RotationResult(new_id, old_ids, done, total, destroyed)
+
+    def _destroy_unused(self, candidates: list[str]) -> list[str]:
+        destroy = getattr(self.provider, "destroy_master_key", None)
+        if destroy is None:
+            raise CryptoError("this key provider cannot destroy master keys; retire them in the KMS")
+        with self.engine.connect() as conn:
+            used = set(conn.execute(sa.select(data_keys.c.master_key_id).distinct()).scalars())
+        gone = [key_id for key_id in candidates if key_id not in used]
+        for key_id in gone:
+            destroy(key_id)
+        return gone
+
+    def key_status(self) -> dict[str, Any]:
+        """Counts of data keys per master key, shredded keys, and provider facts (no key material)."""
+        with self.engine.connect() as conn:
+            per_master = dict(
+                conn.execute(
+                    sa.select(data_keys.c.master_key_id, sa.func.count())
+                    .where(data_keys.c.destroyed_at.is_(None))
+                    .group_by(data_keys.c.master_key_id)
+                ).all()
+            )
+            shredded = conn.execute(
+                sa.select(sa.func.count()).select_from(data_keys).where(data_keys.c.destroyed_at.is_not(None))
+            ).scalar_one()
+        describe = getattr(self.provider, "describe", None)
+        provider = describe() if describe else {"provider": type(self.provider).__name__}
+        return {"provider": provider, "live_keys_by_master": per_master, "shredded_keys": shredded}
