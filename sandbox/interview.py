@@ -1,0 +1,610 @@
+"""A loopback AI-interview platform that speaks hrbridge's contract (``interview_openapi.yaml``).
+
+In memory and thread-safe. Besides the ``/v1`` API it offers simulation controls, in process and
+over HTTP (``POST /sandbox/start|complete|expire``, ``GET /sandbox/state``):
+
+* ``start(ids)`` moves invitations to ``in_progress``;
+* ``complete(ids=None, n=None, bad_fraction=0.0)`` produces realistic results from each plan
+  (0-100 per dimension, plan weights, weighted overall, bilingual keywords, expiring clip links,
+  report URL) and, with ``bad_fraction``, makes some deliberately invalid in varied ways, recorded
+  in ``bad_results`` (result id → kind, see ``BAD_KINDS``);
+* ``expire(ids)`` expires open invitations.
+
+Completed invitations with a ``callback_url`` get a signed ``interview.completed`` webhook;
+failed deliveries are recorded in ``webhook_deliveries`` and otherwise ignored.
+Run standalone with ``python -m sandbox.interview --port 8766``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import random
+import re
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from connectors.interview import LOCALES, parse_rfc3339, to_rfc3339
+from connectors.webhooks import sign
+from sandbox.server import SandboxRequest, SandboxResponse, SandboxServer
+
+OPENAPI_PATH = Path(__file__).with_name("interview_openapi.yaml")
+OPEN_STATUSES = ("not_started", "in_progress")
+MODEL_VERSION = "hrb-sim-interviewer-2026.11"
+CLIP_LIFETIME = timedelta(days=7)
+MAX_KEYWORD_LENGTH = 32
+BAD_KINDS = {
+    "score_out_of_range": "a dimension score lies outside the 0-100 scale",
+    "unknown_dimension": "a dimension name is not in the invitation's question plan",
+    "missing_required_field": "a required field is absent",
+    "expired_clip": "a clip link expires before the interview was completed",
+    "completed_before_invited": "completed_at is earlier than invited_at",
+    "keywords_not_short_strings": "keywords is not a list of short strings",
+    "unknown_invitation": "invitation_id refers to no invitation",
+}
+_DROPPABLE_FIELDS = ("overall_score", "candidate_id", "completed_at", "dimensions", "job_family")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_STOPWORDS = frozenset("a an and the of to in on for with at by from under during when your you".split())
+_DIMENSION_WORDS = {
+    "communication": ("clear structure", "沟通清晰"),
+    "problem_solving": ("root cause", "问题拆解"),
+    "teamwork": ("collaboration", "团队协作"),
+    "leadership": ("ownership", "领导力"),
+    "customer_focus": ("customer empathy", "客户导向"),
+    "technical": ("technical depth", "专业能力"),
+    "learning_agility": ("fast learner", "学习敏捷"),
+    "integrity": ("accountability", "诚信"),
+}
+
+
+def _problem(status: int, title: str, detail: str, **extra: Any) -> SandboxResponse:
+    body = {"type": f"https://hrbridge.dev/problems/{title.lower().replace(' ', '-')}",
+            "title": title, "status": status, "detail": detail, **extra}
+    return SandboxResponse(status, body, {"Content-Type": "application/problem+json"})
+
+
+class InterviewPlatformSandbox(SandboxServer):
+    """The hrbridge interview-platform contract, in memory, with simulation controls."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str = "sandbox-interview-key",
+        webhook_secret: str = "sandbox-webhook-secret",
+        seed: int = 11,
+    ) -> None:
+        super().__init__(host, port)
+        self.api_key = api_key
+        self.webhook_secret = webhook_secret
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.webhook_timeout = 2.0
+        self.invitations: dict[str, dict[str, Any]] = {}
+        self.results: list[dict[str, Any]] = []
+        self.bad_results: dict[str, str] = {}
+        self.media: dict[str, dict[str, set[str]]] = {}
+        self.invitation_posts: list[dict[str, Any]] = []
+        self.webhook_deliveries: list[dict[str, Any]] = []
+        self._rng = random.Random(seed)
+        self._lock = threading.RLock()
+        self._by_key: dict[str, tuple[str, str]] = {}
+        self._bad_turn = 0
+        for method, pattern, handler in (
+            ("POST", r"/v1/invitations", self._http_create),
+            ("GET", r"/v1/invitations/(?P<id>[^/]+)", self._http_get),
+            ("GET", r"/v1/results", self._http_results),
+            ("DELETE", r"/v1/candidates/(?P<candidate_id>[^/]+)/media", self._http_delete_media),
+            ("GET", r"/openapi\.yaml", self._http_openapi_yaml),
+            ("GET", r"/openapi\.json", self._http_openapi_json),
+            ("POST", r"/sandbox/start", self._http_start),
+            ("POST", r"/sandbox/complete", self._http_complete),
+            ("POST", r"/sandbox/expire", self._http_expire),
+            ("GET", r"/sandbox/state", self._http_state),
+        ):
+            self.route(method, pattern, handler)
+
+    # ------------------------------------------------------------------ in-process inspection
+
+    @property
+    def creations(self) -> int:
+        """How many invitation POSTs created a new invitation (replays and conflicts excluded)."""
+        with self._lock:
+            return sum(1 for post in self.invitation_posts if post["outcome"] == "created")
+
+    def state(self) -> dict[str, Any]:
+        """Counters: invitations by status, results, bad results, media, webhook deliveries."""
+        with self._lock:
+            by_status: dict[str, int] = {}
+            for invitation in self.invitations.values():
+                self._refresh(invitation)
+                by_status[invitation["status"]] = by_status.get(invitation["status"], 0) + 1
+            return {
+                "invitations": len(self.invitations), "by_status": by_status,
+                "results": len(self.results), "bad_results": len(self.bad_results),
+                "creations": self.creations, "posts": len(self.invitation_posts),
+                "media_clips": sum(len(m["clips"]) for m in self.media.values()),
+                "media_transcripts": sum(len(m["transcripts"]) for m in self.media.values()),
+                "webhook_deliveries": len(self.webhook_deliveries),
+            }
+
+    # -------------------------------------------------------------------- simulation controls
+
+    def start(self, invitation_ids: Iterable[str] | None = None) -> Any:  # type: ignore[override]
+        """Without ids: start the server (returns self). With ids: mark them ``in_progress``.
+
+        Raises KeyError for an unknown id and ValueError for an invitation that is not open.
+        """
+        if invitation_ids is None:
+            return super().start()
+        return self.start_interviews(invitation_ids)
+
+    def start_interviews(self, invitation_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """Mark invitations ``in_progress`` (KeyError unknown id, ValueError not open)."""
+        now = self.clock()
+        with self._lock:
+            invitations = [self._open_invitation(i) for i in invitation_ids]
+            for invitation in invitations:
+                invitation["status"] = "in_progress"
+                invitation["started_at"] = invitation["started_at"] or now
+            return [self._public(invitation) for invitation in invitations]
+
+    def expire(self, invitation_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """Expire open invitations (KeyError unknown id, ValueError not open)."""
+        now = self.clock()
+        with self._lock:
+            invitations = [self._open_invitation(i) for i in invitation_ids]
+            for invitation in invitations:
+                invitation["status"], invitation["expired_at"] = "expired", now
+            return [self._public(invitation) for invitation in invitations]
+
+    def complete(
+        self,
+        invitation_ids: Iterable[str] | None = None,
+        n: int | None = None,
+        bad_fraction: float = 0.0,
+    ) -> list[dict[str, Any]]:
+        """Complete invitations and return their results (in completion order).
+
+        ``invitation_ids`` names them; otherwise the ``n`` oldest open ones (all when ``n`` is
+        None). ``round(count * bad_fraction)`` results are made invalid, cycling through
+        ``BAD_KINDS`` so a batch shows several kinds; each is recorded in ``bad_results``.
+        """
+        if not 0.0 <= bad_fraction <= 1.0:
+            raise ValueError(f"bad_fraction must be within 0..1, got {bad_fraction}")
+        now = self.clock()
+        with self._lock:
+            if invitation_ids is not None:
+                chosen = [self._open_invitation(i) for i in invitation_ids]
+            else:
+                for invitation in self.invitations.values():
+                    self._refresh(invitation)
+                chosen = [i for i in self.invitations.values() if i["status"] in OPEN_STATUSES]
+                chosen = chosen if n is None else chosen[: max(n, 0)]
+            bad_count = round(len(chosen) * bad_fraction)
+            bad_positions = set(self._rng.sample(range(len(chosen)), bad_count))
+            produced = []
+            for position, invitation in enumerate(chosen):
+                result = self._make_result(invitation, now)
+                if position in bad_positions:
+                    kind = list(BAD_KINDS)[self._bad_turn % len(BAD_KINDS)]
+                    self._bad_turn += 1
+                    self._spoil(result, kind)
+                    self.bad_results[result["result_id"]] = kind
+                invitation["status"], invitation["completed_at"] = "completed", now
+                invitation["started_at"] = invitation["started_at"] or now
+                invitation["result_id"] = result["result_id"]
+                self.results.append(result)
+                produced.append((invitation, result))
+        for invitation, result in produced:
+            if invitation["request"].get("callback_url"):
+                self._deliver(invitation, result)
+        return [result for _, result in produced]
+
+    def delete_media(self, candidate_id: str) -> dict[str, Any]:
+        """Delete a candidate's clips and transcripts; a second call deletes nothing."""
+        with self._lock:
+            stored = self.media.get(candidate_id, {"clips": set(), "transcripts": set()})
+            deleted = {"candidate_id": candidate_id, "deleted_clips": len(stored["clips"]),
+                       "deleted_transcripts": len(stored["transcripts"])}
+            stored["clips"], stored["transcripts"] = set(), set()
+            return deleted
+
+    # --------------------------------------------------------------------------- internals
+
+    def _open_invitation(self, invitation_id: str) -> dict[str, Any]:
+        invitation = self.invitations.get(invitation_id)
+        if invitation is None:
+            raise KeyError(f"no invitation {invitation_id!r}")
+        self._refresh(invitation)
+        if invitation["status"] not in OPEN_STATUSES:
+            raise ValueError(f"invitation {invitation_id} is {invitation['status']}, not open")
+        return invitation
+
+    def _refresh(self, invitation: dict[str, Any]) -> None:
+        """Expire an open invitation whose deadline has passed."""
+        if invitation["status"] in OPEN_STATUSES and invitation["deadline"] <= self.clock():
+            invitation["status"], invitation["expired_at"] = "expired", invitation["deadline"]
+
+    def _public(self, invitation: dict[str, Any]) -> dict[str, Any]:
+        def fmt(value: datetime | None) -> str | None:
+            return None if value is None else to_rfc3339(value)
+
+        plan = invitation["request"]["question_plan"]
+        return {
+            "id": invitation["id"], "status": invitation["status"],
+            "interview_url": invitation["interview_url"],
+            "created_at": fmt(invitation["created_at"]), "deadline": fmt(invitation["deadline"]),
+            "started_at": fmt(invitation["started_at"]), "completed_at": fmt(invitation["completed_at"]),
+            "expired_at": fmt(invitation["expired_at"]),
+            "candidate_id": invitation["request"]["candidate_id"],
+            "application_id": invitation["request"]["application_id"],
+            "job_id": invitation["request"]["job_id"],
+            "plan_id": plan["plan_id"], "plan_version": plan["version"],
+        }
+
+    def _new_id(self, prefix: str) -> str:
+        return f"{prefix}_{self._rng.getrandbits(64):016x}"
+
+    def _create(self, body: dict[str, Any], key: str) -> tuple[int, dict[str, Any]]:
+        fingerprint = hashlib.sha256(
+            json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        ).hexdigest()
+        with self._lock:
+            known = self._by_key.get(key)
+            if known is not None:
+                outcome = "replayed" if known[0] == fingerprint else "conflict"
+                self.invitation_posts.append({"key": key, "invitation_id": known[1], "outcome": outcome})
+                if outcome == "conflict":
+                    return 409, {}
+                invitation = self.invitations[known[1]]
+                self._refresh(invitation)
+                return 200, self._public(invitation)
+            invitation_id = self._new_id("inv")
+            token = self._new_id("t")[2:]
+            invitation = {
+                "id": invitation_id, "status": "not_started",
+                "interview_url": f"{self.url}/interview/{invitation_id}?t={token}",
+                "created_at": self.clock(), "deadline": parse_rfc3339(body["deadline"]),
+                "started_at": None, "completed_at": None, "expired_at": None,
+                "request": body, "idempotency_key": key, "result_id": None,
+            }
+            self.invitations[invitation_id] = invitation
+            self._by_key[key] = (fingerprint, invitation_id)
+            self.invitation_posts.append({"key": key, "invitation_id": invitation_id, "outcome": "created"})
+            return 201, self._public(invitation)
+
+    def _make_result(self, invitation: dict[str, Any], now: datetime) -> dict[str, Any]:
+        request = invitation["request"]
+        plan = request["question_plan"]
+        rng = self._rng
+        weights: dict[str, float] = {}
+        for question in plan["questions"]:
+            weights[question["dimension"]] = weights.get(question["dimension"], 0.0) + question["weight"]
+        total = sum(weights.values())
+        level = rng.gauss(70, 10)
+        dimensions = []
+        for name, weight in weights.items():
+            score = round(min(max(rng.gauss(level, 8), 0.0), 100.0), 1)
+            dimensions.append({"name": name, "score": score, "weight": round(weight / total, 4),
+                               "comment": _comment(name, score, request["locale"])})
+        overall = sum(d["score"] * d["weight"] for d in dimensions) / sum(d["weight"] for d in dimensions)
+        result_id = self._new_id("res")
+        clips = []
+        for question in plan["questions"]:
+            clip_id = self._new_id("clip")
+            expires = now + CLIP_LIFETIME
+            signature = hmac.new(self.webhook_secret.encode(), clip_id.encode(), hashlib.sha256).hexdigest()
+            clips.append({
+                "clip_id": clip_id, "dimension": question["dimension"],
+                "url": f"{self.url}/media/clips/{clip_id}.mp4?expires={int(expires.timestamp())}"
+                       f"&sig={signature[:24]}",
+                "expires_at": to_rfc3339(expires),
+                "duration_seconds": round(question["time_limit_seconds"] * rng.uniform(0.4, 1.0), 1),
+            })
+        transcript_ref = f"transcripts/{result_id}.json"
+        stored = self.media.setdefault(request["candidate_id"], {"clips": set(), "transcripts": set()})
+        stored["clips"].update(clip["clip_id"] for clip in clips)
+        stored["transcripts"].add(transcript_ref)
+        return {
+            "result_id": result_id, "invitation_id": invitation["id"],
+            "candidate_id": request["candidate_id"], "application_id": request["application_id"],
+            "job_id": request["job_id"], "job_family": request["job_family"],
+            "completed_at": to_rfc3339(now), "invited_at": to_rfc3339(invitation["created_at"]),
+            "overall_score": round(overall, 1), "scale": {"min": 0, "max": 100},
+            "dimensions": dimensions, "keywords": _keywords(plan, request["locale"]), "clips": clips,
+            "report_url": f"{self.url}/reports/{result_id}", "model_version": MODEL_VERSION,
+            "interviewer_comments": _overall_comment(overall, request["locale"]),
+            "transcript_ref": transcript_ref,
+        }
+
+    def _spoil(self, result: dict[str, Any], kind: str) -> None:
+        """Make ``result`` invalid in the way ``kind`` names."""
+        rng = self._rng
+        if kind == "score_out_of_range":
+            result["dimensions"][0]["score"] = rng.choice([round(rng.uniform(101, 180), 1), -12.5])
+        elif kind == "unknown_dimension":
+            result["dimensions"][-1]["name"] = "telepathy"
+        elif kind == "missing_required_field":
+            del result[_DROPPABLE_FIELDS[self._bad_turn % len(_DROPPABLE_FIELDS)]]
+        elif kind == "expired_clip":
+            completed = parse_rfc3339(result["completed_at"])
+            result["clips"][0]["expires_at"] = to_rfc3339(completed - timedelta(days=1))
+        elif kind == "completed_before_invited":
+            invited = parse_rfc3339(result["invited_at"])
+            result["completed_at"] = to_rfc3339(invited - timedelta(hours=2))
+        elif kind == "keywords_not_short_strings":
+            result["keywords"] = rng.choice([", ".join(result["keywords"]) or "沟通", [42, "x" * 80]])
+        elif kind == "unknown_invitation":
+            result["invitation_id"] = self._new_id("inv_unknown")
+
+    def _deliver(self, invitation: dict[str, Any], result: dict[str, Any]) -> None:
+        """POST the signed completion event; any failure is recorded, never raised."""
+        request = invitation["request"]
+        event = {
+            "event": "interview.completed", "event_id": self._new_id("evt"),
+            "created_at": to_rfc3339(self.clock()), "invitation_id": invitation["id"],
+            "candidate_id": request["candidate_id"], "application_id": request["application_id"],
+            "result": result,
+        }
+        body = json.dumps(event, ensure_ascii=False).encode("utf-8")
+        headers = {"Content-Type": "application/json", **sign(body, self.webhook_secret)}
+        delivery: dict[str, Any] = {"invitation_id": invitation["id"], "url": request["callback_url"],
+                                    "event_id": event["event_id"]}
+        try:
+            outgoing = urllib.request.Request(request["callback_url"], data=body, headers=headers, method="POST")
+            with urllib.request.urlopen(outgoing, timeout=self.webhook_timeout) as response:  # noqa: S310
+                delivery["status"] = response.status
+        except urllib.error.HTTPError as exc:
+            delivery["status"], delivery["error"] = exc.code, f"HTTP {exc.code}"
+        except (OSError, ValueError) as exc:
+            delivery["status"], delivery["error"] = None, f"{type(exc).__name__}: {exc}"
+        with self._lock:
+            self.webhook_deliveries.append(delivery)
+
+    # ------------------------------------------------------------------------ HTTP handlers
+
+    def _authorised(self, request: SandboxRequest) -> SandboxResponse | None:
+        given = request.header("authorization") or ""
+        expected = f"Bearer {self.api_key}"
+        if hmac.compare_digest(given.encode(), expected.encode()):
+            return None
+        response = _problem(401, "Unauthorized",
+                            "missing bearer token" if not given else "the API key is not valid")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="interview"'
+        return response
+
+    def _http_create(self, request: SandboxRequest) -> SandboxResponse:
+        if denied := self._authorised(request):
+            return denied
+        key = (request.header("idempotency-key") or "").strip()
+        if not key or len(key) > 200:
+            return _problem(400, "Bad Request", "the Idempotency-Key header is required (1-200 characters)")
+        try:
+            body = request.json()
+        except ValueError:
+            return _problem(400, "Bad Request", "the body is not valid JSON")
+        if not isinstance(body, dict):
+            return _problem(400, "Bad Request", "the body must be a JSON object")
+        errors = validate_invitation(body, self.clock())
+        if errors:
+            listed = ", ".join(error["field"] for error in errors)
+            return _problem(422, "Unprocessable Content", f"invalid fields: {listed}", errors=errors)
+        status, public = self._create(body, key)
+        if status == 409:
+            return _problem(409, "Conflict", f"Idempotency-Key {key!r} was already used with a different body")
+        return SandboxResponse(status, public)
+
+    def _http_get(self, request: SandboxRequest) -> SandboxResponse:
+        if denied := self._authorised(request):
+            return denied
+        invitation_id = request.path_params["id"]
+        with self._lock:
+            invitation = self.invitations.get(invitation_id)
+            if invitation is None:
+                return _problem(404, "Not Found", f"no invitation {invitation_id!r}")
+            self._refresh(invitation)
+            return SandboxResponse(200, self._public(invitation))
+
+    def _http_results(self, request: SandboxRequest) -> SandboxResponse:
+        if denied := self._authorised(request):
+            return denied
+        raw_limit = request.param("limit", "100") or "100"
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
+            return _problem(400, "Bad Request", f"limit must be an integer 1..1000, got {raw_limit!r}")
+        after = request.param("after")
+        with self._lock:
+            position = 0
+            if after:
+                position = _decode_cursor(after)
+                if position is None or position > len(self.results):
+                    return _problem(400, "Bad Request", f"cursor {after!r} is not one this platform issued")
+            page = self.results[position: position + int(raw_limit)]
+            end = position + len(page)
+            body = {"results": page, "next_cursor": _encode_cursor(end) if page else None,
+                    "has_more": end < len(self.results)}
+        return SandboxResponse(200, body)
+
+    def _http_delete_media(self, request: SandboxRequest) -> SandboxResponse:
+        if denied := self._authorised(request):
+            return denied
+        return SandboxResponse(200, self.delete_media(request.path_params["candidate_id"]))
+
+    def _http_openapi_yaml(self, request: SandboxRequest) -> SandboxResponse:
+        return SandboxResponse(200, OPENAPI_PATH.read_bytes(), {"Content-Type": "application/yaml"})
+
+    def _http_openapi_json(self, request: SandboxRequest) -> SandboxResponse:
+        import yaml
+
+        return SandboxResponse(200, yaml.safe_load(OPENAPI_PATH.read_text(encoding="utf-8")))
+
+    def _control(self, request: SandboxRequest, action: Callable[[dict[str, Any]], Any]) -> SandboxResponse:
+        try:
+            spec = request.json() or {}
+            if not isinstance(spec, dict):
+                raise TypeError("body must be a JSON object")
+            return SandboxResponse(200, action(spec))
+        except KeyError as exc:
+            return _problem(404, "Not Found", str(exc.args[0]))
+        except ValueError as exc:
+            return _problem(409, "Conflict", str(exc))
+        except TypeError as exc:
+            return _problem(400, "Bad Request", str(exc))
+
+    def _http_start(self, request: SandboxRequest) -> SandboxResponse:
+        return self._control(request, lambda spec: {"invitations": self.start(list(spec["invitation_ids"]))})
+
+    def _http_expire(self, request: SandboxRequest) -> SandboxResponse:
+        return self._control(request, lambda spec: {"invitations": self.expire(list(spec["invitation_ids"]))})
+
+    def _http_complete(self, request: SandboxRequest) -> SandboxResponse:
+        def action(spec: dict[str, Any]) -> dict[str, Any]:
+            ids = spec.get("invitation_ids")
+            results = self.complete(None if ids is None else list(ids), spec.get("n"),
+                                    float(spec.get("bad_fraction", 0.0)))
+            made_bad = {r["result_id"]: self.bad_results[r["result_id"]]
+                        for r in results if r["result_id"] in self.bad_results}
+            return {"results": results, "bad_results": made_bad}
+
+        return self._control(request, action)
+
+    def _http_state(self, request: SandboxRequest) -> SandboxResponse:
+        return SandboxResponse(200, self.state())
+
+    def not_found(self, request: SandboxRequest) -> SandboxResponse:
+        """Unknown paths answer with a problem document, like the rest of the API."""
+        return _problem(404, "Not Found", f"no such path {request.path}")
+
+
+# ------------------------------------------------------------------------------- validation
+
+
+def validate_invitation(body: dict[str, Any], now: datetime) -> list[dict[str, str]]:
+    """Every problem with an invitation body as ``{"field", "message"}``; empty when valid."""
+    errors: list[dict[str, str]] = []
+
+    def text(container: dict[str, Any], name: str, path: str) -> None:
+        value = container.get(name)
+        if not isinstance(value, str) or not value.strip():
+            errors.append({"field": path, "message": "required non-empty string"})
+
+    for name in ("candidate_id", "application_id", "job_id", "job_family", "candidate_name"):
+        text(body, name, name)
+    email = body.get("candidate_email")
+    if not isinstance(email, str) or not re.fullmatch(r"[^@\s]+@[^@\s]+", email):
+        errors.append({"field": "candidate_email", "message": "required e-mail address"})
+    if body.get("locale") not in LOCALES:
+        errors.append({"field": "locale", "message": f"must be one of {', '.join(LOCALES)}"})
+    try:
+        if parse_rfc3339(body.get("deadline"), "deadline") <= now:
+            errors.append({"field": "deadline", "message": "must lie in the future"})
+    except ValueError as exc:
+        errors.append({"field": "deadline", "message": str(exc)})
+    callback = body.get("callback_url")
+    if callback is not None and not (isinstance(callback, str) and re.match(r"https?://\S+$", callback)):
+        errors.append({"field": "callback_url", "message": "must be an http(s) URL or absent"})
+    plan = body.get("question_plan")
+    if not isinstance(plan, dict):
+        errors.append({"field": "question_plan", "message": "required object"})
+        return errors
+    text(plan, "plan_id", "question_plan.plan_id")
+    text(plan, "version", "question_plan.version")
+    questions = plan.get("questions")
+    if not isinstance(questions, list) or not questions:
+        errors.append({"field": "question_plan.questions", "message": "required non-empty list"})
+        return errors
+    seen: set[str] = set()
+    for index, question in enumerate(questions):
+        path = f"question_plan.questions[{index}]"
+        if not isinstance(question, dict):
+            errors.append({"field": path, "message": "must be an object"})
+            continue
+        for name in ("id", "dimension", "scenario", "prompt"):
+            text(question, name, f"{path}.{name}")
+        if question.get("id") in seen:
+            errors.append({"field": f"{path}.id", "message": "duplicate question id"})
+        seen.add(str(question.get("id")))
+        weight = question.get("weight")
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
+            errors.append({"field": f"{path}.weight", "message": "must be a number > 0"})
+        limit = question.get("time_limit_seconds")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            errors.append({"field": f"{path}.time_limit_seconds", "message": "must be an integer >= 1"})
+    return errors
+
+
+# ----------------------------------------------------------------------------- result texts
+
+
+def _encode_cursor(position: int) -> str:
+    raw = json.dumps({"v": 1, "seq": position}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int | None:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        position = data["seq"]
+    except (ValueError, binascii.Error, KeyError, TypeError):
+        return None
+    return position if isinstance(position, int) and position >= 0 and data.get("v") == 1 else None
+
+
+def _keywords(plan: dict[str, Any], locale: str) -> list[str]:
+    """Short keywords taken from the plan's scenarios plus one per dimension, deduplicated."""
+    found: list[str] = []
+    for question in plan["questions"]:
+        for segment in re.split(r"[，、,;；/|()（）:：]+", question["scenario"]):
+            segment = segment.strip()
+            if not segment:
+                continue
+            if _CJK.search(segment):
+                found.append(segment[:12])
+            else:
+                words = [w for w in re.findall(r"[A-Za-z][A-Za-z-]+", segment) if w.lower() not in _STOPWORDS]
+                if words:
+                    found.append(" ".join(words[:3]).lower()[:MAX_KEYWORD_LENGTH])
+        english, chinese = _DIMENSION_WORDS.get(question["dimension"], (question["dimension"], ""))
+        found.append(chinese if locale == "zh-CN" and chinese else english.replace("_", " "))
+    unique = list(dict.fromkeys(k[:MAX_KEYWORD_LENGTH] for k in found if k))
+    return unique[:8]
+
+
+def _comment(dimension: str, score: float, locale: str) -> str:
+    band = 0 if score >= 80 else 1 if score >= 60 else 2
+    if locale == "zh-CN":
+        return f"{dimension}：" + ("表现突出，例证充分" if band == 0 else "基本达标，细节可加强" if band == 1 else "证据不足，需要追问")
+    return f"{dimension}: " + ("strong, well-evidenced" if band == 0 else "meets the bar; details could be sharper"
+                               if band == 1 else "thin evidence; probe further")
+
+
+def _overall_comment(overall: float, locale: str) -> str:
+    if locale == "zh-CN":
+        return "建议进入下一轮" if overall >= 70 else "建议人工复核"
+    return "Recommend next round." if overall >= 70 else "Recommend human review."
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the sandbox until interrupted: ``python -m sandbox.interview --port 8766``."""
+    parser = argparse.ArgumentParser(description="hrbridge AI-interview platform sandbox")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args(argv)
+    server = InterviewPlatformSandbox(args.host, args.port, seed=args.seed).start()
+    print(f"interview platform sandbox on {server.url} (OpenAPI at {server.url}/openapi.yaml)")
+    server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
