@@ -1,0 +1,1 @@
+"""Published SAP SuccessFactors metadata the sandbox serves, plus the tenant extensions it adds."""
