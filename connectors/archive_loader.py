@@ -1,0 +1,250 @@
+"""Load cleaned legacy records into the employee archive, one atomic transaction per batch.
+
+Each batch commits, in ONE transaction on the target database: the upserted records, the
+quarantine lines, the repair log, the merge log and the batch checkpoint (with its counts and the
+batch's verification state). A kill at any moment leaves each batch either fully counted or not at
+all, and a rerun with the same run id skips every batch whose checkpoint is committed.
+
+Postgres: ``COPY`` (psycopg 3) into a temporary staging table, then one
+``INSERT … SELECT … ON CONFLICT (key) DO UPDATE``; logs are ``COPY``-ed straight into their tables.
+SQLite: ``executemany`` of an ``INSERT … ON CONFLICT`` statement. Checkpoints and logs live in the
+target database (not the hub) precisely so that they share the batch's transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from connectors.errors import ConnectorError
+from connectors.sql import make_engine
+
+DEFAULT_TABLE = "employees"
+DEFAULT_KEY = "employee_id"
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+SQL_TYPES: dict[str, Any] = {"date": sa.Date, "datetime": sa.DateTime, "timestamp": sa.DateTime,
+                             "number": sa.Float}
+LOG_COLUMNS = {
+    "migration_quarantine": ["source_row", "column_name", "value", "rule", "reason"],
+    "migration_repairs": ["source_row", "column_name", "original", "new", "rule"],
+    "migration_merges": ["survivor_row", "merged_row", "rule", "survivorship"],
+}
+
+
+class LoaderError(ConnectorError):
+    """The target cannot take the batch (unsupported database, bad table name, schema clash)."""
+
+
+def sql_type(kind: str) -> Any:
+    """SQL column type for a canonical type name (text-like types are TEXT)."""
+    return SQL_TYPES.get(kind, sa.Text)
+
+
+def _check_identifier(name: str) -> str:
+    if not _IDENTIFIER.match(name):
+        raise LoaderError(f"invalid table or column name {name!r} (letters, digits and _ only)")
+    return name
+
+
+def build_metadata(table: str, columns: Mapping[str, str], key: str = DEFAULT_KEY) -> sa.MetaData:
+    """Declare the target table (canonical columns, primary key ``key``) and the migration tables."""
+    metadata = sa.MetaData()
+    sa.Table(_check_identifier(table), metadata,
+             *[sa.Column(_check_identifier(name), sql_type(kind), primary_key=name == key, nullable=name != key)
+               for name, kind in columns.items()])
+    sa.Table("migration_checkpoints", metadata,
+             sa.Column("run_id", sa.String(100), primary_key=True),
+             sa.Column("batch_no", sa.Integer, primary_key=True),
+             sa.Column("row_offset", sa.BigInteger, nullable=False),
+             sa.Column("rows_read", sa.Integer, nullable=False),
+             sa.Column("loaded", sa.Integer, nullable=False),
+             sa.Column("quarantined_rows", sa.Integer, nullable=False),
+             sa.Column("duplicates_merged", sa.Integer, nullable=False),
+             sa.Column("repaired_values", sa.Integer, nullable=False),
+             sa.Column("source", sa.Text),
+             sa.Column("state", sa.LargeBinary),
+             sa.Column("committed_at", sa.DateTime(timezone=True), nullable=False))
+    for name, cols in LOG_COLUMNS.items():
+        sa.Table(name, metadata,
+                 sa.Column("run_id", sa.String(100), nullable=False, index=True),
+                 sa.Column("batch_no", sa.Integer, nullable=False),
+                 *[sa.Column(c, sa.BigInteger if c.endswith("_row") else sa.Text) for c in cols])
+    return metadata
+
+
+@dataclass
+class BatchLoad:
+    """Everything one batch commits together."""
+
+    run_id: str
+    batch_no: int
+    row_offset: int
+    rows_read: int
+    frame: pd.DataFrame
+    quarantine: pd.DataFrame
+    repairs: pd.DataFrame
+    merges: pd.DataFrame
+    quarantined_rows: int
+    duplicates_merged: int
+    source: str = ""
+    state: bytes = b""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ArchiveLoader:
+    """Writes batches into ``table`` of the archive database at ``url`` (SQLite or Postgres)."""
+
+    def __init__(self, url: str, columns: Mapping[str, str], table: str = DEFAULT_TABLE,
+                 key: str = DEFAULT_KEY, engine: Engine | None = None) -> None:
+        self.engine = engine or make_engine(url)
+        if self.engine.dialect.name not in {"postgresql", "sqlite"}:
+            raise LoaderError(f"archive target must be PostgreSQL or SQLite, not {self.engine.dialect.name}")
+        if key not in columns:
+            raise LoaderError(f"primary key column {key!r} is not among the target columns")
+        self.columns = dict(columns)
+        self.table_name = table
+        self.key = key
+        self.metadata = build_metadata(table, columns, key)
+        self.table = self.metadata.tables[table]
+        self.checkpoints = self.metadata.tables["migration_checkpoints"]
+        self.metadata.create_all(self.engine)
+        existing = {c["name"] for c in sa.inspect(self.engine).get_columns(table)}
+        missing = [c for c in columns if c not in existing]
+        if missing:
+            raise LoaderError(f"target table {table!r} exists without columns {missing}")
+
+    # ------------------------------------------------------------------ checkpoints
+    def committed(self, run_id: str) -> dict[int, dict[str, Any]]:
+        """Committed checkpoints of ``run_id`` by batch number (counts only, no state blob)."""
+        cols = [c for c in self.checkpoints.c if c.name != "state"]
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(*cols).where(self.checkpoints.c.run_id == run_id)).mappings()
+            return {row["batch_no"]: dict(row) for row in rows}
+
+    def states(self, run_id: str) -> list[tuple[int, bytes]]:
+        """The verification/dedupe state blobs of ``run_id``'s committed batches, in batch order."""
+        query = (sa.select(self.checkpoints.c.batch_no, self.checkpoints.c.state)
+                 .where(self.checkpoints.c.run_id == run_id).order_by(self.checkpoints.c.batch_no))
+        with self.engine.connect() as conn:
+            return [(n, bytes(s or b"")) for n, s in conn.execute(query)]
+
+    def log_frame(self, name: str, run_id: str) -> pd.DataFrame:
+        """A run's quarantine / repair / merge log as a frame (for reports)."""
+        table = self.metadata.tables[name]
+        with self.engine.connect() as conn:
+            return pd.read_sql(sa.select(table).where(table.c.run_id == run_id), conn)
+
+    # ------------------------------------------------------------------ loading
+    def load_batch(self, batch: BatchLoad) -> bool:
+        """Commit the batch and its checkpoint atomically; False when it was already committed."""
+        try:
+            with self.engine.begin() as conn:
+                done = conn.execute(sa.select(self.checkpoints.c.batch_no).where(
+                    self.checkpoints.c.run_id == batch.run_id,
+                    self.checkpoints.c.batch_no == batch.batch_no)).first()
+                if done:
+                    return False
+                if self.engine.dialect.name == "postgresql":
+                    self._load_postgres(conn, batch)
+                else:
+                    self._load_sqlite(conn, batch)
+                conn.execute(self.checkpoints.insert().values(
+                    run_id=batch.run_id, batch_no=batch.batch_no, row_offset=batch.row_offset,
+                    rows_read=batch.rows_read, loaded=len(batch.frame),
+                    quarantined_rows=batch.quarantined_rows, duplicates_merged=batch.duplicates_merged,
+                    repaired_values=len(batch.repairs), source=batch.source, state=batch.state,
+                    committed_at=dt.datetime.now(dt.UTC)))
+        except sa.exc.IntegrityError:
+            if self.committed(batch.run_id).get(batch.batch_no):
+                return False  # a concurrent attempt committed the same batch first
+            raise
+        return True
+
+    def _target_values(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The frame restricted to target columns, dates as ISO text, nulls as None."""
+        out = {}
+        for name, kind in self.columns.items():
+            column = frame[name] if name in frame else pd.Series([None] * len(frame), index=frame.index)
+            if kind == "date":
+                parsed = pd.to_datetime(column, errors="coerce")
+                column = parsed.dt.strftime("%Y-%m-%d")
+            elif kind in {"datetime", "timestamp"}:
+                parsed = pd.to_datetime(column, errors="coerce")
+                column = parsed.dt.strftime("%Y-%m-%d %H:%M:%S")
+            elif kind == "number":
+                column = pd.to_numeric(column, errors="coerce")
+            out[name] = column.astype(object).where(column.notna(), None)
+        return pd.DataFrame(out, index=frame.index)
+
+    @staticmethod
+    def _log_values(batch: BatchLoad, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        source_names = {"source_row": "row", "column_name": "column"}
+        out = {"run_id": batch.run_id, "batch_no": batch.batch_no}
+        for col in LOG_COLUMNS[name]:
+            values = frame[source_names.get(col, col)] if len(frame) else pd.Series([], dtype=object)
+            if col.endswith("_row"):
+                out[col] = values.astype("int64")
+            else:
+                out[col] = values.astype(object).where(values.notna(), None).map(
+                    lambda v: v if v is None or isinstance(v, str) else str(v))
+        return pd.DataFrame(out)
+
+    def _logs(self, batch: BatchLoad) -> list[tuple[str, pd.DataFrame]]:
+        pairs = [("migration_quarantine", batch.quarantine), ("migration_repairs", batch.repairs),
+                 ("migration_merges", batch.merges)]
+        return [(name, self._log_values(batch, name, frame)) for name, frame in pairs if len(frame)]
+
+    def _load_postgres(self, conn: Connection, batch: BatchLoad) -> None:
+        quote = conn.dialect.identifier_preparer.quote
+        names = list(self.columns)
+        cols = ", ".join(quote(c) for c in names)
+        table, stage = quote(self.table_name), quote(f"stage_{self.table_name}")
+        updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in names if c != self.key)
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            if len(batch.frame):
+                cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table}) ON COMMIT DELETE ROWS")
+                _copy(cursor, stage, names, self._target_values(batch.frame), quote)
+                cursor.execute(  # identifiers quoted by the dialect and checked against _IDENTIFIER
+                    f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} "  # noqa: S608
+                    f"ON CONFLICT ({quote(self.key)}) DO UPDATE SET {updates}")
+            for name, frame in self._logs(batch):
+                _copy(cursor, quote(name), list(frame.columns), frame, quote)
+        finally:
+            cursor.close()
+
+    def _load_sqlite(self, conn: Connection, batch: BatchLoad) -> None:
+        names = list(self.columns)
+        if len(batch.frame):
+            values = self._target_values(batch.frame)
+            quote = conn.dialect.identifier_preparer.quote
+            cols = ", ".join(quote(c) for c in names)
+            updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in names if c != self.key)
+            marks = ", ".join("?" for _ in names)
+            # identifiers quoted by the dialect and checked against _IDENTIFIER; values are bound
+            sql = (f"INSERT INTO {quote(self.table_name)} ({cols}) VALUES ({marks}) "  # noqa: S608
+                   f"ON CONFLICT({quote(self.key)}) DO UPDATE SET {updates}")
+            conn.exec_driver_sql(sql, _tuples(values))
+        for name, frame in self._logs(batch):
+            conn.execute(self.metadata.tables[name].insert(), frame.to_dict("records"))
+
+
+def _tuples(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
+    return list(zip(*(frame[c].tolist() for c in frame.columns), strict=True))
+
+
+def _copy(cursor: Any, table: str, columns: Sequence[str], frame: pd.DataFrame, quote: Any) -> None:
+    """``COPY table (columns) FROM STDIN`` with the frame as CSV (empty field = NULL)."""
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, header=False, na_rep="")
+    cols = ", ".join(quote(c) for c in columns)
+    with cursor.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT csv)") as copy:
+        copy.write(buffer.getvalue())
