@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import os
+import re
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -22,6 +23,7 @@ NONCE_BYTES = 12
 TAG_BYTES = 16
 KIND_TEXT = "s"
 KIND_BYTES = "b"
+_BODY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ def parse_token(token: str) -> Token:
     _, version, kind, body = parts
     if not version.isdigit() or kind not in (KIND_TEXT, KIND_BYTES):
         raise ValueError("malformed token header")
+    if not _BODY.fullmatch(body):
+        raise ValueError("token body is not base64url")
     try:
         sealed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except (binascii.Error, ValueError) as exc:

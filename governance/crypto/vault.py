@@ -283,7 +283,10 @@ class Vault:
     def encrypt_column(
         self, frame: pd.DataFrame, column: str, *, table: str, subject_col: str, record_col: str
     ) -> pd.DataFrame:
-        """Return a copy of ``frame`` with ``column`` replaced by tokens; one key lookup per subject."""
+        """Return a copy of ``frame`` with ``column`` replaced by tokens; one key lookup per subject.
+
+        The column becomes ``object`` dtype with ``None`` for missing values, so it loads as SQL NULL.
+        """
         located = self._locations(frame, column, table, subject_col, record_col)
         keys = self._encryption_keys(w.subject_id for _, w in located if w is not None)
         tokens = [
@@ -291,13 +294,16 @@ class Vault:
             for value, w in located
         ]
         out = frame.copy()
-        out[column] = pd.Series(tokens, index=frame.index, dtype=object)
+        out[column] = pd.Series(tokens, index=frame.index, dtype=object)  # keep None → SQL NULL
         return out
 
     def decrypt_column(
         self, frame: pd.DataFrame, column: str, *, table: str, subject_col: str, record_col: str
     ) -> pd.DataFrame:
-        """Return a copy of ``frame`` with ``column`` decrypted; one key unwrap per subject and version."""
+        """Return a copy of ``frame`` with ``column`` decrypted; one key unwrap per subject and version.
+
+        Text columns come back with pandas' inferred string dtype, bytes as ``object``.
+        """
         located = self._locations(frame, column, table, subject_col, record_col)
         parsed = [(None, None) if w is None else (self._parse(token, w), w) for token, w in located]
         keys = self._decryption_keys((w.subject_id, p.key_version) for p, w in parsed if w is not None)
@@ -305,7 +311,7 @@ class Vault:
             None if w is None else self._open(keys[(w.subject_id, p.key_version)], p, w) for p, w in parsed
         ]
         out = frame.copy()
-        out[column] = pd.Series(values, index=frame.index, dtype=object)
+        out[column] = pd.Series(values, index=frame.index)
         return out
 
     # -- media streams ---------------------------------------------------------------------------------
@@ -419,16 +425,17 @@ class Vault:
             after = (batch[-1].subject_id, batch[-1].key_version)
             if progress:
                 progress(done, total)
-        destroyed = self._destroy_unused(old_ids) if destroy_old else []
+        destroyed = self._destroy_unused(new_id, old_ids) if destroy_old else []
         return RotationResult(new_id, old_ids, done, total, destroyed)
 
-    def _destroy_unused(self, candidates: list[str]) -> list[str]:
+    def _destroy_unused(self, current: str, old_ids: list[str]) -> list[str]:
         destroy = getattr(self.provider, "destroy_master_key", None)
         if destroy is None:
             raise CryptoError("this key provider cannot destroy master keys; retire them in the KMS")
+        known = getattr(self.provider, "key_ids", lambda: old_ids)()
         with self.engine.connect() as conn:
             used = set(conn.execute(sa.select(data_keys.c.master_key_id).distinct()).scalars())
-        gone = [key_id for key_id in candidates if key_id not in used]
+        gone = sorted(key_id for key_id in set(known) | set(old_ids) if key_id != current and key_id not in used)
         for key_id in gone:
             destroy(key_id)
         return gone
