@@ -1,0 +1,386 @@
+"""SAP SuccessFactors Recruiting over OData v2: declarative streams, delta reads, per-record upsert.
+
+Reads follow the server's ``d.__next`` links only (never ``$skip`` arithmetic), ask for
+``$inlinecount=allpages`` on the first request so counts can be reconciled, select only the
+fields a mapping needs (primary key and cursor always included), and return clean records:
+``/Date(ms)/`` → aware UTC datetime, Int64 strings → int, ``__metadata`` and deferred navigation
+properties dropped, custom ``cust_*`` fields kept. ``upsert`` checks every record's status, because
+SuccessFactors answers HTTP 200 even when some records failed.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from connectors.errors import (
+    AuthenticationError,
+    HttpStatusError,
+    MalformedResponseError,
+    NotFoundError,
+)
+from connectors.http import (
+    Auth,
+    BasicAuth,
+    BearerTokenAuth,
+    HttpClient,
+    HttpStats,
+    JsonLinkPaginator,
+    RetryPolicy,
+    decode_json,
+)
+from connectors.odata import (
+    EntityType,
+    build_filter,
+    clean_record,
+    odata_literal,
+    parse_metadata,
+    parse_odata_error,
+    results_of,
+    to_odata_date,
+)
+
+SAML_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:saml2-bearer"
+MAX_PAGE_SIZE = 1000
+
+
+class UnknownEntityError(NotFoundError):
+    """The service has no entity set of that name."""
+
+
+class UnknownFieldError(NotFoundError):
+    """A selected, filtered or sorted field does not exist on the entity."""
+
+
+class ODataRequestError(HttpStatusError):
+    """The service refused the request with an OData error body (code and message kept)."""
+
+    def __init__(self, message: str, status: int, code: str = "", body: str = "") -> None:
+        super().__init__(message, status, body)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """One readable stream: entity set, key, delta cursor, default fields, expansions, fixed filter."""
+
+    name: str
+    entity_set: str
+    primary_key: str
+    cursor_field: str | None = "lastModifiedDateTime"
+    fields: tuple[str, ...] | None = None
+    expand: tuple[str, ...] | None = None
+    filter: str | None = None
+
+
+STREAMS: dict[str, StreamSpec] = {
+    spec.name: spec
+    for spec in (
+        StreamSpec("Candidate", "Candidate", "candidateId"),
+        StreamSpec("JobApplication", "JobApplication", "applicationId"),
+        StreamSpec("JobRequisition", "JobRequisition", "jobReqId"),
+        StreamSpec("Resume", "Attachment", "attachmentId", filter="documentCategory eq 'RESUME'"),
+    )
+}
+
+
+@dataclass
+class UpsertResult:
+    """Outcome per record: keys written and (key, SAP message) of those that failed."""
+
+    ok: list[Any] = field(default_factory=list)
+    failed: list[tuple[Any, str]] = field(default_factory=list)
+
+    @property
+    def all_ok(self) -> bool:
+        """True only when every record was written."""
+        return not self.failed
+
+
+def delta_since(cursor: datetime | None, lookback: timedelta) -> datetime | None:
+    """Where a delta read starts: the persisted cursor minus a look-back window (None → full read).
+
+    The window re-reads records committed late with an older timestamp; duplicates are removed by
+    the caller's upsert on the primary key.
+    """
+    return None if cursor is None else cursor - lookback
+
+
+def parse_upsert_response(body: Any, keys: list[Any]) -> UpsertResult:
+    """Match SAP's per-record upsert statuses to ``keys`` (by ``index``, else by position).
+
+    A record with no status in the response counts as failed; a body without a ``d`` list is
+    a MalformedResponseError.
+    """
+    rows = body.get("d") if isinstance(body, Mapping) else None
+    if isinstance(rows, Mapping) and isinstance(rows.get("results"), list):
+        rows = rows["results"]
+    if isinstance(rows, Mapping):
+        rows = [rows]
+    if not isinstance(rows, list):
+        raise MalformedResponseError(f"upsert response has no 'd' list: {str(body)[:120]}")
+    by_index: dict[int, Mapping[str, Any]] = {}
+    for position, row in enumerate(rows):
+        if isinstance(row, Mapping):
+            index = row.get("index")
+            by_index[int(index) if isinstance(index, int | str) and str(index).isdigit() else position] = row
+    result = UpsertResult()
+    for i, key in enumerate(keys):
+        row = by_index.get(i)
+        if row is None:
+            result.failed.append((key, "no status returned for this record"))
+        elif str(row.get("status", "")).upper() == "OK":
+            result.ok.append(key)
+        else:
+            code = row.get("httpCode")
+            message = str(row.get("message") or "record was not written")
+            result.failed.append((key, f"{message} (HTTP {code})" if code else message))
+    return result
+
+
+class _SuccessFactorsClient(HttpClient):
+    """The shared HTTP client with SuccessFactors' error bodies turned into specific errors."""
+
+    principal = "the configured user"
+
+    def error_for(self, method: str, url: str, response: requests.Response) -> Exception:
+        """401 names the user (never the password); OData error bodies become precise errors."""
+        host = urlsplit(url).netloc
+        status = response.status_code
+        if status == 401:
+            return AuthenticationError(f"SuccessFactors rejected the credentials for {self.principal} (HTTP 401)")
+        if status == 403:
+            return AuthenticationError(f"SuccessFactors denied {self.principal} access to {urlsplit(url).path} (HTTP 403)")
+        parsed = parse_odata_error(response.text)
+        code, message = parsed if parsed else ("", response.text[:200])
+        if code == "COE_PROPERTY_NOT_FOUND" or "Invalid property name" in message:
+            return UnknownFieldError(f"{host} rejected a field name: {message}")
+        if code == "COE_ENTITY_NOT_FOUND" or (status == 404 and "Entity" in message and "not found" in message):
+            return UnknownEntityError(f"{host}: {message}")
+        if status == 404:
+            return NotFoundError(f"{urlsplit(url).path} not found on {host} (HTTP 404): {message}")
+        return ODataRequestError(f"{method} {urlsplit(url).path} failed with HTTP {status}: {message}",
+                                 status, code, response.text[:500])
+
+
+def _odata_root(base_url: str) -> str:
+    base = base_url.rstrip("/")
+    return base if base.endswith("/odata/v2") else base + "/odata/v2"
+
+
+class SuccessFactorsConnector:
+    """Reads SuccessFactors streams page by page and upserts records with per-record status."""
+
+    def __init__(
+        self,
+        base_url: str,
+        auth: Auth | None = None,
+        *,
+        rate_limit: float | None = None,
+        retry: RetryPolicy | None = None,
+        page_size: int = 1000,
+        timeout: float = 30.0,
+        streams: Mapping[str, StreamSpec] | None = None,
+        principal: str | None = None,
+    ) -> None:
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
+        self.root = _odata_root(base_url)
+        self.host = urlsplit(self.root).netloc
+        self.client = _SuccessFactorsClient(self.root, auth, retry=retry, rate_limit=rate_limit, timeout=timeout,
+                                            headers={"Accept": "application/json"})
+        self.client.principal = principal or (f"user {auth.user}" if isinstance(auth, BasicAuth) else "the configured user")
+        self.page_size = page_size
+        self.streams: dict[str, StreamSpec] = dict(streams or STREAMS)
+        self.last_count: int | None = None
+        self._types: dict[str, EntityType] = {}
+        self._known_sets: list[str] | None = None
+
+    @classmethod
+    def basic(cls, base_url: str, user: str, password: str, company_id: str | None = None,
+              **kwargs: Any) -> SuccessFactorsConnector:
+        """Basic auth as ``user@companyId`` (``company_id`` appended when ``user`` has no ``@``)."""
+        login = user if "@" in user or not company_id else f"{user}@{company_id}"
+        return cls(base_url, BasicAuth(login, password), principal=f"user {login}", **kwargs)
+
+    @classmethod
+    def saml_bearer(
+        cls,
+        base_url: str,
+        company_id: str,
+        client_id: str,
+        assertion: str | None = None,
+        *,
+        token_url: str | None = None,
+        private_key: str | None = None,
+        user_id: str | None = None,
+        **kwargs: Any,
+    ) -> SuccessFactorsConnector:
+        """OAuth 2.0 SAML-bearer: exchange a base64 SAML ``assertion`` for a bearer token.
+
+        Without an assertion, SAP's ``/oauth/idp`` builds one from ``private_key`` and ``user_id``.
+        Tokens are renewed before they expire and once more on a 401.
+        """
+        if assertion is None and not (private_key and user_id):
+            raise ValueError("saml_bearer needs an assertion, or a private_key and user_id for /oauth/idp")
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(base_url))
+        token_url = token_url or f"{origin}/oauth/token"
+        oauth = HttpClient(origin, retry=kwargs.get("retry"), timeout=kwargs.get("timeout", 30.0))
+        principal = f"OAuth client {client_id}@{company_id}"
+
+        def fetch_token() -> tuple[str, float]:
+            signed = assertion
+            try:
+                if signed is None:
+                    signed = oauth.request("POST", f"{origin}/oauth/idp", data={
+                        "client_id": client_id, "user_id": user_id, "token_url": token_url,
+                        "private_key": private_key}).text.strip()
+                response = oauth.request("POST", token_url, data={
+                    "grant_type": SAML_BEARER_GRANT, "company_id": company_id, "client_id": client_id,
+                    "assertion": signed, "new_token": "true"})
+            except (AuthenticationError, HttpStatusError, NotFoundError) as exc:
+                raise AuthenticationError(f"SuccessFactors refused a token to {principal}: {exc}") from exc
+            body = decode_json(response)
+            if not isinstance(body, Mapping) or not body.get("access_token"):
+                raise MalformedResponseError(f"{token_url} answered without an access_token")
+            return str(body["access_token"]), float(body.get("expires_in") or 3600)
+
+        return cls(base_url, BearerTokenAuth(fetch_token), principal=principal, **kwargs)
+
+    @property
+    def stats(self) -> HttpStats:
+        """Requests, retries, pages and waiting time so far."""
+        return self.client.stats
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.client.close()
+
+    def __enter__(self) -> SuccessFactorsConnector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def stream(self, name: str) -> StreamSpec:
+        """The declared stream ``name``; any other name is read as an entity set of that name."""
+        if name in self.streams:
+            return self.streams[name]
+        return StreamSpec(name, name, "", cursor_field="lastModifiedDateTime")
+
+    def entity_type(self, entity_set: str) -> EntityType:
+        """Types of ``entity_set`` from its ``$metadata`` (cached); UnknownEntityError when absent."""
+        if entity_set not in self._types:
+            try:
+                response = self.client.request("GET", f"{entity_set}/$metadata")
+            except NotFoundError as exc:
+                raise self._unknown_entity(entity_set) from exc
+            sets = parse_metadata(response.content).entity_sets
+            found = sets.get(entity_set) or next(iter(sets.values()), None)
+            if found is None:
+                raise self._unknown_entity(entity_set)
+            self._types[entity_set] = found
+        return self._types[entity_set]
+
+    def known_entity_sets(self) -> list[str]:
+        """Entity set names from the service ``$metadata`` (empty when it cannot be read)."""
+        if self._known_sets is None:
+            try:
+                self._known_sets = sorted(parse_metadata(self.client.request("GET", "$metadata").content).entity_sets)
+            except (NotFoundError, HttpStatusError, MalformedResponseError):
+                self._known_sets = []
+        return self._known_sets
+
+    def _unknown_entity(self, entity_set: str) -> UnknownEntityError:
+        known = self.known_entity_sets()
+        close = difflib.get_close_matches(entity_set, known, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        listed = ", ".join(known[:20]) + (f" … ({len(known)} in total)" if len(known) > 20 else "")
+        return UnknownEntityError(f"entity set '{entity_set}' does not exist on {self.host}; known: {listed or 'unknown'}{hint}")
+
+    def field_types(self, stream: str) -> dict[str, str]:
+        """EDM type of every property of the stream's entity set (from ``$metadata``)."""
+        return dict(self.entity_type(self.stream(stream).entity_set).properties)
+
+    def _select(self, spec: StreamSpec, fields: list[str] | None, key: str) -> list[str] | None:
+        chosen = list(fields) if fields else (list(spec.fields) if spec.fields else None)
+        if not chosen:
+            return None
+        for required in (key, spec.cursor_field):
+            if required and required not in chosen:
+                chosen.insert(0, required)
+        return chosen
+
+    def read_pages(self, stream: str, since: datetime | None = None,
+                   fields: list[str] | None = None) -> Iterator[list[dict[str, Any]]]:
+        """Yield one list of clean records per server page, following ``__next`` only.
+
+        ``since`` adds ``cursor gt datetime'…'``; ``fields`` limits ``$select`` (primary key and
+        cursor always included). ``last_count`` holds the server's ``__count`` after the first page.
+        """
+        spec = self.stream(stream)
+        entity = self.entity_type(spec.entity_set)
+        key = spec.primary_key or (entity.key[0] if entity.key else "")
+        params: dict[str, Any] = {"$format": "json", "$inlinecount": "allpages",
+                                  "paging": "snapshot", "customPageSize": str(self.page_size)}
+        where = build_filter(spec.cursor_field, since, spec.filter)
+        if where:
+            params["$filter"] = where
+        select = self._select(spec, fields, key)
+        if select:
+            params["$select"] = ",".join(select)
+        if spec.expand:
+            params["$expand"] = ",".join(spec.expand)
+        self.last_count = None
+        pages = self.client.paginate(spec.entity_set, params, JsonLinkPaginator(("d", "__next")))
+        for number, page in enumerate(pages, 1):
+            rows = results_of(page, f"{spec.entity_set} page {number}")
+            if number == 1:
+                count = page["d"].get("__count")
+                self.last_count = int(count) if count is not None and str(count).isdigit() else None
+            cleaned = []
+            for position, row in enumerate(rows):
+                try:
+                    cleaned.append(clean_record(row, entity.properties))
+                except ValueError as exc:
+                    raise MalformedResponseError(
+                        f"{spec.entity_set} page {number} record {position} ({key}={row.get(key)!r}): {exc}") from exc
+            yield cleaned
+
+    def read(self, stream: str, since: datetime | None = None, fields: list[str] | None = None) -> Iterator[dict[str, Any]]:
+        """Yield clean records one at a time (see :meth:`read_pages`)."""
+        for page in self.read_pages(stream, since, fields):
+            yield from page
+
+    def upsert(self, entity: str, records: list[dict[str, Any]], key_field: str,
+               chunk_size: int = 100) -> UpsertResult:
+        """Upsert ``records`` (each carrying ``key_field``) in chunks and check each record's status.
+
+        Datetimes are sent as ``/Date(ms)/``. HTTP 200 with per-record errors is reported in
+        ``failed``, never as success.
+        """
+        result = UpsertResult()
+        for start in range(0, len(records), chunk_size):
+            chunk = records[start:start + chunk_size]
+            keys, body = [], []
+            for position, record in enumerate(chunk, start):
+                if record.get(key_field) is None:
+                    raise ValueError(f"upsert record {position} for {entity} has no {key_field!r}")
+                key = record[key_field]
+                keys.append(key)
+                payload: dict[str, Any] = {"__metadata": {"uri": f"{entity}({odata_literal(key)})"}}
+                for name, value in record.items():
+                    if name != key_field:
+                        payload[name] = to_odata_date(value) if isinstance(value, datetime) else value
+                body.append(payload)
+            response = self.client.request("POST", "upsert", params={"$format": "json"}, json=body)
+            part = parse_upsert_response(decode_json(response), keys)
+            result.ok.extend(part.ok)
+            result.failed.extend(part.failed)
+        return result
