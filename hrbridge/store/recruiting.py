@@ -63,7 +63,6 @@ candidates = sa.Table(
     sa.Column("current_title", sa.String(400)),
     sa.Column("created_at", UTCDateTime()),
     sa.Column("last_modified", UTCDateTime(), nullable=False),
-    sa.Column("resume_signals", sa.JSON),
     sa.Column("extras", sa.JSON),
     sa.Column("source", sa.String(32), nullable=False, server_default="successfactors"),
     sa.Column("loaded_at", UTCDateTime(), nullable=False),
@@ -98,6 +97,19 @@ applications = sa.Table(
     sa.Column("applied_at", UTCDateTime()),
     sa.Column("last_modified", UTCDateTime(), nullable=False),
     sa.Column("extras", sa.JSON),
+    sa.Column("loaded_at", UTCDateTime(), nullable=False),
+)
+
+resume_signals = sa.Table(
+    "resume_signals",
+    metadata,
+    sa.Column("candidate_id", _ID, primary_key=True),
+    sa.Column("resume_id", _ID, nullable=False),
+    sa.Column("years_experience", sa.Float),
+    sa.Column("skills", sa.JSON, nullable=False),
+    sa.Column("languages", sa.JSON, nullable=False),
+    sa.Column("education", sa.String(32)),
+    sa.Column("last_modified", UTCDateTime()),
     sa.Column("loaded_at", UTCDateTime(), nullable=False),
 )
 

@@ -60,3 +60,10 @@ def test_decode_base64_and_plain_text() -> None:
 def test_signals_round_trip() -> None:
     signals = extract_signals(SALES_RESUME_ZH)
     assert ResumeSignals.from_dict(signals.to_dict()) == signals
+
+
+def test_labelled_years_and_pdf_like_text() -> None:
+    text = "%PDF-1.4\n(Years of experience: 7) Tj T*\n(Skills: key accounts, negotiation) Tj T*\n"
+    signals = extract_signals(text)
+    assert signals.years_experience == 7.0
+    assert {"key_accounts", "negotiation"} <= set(signals.skills)

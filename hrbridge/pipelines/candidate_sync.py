@@ -1,0 +1,590 @@
+"""candidate_sync: changed SuccessFactors applications → personalised AI-interview invitations.
+
+Steps, each a plain function (the DAG runs one per task, the CLI and tests run them all through
+:func:`run_candidate_sync`):
+
+1. :func:`extract_and_load` — read every stream changed since its cursor minus the look-back window,
+   map it through the YAML mapping (custom fields kept), upsert into the hub by natural key, put
+   unmappable records in ``sync_quarantine``, and only then advance the cursor (max
+   ``lastModifiedDateTime`` seen).
+2. :func:`plan_invitations` — applications at their job family's trigger status without an
+   invitation get a personalised question plan and an invitation row in state ``planned``, with a
+   deterministic idempotency key and the exact request body, BEFORE anything is sent.
+3. :func:`post_invitations` — every ``planned`` row is POSTed concurrently (thread pool, the
+   client's rate limit applies) and marked ``posted`` with the interview URL. A repost after a crash
+   reuses the key, so the platform returns the same invitation.
+4. :func:`write_back` — status and link go back to JobApplication through ``/upsert``; each record's
+   status is checked; failures stay ``posted`` with ``last_error`` and are retried on the next run.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from connectors.errors import ConnectorError
+from connectors.interview import InterviewPlatform, InvitationRequest, idempotency_key, to_rfc3339
+from connectors.sql import upsert
+from hrbridge.settings import ConfigError, Settings, load_config
+from hrbridge.store import recruiting as store
+from transforms.canonical import ResumeSignals
+from transforms.field_mapping import MappedBatch, MappingError, SourceMapping, map_records, parse_mapping
+from transforms.masking import mask_pii
+from transforms.question_plan import PlanInputs, QuestionPlanner, QuestionRulesError
+from transforms.resume_signals import decode_resume, extract_signals
+
+log = logging.getLogger(__name__)
+
+PIPELINE = "candidate_sync"
+# read order: requisitions first (job family), resumes last (signals for plans)
+STREAMS = ("requisitions", "candidates", "applications", "resumes")
+SUPPORTED_LOCALES = ("zh-CN", "en-US")
+
+
+class SourceSystem(Protocol):
+    """What the pipeline needs from the HR system (SuccessFactorsConnector provides it)."""
+
+    def read_pages(
+        self, stream: str, since: datetime | None = None, fields: list[str] | None = None
+    ) -> Iterator[list[dict[str, Any]]]: ...
+
+    def upsert(self, entity: str, records: list[dict[str, Any]], key_field: str) -> Any: ...
+
+
+# ------------------------------------------------------------------------------------ config
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    """``configs/candidate_sync.yaml`` resolved: mapping, rules, triggers, write-back, throughput."""
+
+    mapping: SourceMapping
+    rules: Mapping[str, Any]
+    trigger_status: Mapping[str, str]
+    lookback: timedelta = timedelta(minutes=15)
+    page_size: int = 1000
+    deadline_days: int = 7
+    default_locale: str = "en-US"
+    callback_url: str | None = None
+    invite_batch_size: int = 500
+    write_back_entity: str = "JobApplication"
+    write_back_key: str = "applicationId"
+    write_back_fields: Mapping[str, Any] = field(default_factory=dict)
+    write_back_batch_size: int = 200
+    concurrency: int = 16
+    sf_rate_limit: float | None = None
+    interview_rate_limit: float | None = None
+
+    def trigger_for(self, job_family: str | None) -> str | None:
+        """The status that triggers an invitation for ``job_family`` (case-insensitive, else default)."""
+        wanted = (job_family or "").lower()
+        for family, status in self.trigger_status.items():
+            if family.lower() == wanted:
+                return status
+        return self.trigger_status.get("default")
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any], settings: Settings | None = None) -> SyncConfig:
+        """Build from the parsed YAML; ConfigError names the key at fault."""
+        where = "candidate_sync.yaml"
+        if not isinstance(doc, Mapping):
+            raise ConfigError(f"{where}: expected a mapping")
+        try:
+            mapping = parse_mapping(load_config(doc.get("mapping", "mappings/successfactors"), settings),
+                                    str(doc.get("mapping")))
+            rules = load_config(doc.get("question_rules", "question_rules"), settings)
+            QuestionPlanner(rules)
+        except (MappingError, QuestionRulesError) as exc:
+            raise ConfigError(str(exc)) from exc
+        triggers = doc.get("trigger_status")
+        if isinstance(triggers, str):
+            triggers = {"default": triggers}
+        if not isinstance(triggers, Mapping) or not triggers:
+            raise ConfigError(f"{where}: trigger_status must map job families to a status")
+        invitation = doc.get("invitation") or {}
+        back = doc.get("write_back") or {}
+        fields = back.get("fields") or {}
+        if not isinstance(fields, Mapping) or not fields:
+            raise ConfigError(f"{where}: write_back.fields must map target fields to invitation values")
+        for target, source in fields.items():
+            if isinstance(source, str) and source not in WRITE_BACK_VALUES:
+                raise ConfigError(
+                    f"{where}: write_back.fields.{target}: unknown value {source!r}; "
+                    f"use one of {sorted(WRITE_BACK_VALUES)} or {{const: ...}}"
+                )
+        limits = doc.get("rate_limit") or {}
+        try:
+            return cls(
+                mapping=mapping,
+                rules=rules,
+                trigger_status={str(k): str(v) for k, v in triggers.items()},
+                lookback=timedelta(minutes=float(doc.get("lookback_minutes", 15))),
+                page_size=int(doc.get("page_size", 1000)),
+                deadline_days=int(invitation.get("deadline_days", 7)),
+                default_locale=_locale(invitation.get("default_locale"), "en-US"),
+                callback_url=invitation.get("callback_url"),
+                invite_batch_size=int(invitation.get("batch_size", 500)),
+                write_back_entity=str(back.get("entity", "JobApplication")),
+                write_back_key=str(back.get("key_field", "applicationId")),
+                write_back_fields=dict(fields),
+                write_back_batch_size=int(back.get("batch_size", 200)),
+                concurrency=max(1, int(doc.get("concurrency", 16))),
+                sf_rate_limit=_optional_float(limits.get("successfactors")),
+                interview_rate_limit=_optional_float(limits.get("interview")),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: {exc}") from exc
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value in (None, "", 0) else float(value)
+
+
+def load_sync_config(settings: Settings | None = None, name: str = "candidate_sync") -> SyncConfig:
+    """Read ``configs/<name>.yaml`` (and the mapping and rules it names) into a :class:`SyncConfig`."""
+    return SyncConfig.from_document(load_config(name, settings), settings)
+
+
+# ----------------------------------------------------------------------------------- summary
+
+
+@dataclass
+class StreamCounts:
+    """Per-stream counts of one run: read = loaded + quarantined + deduplicated."""
+
+    read: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+    deduplicated: int = 0
+    cursor: str | None = None
+
+
+@dataclass
+class SyncSummary:
+    """What one candidate_sync run did; every count reconciles."""
+
+    run_id: str
+    streams: dict[str, StreamCounts] = field(default_factory=dict)
+    triggered: int = 0
+    planned: int = 0
+    invited: int = 0
+    invite_failed: int = 0
+    written_back: int = 0
+    write_back_failed: int = 0
+    started_at: str | None = None
+    finished_at: str | None = None
+
+    def _apps(self) -> StreamCounts:
+        return self.streams.get("applications", StreamCounts())
+
+    @property
+    def applications_read(self) -> int:
+        """Application records read from the source this run."""
+        return self._apps().read
+
+    @property
+    def quarantined(self) -> int:
+        """Records of every stream put in quarantine this run."""
+        return sum(s.quarantined for s in self.streams.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Flat JSON-ready counts (the ``--json`` output and the ``sync_runs.counts`` column)."""
+        apps = self._apps()
+        return {
+            "run_id": self.run_id,
+            "applications_read": apps.read,
+            "applications_loaded": apps.loaded,
+            "applications_quarantined": apps.quarantined,
+            "applications_deduplicated": apps.deduplicated,
+            "quarantined": self.quarantined,
+            "triggered": self.triggered,
+            "planned": self.planned,
+            "invited": self.invited,
+            "invite_failed": self.invite_failed,
+            "written_back": self.written_back,
+            "write_back_failed": self.write_back_failed,
+            "streams": {name: asdict(counts) for name, counts in self.streams.items()},
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+        }
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A sortable, unique run id such as ``cs-20260301T080000-1a2b3c``."""
+    now = now or store.utcnow()
+    return f"cs-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+# ----------------------------------------------------------------------------- 1. extract/load
+
+
+def extract_and_load(
+    sf: SourceSystem, engine: Engine, config: SyncConfig, *, run_id: str, now: datetime | None = None,
+    streams: Sequence[str] = STREAMS,
+) -> dict[str, StreamCounts]:
+    """Read each stream's changes since its cursor (minus look-back), load the hub, advance cursors."""
+    now = now or store.utcnow()
+    return {name: _load_stream(sf, engine, config, name, run_id, now) for name in streams}
+
+
+def _load_stream(
+    sf: SourceSystem, engine: Engine, config: SyncConfig, name: str, run_id: str, now: datetime
+) -> StreamCounts:
+    mapping = config.mapping[name]
+    with engine.connect() as conn:
+        cursor = store.read_cursor(conn, mapping.stream)
+    since = cursor - config.lookback if cursor else None
+    modified_source = mapping.modified_rule.source if mapping.modified_rule else None
+    counts = StreamCounts()
+    seen: set[Any] = set()
+    newest = cursor
+    for page in sf.read_pages(mapping.stream, since=since, fields=mapping.select_fields()):
+        batch = map_records(page, mapping)
+        key = mapping.entity.key
+        repeated = sum(1 for row in batch.rows if row[key] in seen)
+        seen.update(row[key] for row in batch.rows)
+        with engine.begin() as conn:
+            loaded = _store_rows(conn, name, batch, now)
+            _quarantine(conn, batch, run_id, now)
+        counts.read += batch.read
+        counts.loaded += loaded - repeated
+        counts.deduplicated += batch.deduplicated + repeated
+        counts.quarantined += len(batch.quarantined)
+        if modified_source:
+            stamps = [r.get(modified_source) for r in page]
+            latest = max((s for s in stamps if isinstance(s, datetime)), default=None)
+            if latest is not None and (newest is None or latest > newest):
+                newest = latest
+    if newest is not None and newest != cursor:
+        with engine.begin() as conn:
+            upsert(conn, store.sync_cursors,
+                   [{"stream": mapping.stream, "cursor": newest, "run_id": run_id, "updated_at": now}],
+                   key=["stream"])
+    counts.cursor = newest.isoformat() if newest else None
+    log.info("%s %s: read %d, loaded %d, quarantined %d, deduplicated %d (since %s)", PIPELINE, mapping.stream,
+             counts.read, counts.loaded, counts.quarantined, counts.deduplicated, since)
+    return counts
+
+
+_TABLES = {"candidates": store.candidates, "applications": store.applications,
+           "requisitions": store.requisitions}
+
+
+def _store_rows(conn: sa.Connection, name: str, batch: MappedBatch, now: datetime) -> int:
+    if not batch.rows:
+        return 0
+    if name == "resumes":
+        return _store_resume_signals(conn, batch.rows, now)
+    table = _TABLES[name]
+    key = next(iter(table.primary_key.columns)).name
+    columns = set(table.columns.keys())
+    rows = [{**{k: v for k, v in row.items() if k in columns}, "loaded_at": now} for row in batch.rows]
+    return upsert(conn, table, rows, key=[key])
+
+
+def _store_resume_signals(conn: sa.Connection, rows: list[dict[str, Any]], now: datetime) -> int:
+    latest: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        previous = latest.get(row["candidate_id"])
+        if previous is None or (row.get("last_modified") or now) >= (previous.get("last_modified") or now):
+            latest[row["candidate_id"]] = row
+    signal_rows = []
+    for row in latest.values():
+        signals = extract_signals(decode_resume(row.get("content")))
+        signal_rows.append({
+            "candidate_id": row["candidate_id"], "resume_id": row["resume_id"],
+            "years_experience": signals.years_experience, "skills": list(signals.skills),
+            "languages": list(signals.languages), "education": signals.education,
+            "last_modified": row.get("last_modified"), "loaded_at": now,
+        })
+    upsert(conn, store.resume_signals, signal_rows, key=["candidate_id"])
+    return len(rows)
+
+
+def _quarantine(conn: sa.Connection, batch: MappedBatch, run_id: str, now: datetime) -> None:
+    if not batch.quarantined:
+        return
+    conn.execute(sa.insert(store.sync_quarantine), [
+        {"run_id": run_id, "stream": q.stream, "record_key": q.record_key, "rule": q.rule, "field": q.field,
+         "message": q.message, "raw": q.raw, "created_at": now}
+        for q in batch.quarantined
+    ])
+    for q in batch.quarantined:
+        log.warning("quarantined %s record %s: rule %s on %s", q.stream, q.record_key, q.rule, q.field)
+
+
+# --------------------------------------------------------------------------------- 2. planning
+
+
+def _locale(value: str | None, default: str) -> str:
+    if not value:
+        return default
+    text = str(value).replace("_", "-")
+    for supported in SUPPORTED_LOCALES:
+        if text.lower() == supported.lower() or text.lower().split("-")[0] == supported.split("-")[0].lower():
+            return supported
+    return default
+
+
+def _display_name(first: str | None, last: str | None) -> str:
+    first, last = (first or "").strip(), (last or "").strip()
+    if any("\u4e00" <= ch <= "\u9fff" for ch in first + last):
+        return f"{last}{first}"
+    return " ".join(part for part in (first, last) if part)
+
+
+def _pending_applications(conn: sa.Connection, statuses: Iterable[str]) -> list[sa.Row[Any]]:
+    a, r, c, s, i = (store.applications, store.requisitions, store.candidates, store.resume_signals,
+                     store.invitations)
+    query = (
+        sa.select(
+            a.c.application_id, a.c.candidate_id, a.c.requisition_id, a.c.status, a.c.locale,
+            sa.func.coalesce(c.c.first_name, a.c.first_name).label("first_name"),
+            sa.func.coalesce(c.c.last_name, a.c.last_name).label("last_name"),
+            sa.func.coalesce(c.c.email, a.c.email).label("email"),
+            c.c.locale.label("candidate_locale"), r.c.job_family, r.c.locale.label("requisition_locale"),
+            s.c.years_experience, s.c.skills, s.c.languages, s.c.education,
+        )
+        .select_from(a)
+        .outerjoin(i, i.c.application_id == a.c.application_id)
+        .outerjoin(r, r.c.requisition_id == a.c.requisition_id)
+        .outerjoin(c, c.c.candidate_id == a.c.candidate_id)
+        .outerjoin(s, s.c.candidate_id == a.c.candidate_id)
+        .where(i.c.application_id.is_(None), a.c.status.in_(sorted(set(statuses))))
+        .order_by(a.c.application_id)
+    )
+    return list(conn.execute(query))
+
+
+def plan_invitations(
+    engine: Engine, config: SyncConfig, *, run_id: str, now: datetime | None = None,
+    planner: QuestionPlanner | None = None,
+) -> dict[str, int]:
+    """Record a ``planned`` invitation (plan, key, exact request) for each newly triggered application."""
+    now = now or store.utcnow()
+    planner = planner or QuestionPlanner(config.rules)
+    deadline = now + timedelta(days=config.deadline_days)
+    with engine.connect() as conn:
+        pending = _pending_applications(conn, config.trigger_status.values())
+    triggered = [row for row in pending if row.status == config.trigger_for(row.job_family)]
+    rows = []
+    for app in triggered:
+        signals = ResumeSignals(
+            years_experience=app.years_experience,
+            skills=tuple(app.skills or ()), languages=tuple(app.languages or ()), education=app.education,
+        )
+        locale = _locale(app.locale or app.candidate_locale or app.requisition_locale, config.default_locale)
+        plan = planner.plan(PlanInputs(app.job_family, signals, locale))
+        request = {
+            "candidate_id": app.candidate_id, "application_id": app.application_id,
+            "job_id": app.requisition_id, "job_family": app.job_family or plan["job_family"],
+            "candidate_name": _display_name(app.first_name, app.last_name),
+            "candidate_email": app.email or "", "locale": locale, "deadline": to_rfc3339(deadline),
+            "question_plan": {k: plan[k] for k in ("plan_id", "version", "questions")},
+        }
+        if config.callback_url:
+            request["callback_url"] = config.callback_url
+        rows.append({
+            "application_id": app.application_id, "candidate_id": app.candidate_id,
+            "requisition_id": app.requisition_id, "job_family": request["job_family"],
+            "idempotency_key": idempotency_key(app.application_id, plan["version"]),
+            "state": store.PLANNED, "plan_id": plan["plan_id"], "plan_version": plan["version"], "plan": plan,
+            "request": request, "deadline": deadline, "planned_at": now, "attempts": 0, "run_id": run_id,
+        })
+    for chunk in _chunks(rows, config.invite_batch_size):
+        with engine.begin() as conn:
+            upsert(conn, store.invitations, chunk, key=["application_id"], update=[])
+    log.info("%s: %d applications at trigger status, %d invitations planned", PIPELINE, len(triggered), len(rows))
+    return {"triggered": len(triggered), "planned": len(rows)}
+
+
+# ---------------------------------------------------------------------------------- 3. posting
+
+
+def post_invitations(
+    platform: InterviewPlatform, engine: Engine, config: SyncConfig, *, run_id: str,
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """POST every ``planned`` invitation concurrently and mark the successes ``posted``."""
+    inv = store.invitations
+    with engine.connect() as conn:
+        planned = list(conn.execute(
+            sa.select(inv.c.application_id, inv.c.idempotency_key, inv.c.request)
+            .where(inv.c.state == store.PLANNED).order_by(inv.c.application_id)
+        ))
+    posted = failed = 0
+
+    def send(row: sa.Row[Any]) -> tuple[str, Any, str | None]:
+        try:
+            invitation = platform.create_invitation(InvitationRequest.from_dict(row.request), row.idempotency_key)
+            return row.application_id, invitation, None
+        except (ConnectorError, ValueError, KeyError) as exc:
+            return row.application_id, None, mask_pii(f"{type(exc).__name__}: {exc}")[:1000]
+
+    with ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="invite") as pool:
+        for chunk in _chunks(planned, config.invite_batch_size):
+            outcomes = list(pool.map(send, chunk))
+            stamp = now or store.utcnow()
+            ok = [
+                {"b_app": app_id, "platform_invitation_id": invitation.id, "platform_status": invitation.status,
+                 "interview_url": invitation.interview_url, "posted_at": stamp}
+                for app_id, invitation, _ in outcomes if invitation is not None
+            ]
+            errors = [{"b_app": app_id, "last_error": error} for app_id, _, error in outcomes if error]
+            with engine.begin() as conn:
+                if ok:
+                    conn.execute(
+                        sa.update(inv)
+                        .where(inv.c.application_id == sa.bindparam("b_app"), inv.c.state == store.PLANNED)
+                        .values(state=store.POSTED, platform_invitation_id=sa.bindparam("platform_invitation_id"),
+                                platform_status=sa.bindparam("platform_status"),
+                                interview_url=sa.bindparam("interview_url"), posted_at=sa.bindparam("posted_at"),
+                                attempts=inv.c.attempts + 1, last_error=None),
+                        ok,
+                    )
+                if errors:
+                    conn.execute(
+                        sa.update(inv).where(inv.c.application_id == sa.bindparam("b_app"))
+                        .values(last_error=sa.bindparam("last_error"), attempts=inv.c.attempts + 1),
+                        errors,
+                    )
+            posted += len(ok)
+            failed += len(errors)
+            for app_id, _, error in outcomes:
+                if error:
+                    log.warning("invitation for application %s not posted: %s", app_id, error)
+    log.info("%s: %d invitations posted, %d failed (left planned)", PIPELINE, posted, failed)
+    return {"invited": posted, "invite_failed": failed}
+
+
+# ------------------------------------------------------------------------------- 4. write-back
+
+WRITE_BACK_VALUES = {
+    "status": "platform_status", "interview_url": "interview_url", "invitation_id": "platform_invitation_id",
+    "deadline": "deadline", "plan_id": "plan_id", "plan_version": "plan_version",
+}
+
+
+def _write_back_value(row: sa.Row[Any], source: Any) -> Any:
+    if isinstance(source, Mapping):
+        return source.get("const")
+    value = getattr(row, WRITE_BACK_VALUES[source])
+    return to_rfc3339(value) if isinstance(value, datetime) else value
+
+
+def _source_key(application_id: str) -> Any:
+    return int(application_id) if application_id.isdigit() else application_id
+
+
+def write_back(
+    sf: SourceSystem, engine: Engine, config: SyncConfig, *, run_id: str, now: datetime | None = None,
+) -> dict[str, int]:
+    """Write status and link of every ``posted`` invitation back to the HR system, checking each record."""
+    inv = store.invitations
+    with engine.connect() as conn:
+        posted = list(conn.execute(
+            sa.select(inv.c.application_id, inv.c.platform_status, inv.c.interview_url,
+                      inv.c.platform_invitation_id, inv.c.deadline, inv.c.plan_id, inv.c.plan_version)
+            .where(inv.c.state == store.POSTED).order_by(inv.c.application_id)
+        ))
+    done = failed = 0
+    for chunk in _chunks(posted, config.write_back_batch_size):
+        records = [
+            {config.write_back_key: _source_key(row.application_id),
+             **{target: _write_back_value(row, source) for target, source in config.write_back_fields.items()}}
+            for row in chunk
+        ]
+        try:
+            result = sf.upsert(config.write_back_entity, records, config.write_back_key)
+            ok_keys = {str(key) for key in result.ok}
+            errors = {str(key): str(message) for key, message in result.failed}
+        except ConnectorError as exc:
+            ok_keys, errors = set(), {row.application_id: f"{type(exc).__name__}: {exc}" for row in chunk}
+        stamp = now or store.utcnow()
+        ok_rows = [{"b_app": r.application_id, "written_back_at": stamp} for r in chunk if r.application_id in ok_keys]
+        bad_rows = [
+            {"b_app": r.application_id,
+             "last_error": mask_pii("write-back: " + errors.get(r.application_id, "no per-record status returned"))[:1000]}
+            for r in chunk if r.application_id not in ok_keys
+        ]
+        with engine.begin() as conn:
+            if ok_rows:
+                conn.execute(
+                    sa.update(inv).where(inv.c.application_id == sa.bindparam("b_app"), inv.c.state == store.POSTED)
+                    .values(state=store.WRITTEN_BACK, written_back_at=sa.bindparam("written_back_at"), last_error=None),
+                    ok_rows,
+                )
+            if bad_rows:
+                conn.execute(
+                    sa.update(inv).where(inv.c.application_id == sa.bindparam("b_app"))
+                    .values(last_error=sa.bindparam("last_error")),
+                    bad_rows,
+                )
+        done += len(ok_rows)
+        failed += len(bad_rows)
+        for row in bad_rows:
+            log.warning("write-back of application %s failed: %s", row["b_app"], row["last_error"])
+    log.info("%s: %d written back, %d failed (left posted, retried next run)", PIPELINE, done, failed)
+    return {"written_back": done, "write_back_failed": failed}
+
+
+# ---------------------------------------------------------------------------------- the loop
+
+
+def start_run(engine: Engine, run_id: str, now: datetime | None = None) -> None:
+    """Record that run ``run_id`` started (idempotent: a retried task keeps the first start time)."""
+    with engine.begin() as conn:
+        upsert(conn, store.sync_runs, [{"run_id": run_id, "pipeline": PIPELINE, "status": "running",
+                                        "started_at": now or store.utcnow()}], key=["run_id"], update=[])
+
+
+def finish_run(engine: Engine, summary: SyncSummary, status: str = "succeeded", error: str | None = None) -> None:
+    """Store the run's final status and counts."""
+    finished = store.utcnow()
+    summary.finished_at = finished.isoformat()
+    with engine.begin() as conn:
+        started = conn.execute(
+            sa.select(store.sync_runs.c.started_at).where(store.sync_runs.c.run_id == summary.run_id)
+        ).scalar()
+        summary.started_at = (started or finished).isoformat()
+        upsert(conn, store.sync_runs, [{
+            "run_id": summary.run_id, "pipeline": PIPELINE, "status": status, "started_at": started or finished,
+            "finished_at": finished, "counts": summary.to_dict(), "error": error,
+        }], key=["run_id"])
+
+
+def run_candidate_sync(
+    sf: SourceSystem, platform: InterviewPlatform, engine: Engine, config: SyncConfig, *,
+    now: datetime | None = None, run_id: str | None = None,
+) -> SyncSummary:
+    """Run the whole loop once: extract/load → plan → post → write back. Safe to rerun at any point."""
+    run_id = run_id or new_run_id(now)
+    start_run(engine, run_id, now)
+    summary = SyncSummary(run_id=run_id)
+    try:
+        summary.streams = extract_and_load(sf, engine, config, run_id=run_id, now=now)
+        planned = plan_invitations(engine, config, run_id=run_id, now=now)
+        posted = post_invitations(platform, engine, config, run_id=run_id, now=now)
+        written = write_back(sf, engine, config, run_id=run_id, now=now)
+    except Exception as exc:
+        finish_run(engine, summary, "failed", mask_pii(f"{type(exc).__name__}: {exc}")[:2000])
+        raise
+    summary.triggered, summary.planned = planned["triggered"], planned["planned"]
+    summary.invited, summary.invite_failed = posted["invited"], posted["invite_failed"]
+    summary.written_back, summary.write_back_failed = written["written_back"], written["write_back_failed"]
+    finish_run(engine, summary)
+    return summary
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    size = max(1, size)
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
