@@ -144,7 +144,13 @@ class InterviewPlatformSandbox(SandboxServer):
         Raises KeyError for an unknown id and ValueError for an invitation that is not open.
         """
         if invitation_ids is None:
-            return super().start()
+            super().start()
+            # Answer headers and body without Nagle's delay: keep-alive clients otherwise wait
+            # ~40 ms per request for the delayed ACK (23 vs 700 sequential requests/s).
+            handler = getattr(self._httpd, "RequestHandlerClass", None)
+            if handler is not None:
+                handler.disable_nagle_algorithm = True
+            return self
         return self.start_interviews(invitation_ids)
 
     def start_interviews(self, invitation_ids: Iterable[str]) -> list[dict[str, Any]]:
