@@ -14,8 +14,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from hrbridge.store import metadata
+from hrbridge.store.recruiting import UTCDateTime
 
-TZ = sa.DateTime(timezone=True)
+TZ = UTCDateTime()
 
 interview_results = sa.Table(
     "interview_results", metadata,

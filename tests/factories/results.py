@@ -28,7 +28,7 @@ def make_result(n: int = 1, **overrides: Any) -> dict[str, Any]:
         "scale": {"min": 0, "max": 100},
         "dimensions": [
             {"name": "communication", "score": 80, "weight": 0.5, "comment": "clear"},
-            {"name": "negotiation", "score": 65, "weight": 0.5, "comment": "solid"},
+            {"name": "customer_negotiation", "score": 65, "weight": 0.5, "comment": "solid"},
         ],
         "keywords": ["pipeline", "客户关系"],
         "clips": [{
@@ -53,3 +53,51 @@ def make_results(count: int, start: int = 1) -> list[dict[str, Any]]:
 def known_invitations(results: list[dict[str, Any]]) -> set[str]:
     """The invitation ids of ``results`` (what the hub would know)."""
     return {r["invitation_id"] for r in results if r.get("invitation_id")}
+
+
+def question_plan(job_family: str = "Sales") -> Any:
+    """A small question plan whose dimensions are valid for ``job_family``."""
+    from connectors.interview import Question, QuestionPlan
+
+    dims = {"Sales": ("customer_negotiation", "communication"),
+            "Engineering": ("technical_depth", "problem_solving")}.get(job_family, ("communication", "motivation"))
+    questions = tuple(
+        Question(id=f"q{i}", dimension=dim, scenario=f"{dim}_case", prompt=f"Tell us about {dim}.",
+                 weight=0.5, time_limit_seconds=120)
+        for i, dim in enumerate(dims, start=1)
+    )
+    return QuestionPlan(plan_id=f"plan-{job_family.lower()}", version="v1", questions=questions)
+
+
+def invite(platform: Any, engine: Any, application_ids: list[str], job_family: str = "Sales",
+           callback_url: str | None = None, candidate_ids: list[str] | None = None) -> list[str]:
+    """Create real invitations on the platform and record them in the hub ledger, as candidate_sync does.
+
+    Returns the platform invitation ids, in the order of ``application_ids``.
+    """
+    from connectors.interview import InvitationRequest, idempotency_key
+    from hrbridge.store.recruiting import POSTED, invitations
+
+    plan = question_plan(job_family)
+    ids, rows = [], []
+    for position, app_id in enumerate(application_ids):
+        candidate_id = candidate_ids[position] if candidate_ids else f"cand-{app_id}"
+        request = InvitationRequest(
+            candidate_id=candidate_id, application_id=app_id, job_id="REQ-1", job_family=job_family,
+            candidate_name="Test Candidate", candidate_email=f"c{app_id}@example.test", locale="en-US",
+            deadline=datetime.now(UTC) + timedelta(days=7), question_plan=plan, callback_url=callback_url,
+        )
+        key = idempotency_key(app_id, plan.version)
+        invitation = platform.create_invitation(request, key)
+        ids.append(invitation.id)
+        rows.append({
+            "application_id": app_id, "candidate_id": candidate_id, "requisition_id": "REQ-1",
+            "job_family": job_family, "idempotency_key": key, "state": POSTED, "plan_id": plan.plan_id,
+            "plan_version": plan.version, "plan": plan.to_dict(), "request": {"application_id": app_id},
+            "platform_invitation_id": invitation.id, "platform_status": invitation.status,
+            "interview_url": invitation.interview_url, "planned_at": datetime.now(UTC),
+            "posted_at": datetime.now(UTC), "attempts": 1,
+        })
+    with engine.begin() as conn:
+        conn.execute(invitations.insert(), rows)
+    return ids

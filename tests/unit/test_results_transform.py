@@ -10,7 +10,7 @@ from tests.factories.results import NOW, known_invitations, make_result, make_re
 from transforms.results import CheckParameters, derive_check_columns, flatten_results
 
 PARAMS = CheckParameters(
-    dimensions={"default": ("communication",), "Sales": ("communication", "negotiation")},
+    dimensions={"default": ("communication",), "Sales": ("communication", "customer_negotiation")},
     max_keywords=3,
     max_keyword_chars=10,
 )
@@ -52,8 +52,8 @@ def test_non_numeric_dimension_score_counts_as_outside_scale() -> None:
 
 def test_unknown_dimension_or_none_at_all_is_flagged_per_family() -> None:
     frame = derive([
-        make_result(1, dimensions=[{"name": "negotiation", "score": 50}]),
-        make_result(2, job_family="Engineering", dimensions=[{"name": "negotiation", "score": 50}]),
+        make_result(1, dimensions=[{"name": "customer_negotiation", "score": 50}]),
+        make_result(2, job_family="Engineering", dimensions=[{"name": "customer_negotiation", "score": 50}]),
         make_result(3, dimensions=[]),
     ])
     assert frame["dimensions_known"].tolist() == [True, False, False]

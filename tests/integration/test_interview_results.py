@@ -1,0 +1,64 @@
+"""interview_results against the interview sandbox over HTTP and a real hub (SQLite and Postgres)."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from connectors.interview_rest import HrbridgeInterviewClient
+from connectors.sql import make_engine
+from hrbridge.pipelines.interview_results import ingest_results, load_results_config
+from hrbridge.settings import load_settings
+from hrbridge.store import create_schema
+from hrbridge.store.results import interview_results, results_quarantine, results_writeback, validation_runs
+from tests.factories.results import invite
+
+
+@pytest.fixture
+def hub(db_url: str, hrbridge_home):
+    engine = make_engine(db_url)
+    create_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def platform(interview_sandbox):
+    client = HrbridgeInterviewClient(interview_sandbox.url, "sandbox-interview-key")
+    yield client
+    client.close()
+
+
+def _count(engine, table) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+
+
+def test_bad_results_quarantined_counts_reconcile_and_rerun_is_idempotent(hub, platform, interview_sandbox) -> None:
+    settings = load_settings()
+    config = load_results_config(settings)
+    invite(platform, hub, [str(2000 + i) for i in range(30)])
+    produced = interview_sandbox.complete(bad_fraction=0.3)
+    bad = interview_sandbox.bad_results
+    assert len(produced) == 30 and len(bad) == 9
+
+    counts = ingest_results(platform, hub, config, settings=settings)
+    assert counts.read == 30
+    assert counts.quarantined == len(bad) and counts.stored == 30 - len(bad) and counts.duplicates == 0
+    with hub.connect() as conn:
+        quarantined = {r.result_id: r.rules for r in conn.execute(sa.select(results_quarantine))}
+        stored = {r[0] for r in conn.execute(sa.select(interview_results.c.result_id))}
+        run = conn.execute(sa.select(validation_runs)).one()
+    # Every deliberately bad result is quarantined, with at least one named rule; none is stored.
+    missing_id = [k for k, kind in bad.items() if kind == "missing_required_field"]
+    assert set(bad) <= set(quarantined) | set(missing_id)
+    assert not (set(bad) & stored)
+    assert all(rules for rules in quarantined.values())
+    assert run.stored == counts.stored and run.quarantined == counts.quarantined
+    assert sum(run.failures.values()) >= len(bad)
+    assert _count(hub, results_writeback) == counts.stored
+
+    # Rerun: the cursor is past everything, nothing new is read or stored.
+    again = ingest_results(platform, hub, config, settings=settings)
+    assert (again.read, again.stored, again.quarantined) == (0, 0, 0)
+    assert _count(hub, interview_results) == counts.stored
