@@ -281,7 +281,10 @@ class SuccessFactorsConnector:
                 response = self.client.request("GET", f"{entity_set}/$metadata")
             except NotFoundError as exc:
                 raise self._unknown_entity(entity_set) from exc
-            sets = parse_metadata(response.content).entity_sets
+            try:
+                sets = parse_metadata(response.content).entity_sets
+            except MalformedResponseError as exc:
+                raise MalformedResponseError(f"{self.host}/{entity_set}/$metadata: {exc}") from exc
             found = sets.get(entity_set) or next(iter(sets.values()), None)
             if found is None:
                 raise self._unknown_entity(entity_set)
