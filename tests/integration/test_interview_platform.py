@@ -12,6 +12,7 @@ import requests
 
 from connectors.errors import (
     AuthenticationError,
+    HttpStatusError,
     MalformedResponseError,
     NotFoundError,
     RetryBudgetExceeded,
@@ -249,8 +250,9 @@ def test_an_empty_platform_yields_one_empty_page_and_keeps_the_cursor(client: Hr
 
 
 def test_a_forged_cursor_is_rejected(client: HrbridgeInterviewClient) -> None:
-    with pytest.raises(Exception, match="HTTP 400"):
+    with pytest.raises(HttpStatusError, match="HTTP 400.*not one this platform issued") as caught:
         next(client.iter_results(after="not-a-cursor"))
+    assert caught.value.status == 400
 
 
 def test_completed_results_follow_the_plan(client: HrbridgeInterviewClient, sandbox: InterviewPlatformSandbox) -> None:
