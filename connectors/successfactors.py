@@ -311,11 +311,17 @@ class SuccessFactorsConnector:
         """EDM type of every property of the stream's entity set (from ``$metadata``)."""
         return dict(self.entity_type(self.stream(stream).entity_set).properties)
 
-    def _select(self, spec: StreamSpec, fields: list[str] | None, key: str) -> list[str] | None:
+    def selected_fields(self, stream: str, fields: list[str] | None = None) -> list[str] | None:
+        """The ``$select`` list a read sends: ``fields`` (or the stream's defaults) plus key and cursor.
+
+        None means every field is read.
+        """
+        spec = self.stream(stream)
         chosen = list(fields) if fields else (list(spec.fields) if spec.fields else None)
         if not chosen:
             return None
-        for required in (key, spec.cursor_field):
+        key = spec.primary_key or next(iter(self.entity_type(spec.entity_set).key), "")
+        for required in (spec.cursor_field, key):
             if required and required not in chosen:
                 chosen.insert(0, required)
         return chosen
@@ -335,7 +341,7 @@ class SuccessFactorsConnector:
         where = build_filter(spec.cursor_field, since, spec.filter)
         if where:
             params["$filter"] = where
-        select = self._select(spec, fields, key)
+        select = self.selected_fields(stream, fields)
         if select:
             params["$select"] = ",".join(select)
         if spec.expand:

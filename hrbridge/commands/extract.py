@@ -1,0 +1,227 @@
+"""``hrbridge extract``: stream one source entity into a Parquet, CSV or JSON Lines file.
+
+Pages are written as they arrive (a Parquet writer with a schema from the service metadata,
+CSV and JSONL appended per page), so memory stays flat however large the stream is. The
+password can come from ``HRBRIDGE_SF_PASSWORD`` so it never shows in the process list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hrbridge.cli import UsageError
+
+SOURCE_TYPES = ("successfactors",)
+FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``extract`` sub-command."""
+    parser = subparsers.add_parser(
+        "extract", help="read one stream from a source system into a file",
+        description="Read every record of one stream (optionally changed since a time) into .parquet, .csv or .jsonl.",
+    )
+    parser.add_argument("--type", required=True, help=f"source system type ({', '.join(SOURCE_TYPES)})")
+    parser.add_argument("--url", default=os.environ.get("HRBRIDGE_SF_URL"),
+                        help="API base URL, e.g. https://api4.successfactors.com (env HRBRIDGE_SF_URL)")
+    parser.add_argument("--user", default=os.environ.get("HRBRIDGE_SF_USER"), help="API user (env HRBRIDGE_SF_USER)")
+    parser.add_argument("--password", help="API password; prefer env HRBRIDGE_SF_PASSWORD")
+    parser.add_argument("--company-id", default=os.environ.get("HRBRIDGE_SF_COMPANY_ID"),
+                        help="company ID, appended to the user as user@company (env HRBRIDGE_SF_COMPANY_ID)")
+    parser.add_argument("--stream", required=True, help="Candidate, JobApplication, JobRequisition, Resume or an entity set")
+    parser.add_argument("--since", help="only records modified after this ISO 8601 time (UTC when no offset)")
+    parser.add_argument("--select", help="comma-separated fields (key and lastModifiedDateTime are always added)")
+    parser.add_argument("--page-size", type=int, default=1000, help="records per server page, 1-1000 (default 1000)")
+    parser.add_argument("--rate-limit", type=float, help="maximum requests per second")
+    parser.add_argument("--out", required=True, help="output file: .parquet, .csv or .jsonl")
+    parser.add_argument("--json", action="store_true", help="print one JSON summary object instead of text")
+    parser.set_defaults(func=run)
+
+
+def parse_since(text: str | None) -> datetime | None:
+    """``--since`` as an aware UTC datetime (naive input is taken as UTC); UsageError when invalid."""
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UsageError(f"--since {text!r} is not an ISO 8601 date/time (e.g. 2026-01-01T00:00:00Z)") from exc
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _validate(args: argparse.Namespace) -> tuple[str, datetime | None, list[str] | None, str]:
+    if args.type not in SOURCE_TYPES:
+        raise UsageError(f"unknown --type {args.type!r}; supported: {', '.join(SOURCE_TYPES)}")
+    fmt = FORMATS.get(Path(args.out).suffix.lower())
+    if fmt is None:
+        raise UsageError(f"unsupported output extension for {args.out!r}; use {', '.join(sorted(FORMATS))}")
+    if not args.url:
+        raise UsageError("--url is required (or set HRBRIDGE_SF_URL)")
+    if not 1 <= args.page_size <= 1000:
+        raise UsageError(f"--page-size must be between 1 and 1000, got {args.page_size}")
+    password = args.password or os.environ.get("HRBRIDGE_SF_PASSWORD")
+    if not args.user or not password:
+        raise UsageError("--user and a password (--password or env HRBRIDGE_SF_PASSWORD) are required")
+    select = [f.strip() for f in args.select.split(",") if f.strip()] if args.select else None
+    return fmt, parse_since(args.since), select, password
+
+
+def run(args: argparse.Namespace) -> int:
+    """Extract the stream; exit 0 on success, 2 on bad arguments, 1 on a source failure."""
+    from connectors.errors import ConnectorError
+    from connectors.successfactors import SuccessFactorsConnector
+
+    fmt, since, select, password = _validate(args)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    connector = SuccessFactorsConnector.basic(args.url, args.user, password, args.company_id,
+                                              page_size=args.page_size, rate_limit=args.rate_limit)
+    records = pages = 0
+    try:
+        columns = connector.selected_fields(args.stream, select)
+        types = connector.field_types(args.stream)
+        sink = open_sink(fmt, out, columns or list(types), types)
+        try:
+            for page in connector.read_pages(args.stream, since=since, fields=select):
+                sink.write(page, first_row=records)
+                records += len(page)
+                pages += 1
+        finally:
+            sink.close()
+    except ConnectorError as exc:
+        print(f"hrbridge extract: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"hrbridge extract: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        connector.close()
+    summary = {
+        "stream": args.stream, "records": records, "pages": pages, "out": str(out), "format": fmt,
+        "server_count": connector.last_count, "count_matches": connector.last_count in (None, records),
+        "since": since.isoformat() if since else None, "seconds": round(time.monotonic() - started, 3),
+        "requests": connector.stats.requests, "retries": connector.stats.retries,
+    }
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        print(f"extracted {records} {args.stream} records in {pages} pages to {out} "
+              f"({summary['seconds']}s, {summary['retries']} retries; server count {connector.last_count})")
+    if not summary["count_matches"]:
+        print(f"hrbridge extract: warning: read {records} records but the server counted {connector.last_count}",
+              file=sys.stderr)
+    return 0
+
+
+# --- sinks -----------------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, default=_plain)
+    return value
+
+
+def _check_columns(page: list[dict[str, Any]], columns: list[str], first_row: int) -> None:
+    allowed = set(columns)
+    for offset, record in enumerate(page):
+        extra = set(record) - allowed
+        if extra:
+            raise ValueError(f"record {first_row + offset} has fields not declared in $metadata: {sorted(extra)}")
+
+
+class JsonLinesSink:
+    """One JSON object per line, datetimes as ISO 8601."""
+
+    def __init__(self, path: Path, columns: list[str]) -> None:
+        self.columns = columns
+        self._file = path.open("w", encoding="utf-8")
+
+    def write(self, page: list[dict[str, Any]], first_row: int = 0) -> None:
+        """Append a page."""
+        for record in page:
+            self._file.write(json.dumps(record, ensure_ascii=False, default=_plain) + "\n")
+
+    def close(self) -> None:
+        """Flush and close."""
+        self._file.close()
+
+
+class CsvSink:
+    """UTF-8 CSV with one column per declared field, datetimes as ISO 8601, empty for null."""
+
+    def __init__(self, path: Path, columns: list[str]) -> None:
+        self.columns = columns
+        self._file = path.open("w", encoding="utf-8", newline="")
+        self._writer = csv.DictWriter(self._file, fieldnames=columns)
+        self._writer.writeheader()
+
+    def write(self, page: list[dict[str, Any]], first_row: int = 0) -> None:
+        """Append a page; ValueError for a field outside the header."""
+        _check_columns(page, self.columns, first_row)
+        self._writer.writerows({k: _plain(v) for k, v in record.items()} for record in page)
+
+    def close(self) -> None:
+        """Flush and close."""
+        self._file.close()
+
+
+class ParquetSink:
+    """A Parquet file written one row group per page, schema from the EDM types."""
+
+    def __init__(self, path: Path, columns: list[str], types: dict[str, str]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.columns = columns
+        self.schema = pa.schema([(name, arrow_type(types.get(name))) for name in columns])
+        self._pa = pa
+        self._writer = pq.ParquetWriter(str(path), self.schema)
+
+    def write(self, page: list[dict[str, Any]], first_row: int = 0) -> None:
+        """Append a page as a row group; ValueError naming the row for a value of the wrong type."""
+        _check_columns(page, self.columns, first_row)
+        try:
+            table = self._pa.Table.from_pylist(page, schema=self.schema)
+        except (self._pa.ArrowInvalid, self._pa.ArrowTypeError) as exc:
+            raise ValueError(f"rows {first_row}-{first_row + len(page) - 1} do not fit the schema: {exc}") from exc
+        self._writer.write_table(table)
+
+    def close(self) -> None:
+        """Write the footer."""
+        self._writer.close()
+
+
+def arrow_type(edm_type: str | None) -> Any:
+    """The Arrow type for an EDM type (strings for anything not numeric, boolean or a date)."""
+    import pyarrow as pa
+
+    if edm_type in ("Edm.Int64", "Edm.Int32", "Edm.Int16", "Edm.Byte", "Edm.SByte"):
+        return pa.int64()
+    if edm_type in ("Edm.Decimal", "Edm.Double", "Edm.Single"):
+        return pa.float64()
+    if edm_type == "Edm.Boolean":
+        return pa.bool_()
+    if edm_type in ("Edm.DateTime", "Edm.DateTimeOffset"):
+        return pa.timestamp("ms", tz="UTC")
+    return pa.string()
+
+
+def open_sink(fmt: str, path: Path, columns: list[str], types: dict[str, str]) -> Any:
+    """A page sink for ``fmt`` (parquet, csv or jsonl) writing ``columns`` to ``path``."""
+    if fmt == "parquet":
+        return ParquetSink(path, columns, types)
+    if fmt == "csv":
+        return CsvSink(path, columns)
+    return JsonLinesSink(path, columns)
