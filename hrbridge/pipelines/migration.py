@@ -1,0 +1,575 @@
+"""Legacy migration: source → map → clean → dedupe → load → checkpoint, batch by batch, then verify.
+
+A run has an id (default: derived from the source and target, so rerunning the same command
+resumes). Each batch commits its records, logs and checkpoint in one transaction on the target
+(:mod:`connectors.archive_loader`); a rerun skips committed batches and rebuilds the cross-batch
+state from their checkpoints, so a killed run resumes with nothing lost and nothing loaded twice.
+
+Duplicates across batches: every batch is first deduplicated on its own (:func:`transforms.dedupe.
+dedupe`), then its survivors are looked up in a key index of the records already loaded by the run
+(64-bit hashes of the same keys the dedupe rules use — whole row, ID number, e-mail+name,
+phone+name — plus the employee id). A hit is merged into the record loaded earlier
+("first loaded survives" across batches) and logged like any other merge. The index is kept in
+memory as sorted arrays (16 bytes a key) and persisted per batch inside the checkpoint, which
+also carries the batch's expected row hashes and column profile for the verification step.
+Counts always reconcile: ``source rows = loaded + quarantined + duplicates merged``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from connectors.archive_loader import DEFAULT_TABLE, ArchiveLoader, BatchLoad
+from connectors.legacy_sources import (
+    DEFAULT_BATCH_SIZE,
+    BatchSpec,
+    LegacySource,
+    SourceError,
+    is_database_url,
+    open_source,
+)
+from transforms.cleaning import CANONICAL_COLUMNS, CleaningRules, clean_frame, load_rules
+from transforms.dedupe import MERGE_COLUMNS, dedupe, survivor_order
+from validation.reconcile import DEFAULT_THRESHOLD, Expected, Profile, hash_rows, normalise_frame, reconcile
+
+log = logging.getLogger(__name__)
+
+KEY = "employee_id"
+ALWAYS_BATCH_OVER = 100_000
+PK_RULE = "employee_id"
+_KEY_COLUMNS = {"id_number": ("id_number",), "email+name": ("email", "name"), "phone+name": ("phone", "name")}
+
+
+class MigrationInputError(ValueError):
+    """Bad arguments or unreadable input (exit code 2); the message names file, row and column."""
+
+
+@dataclass
+class MigrationOptions:
+    """What to migrate where; every field has a command-line flag and a DAG param."""
+
+    source: str
+    target: str
+    mapping: str | Mapping[str, Any] = "auto"
+    table: str | None = None
+    sheet: str | None = None
+    encoding: str | None = None
+    batch_size: int = DEFAULT_BATCH_SIZE
+    run_id: str | None = None
+    target_table: str = DEFAULT_TABLE
+    threshold: float = DEFAULT_THRESHOLD
+    report_dir: str | None = None
+    rules: CleaningRules | None = None
+
+    def effective_batch_size(self) -> int:
+        """Requested size, never above 100,000 rows (large sources are always batched)."""
+        size = self.batch_size if self.batch_size and self.batch_size > 0 else DEFAULT_BATCH_SIZE
+        return min(size, ALWAYS_BATCH_OVER)
+
+    def resolved_run_id(self) -> str:
+        """The given run id, or one derived from source, target and table (so reruns resume)."""
+        if self.run_id:
+            return self.run_id
+        parts = [self.source, self.table or "", self.sheet or "", self.target, self.target_table]
+        if not is_database_url(self.source):
+            path = Path(self.source)
+            stat = path.stat() if path.exists() else None
+            parts += [str(path.resolve()), str(stat.st_size if stat else ""), str(stat.st_mtime_ns if stat else "")]
+        stem = Path(self.table or self.source).stem[:40] if not is_database_url(self.source) else (self.table or "db")
+        return f"{stem}-{hashlib.sha256('|'.join(parts).encode()).hexdigest()[:10]}"
+
+
+# ----------------------------------------------------------------------------- mapping
+def read_mapping(spec: str | Mapping[str, Any], headers: list[str]) -> dict[str, Any]:
+    """The header mapping: a YAML file, an inline dict, or ``auto`` (suggested from the headers)."""
+    from transforms.header_mapping import suggest_mapping
+
+    if isinstance(spec, Mapping):
+        return dict(spec)
+    if spec == "auto":
+        return suggest_mapping(headers)
+    import yaml
+
+    path = Path(spec)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise MigrationInputError(f"mapping file not found: {path}") from exc
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise MigrationInputError(f"mapping file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("columns"), dict):
+        raise MigrationInputError(f"mapping file {path}: expected a 'columns:' map of source header → canonical column")
+    return data
+
+
+def check_mapping(mapping: Mapping[str, Any], headers: list[str], where: str, rules: CleaningRules) -> None:
+    """Every mapped header exists, every target is canonical, and the key and required columns are mapped."""
+    columns = mapping.get("columns") or {}
+    missing = [h for h in columns if h not in headers]
+    if missing:
+        raise MigrationInputError(f"mapping names column {missing[0]!r} which is not in {where} "
+                                  f"(columns: {', '.join(map(str, headers))})")
+    unknown = {h: c for h, c in columns.items() if c not in CANONICAL_COLUMNS}
+    if unknown:
+        header, target = next(iter(unknown.items()))
+        raise MigrationInputError(f"mapping maps column {header!r} to {target!r}, which is not a canonical column "
+                                  f"({', '.join(CANONICAL_COLUMNS)})")
+    mapped = set(columns.values())
+    for column in dict.fromkeys([KEY, *rules.required]):
+        if column not in mapped:
+            label = "primary key column" if column == KEY else "required column"
+            raise MigrationInputError(f"missing {label} {column!r}: no column of {where} maps to it "
+                                      f"(columns: {', '.join(map(str, headers))})")
+
+
+def canonical_frame(raw: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
+    """Keep the mapped source columns, renamed to their canonical names."""
+    return raw[list(columns)].rename(columns=dict(columns))
+
+
+# ----------------------------------------------------------------------------- key index
+def _text_key(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
+    """A dedupe key as text, normalised exactly like :mod:`transforms.dedupe` (null when any part is)."""
+    parts = []
+    for column in columns:
+        values = frame[column].astype("str")
+        if column == "name":
+            values = values.str.casefold().str.replace(r"\s+", "", regex=True)
+        elif column == "email":
+            values = values.str.strip().str.lower()
+        parts.append(values)
+    key = parts[0]
+    for part in parts[1:]:
+        key = key + "\x1f" + part
+    return key
+
+
+def batch_keys(frame: pd.DataFrame, row_hash: np.ndarray, rules: CleaningRules) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per dedupe rule: (hashes, positions in ``frame``) of the rows that have that key."""
+    keys: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    positions = np.arange(len(frame))
+    for rule in [*rules.dedupe.rules, PK_RULE]:
+        if rule == "exact":
+            keys[rule] = (row_hash, positions)
+            continue
+        columns = (KEY,) if rule == PK_RULE else _KEY_COLUMNS.get(rule, ())
+        if not columns or any(c not in frame.columns for c in columns):
+            continue
+        text = _text_key(frame, columns)
+        present = text.notna().to_numpy()
+        hashes = pd.util.hash_array(text[present].to_numpy(dtype=object)) if present.any() else np.array([], np.uint64)
+        keys[rule] = (hashes.astype(np.uint64), positions[present])
+    return keys
+
+
+@dataclass
+class KeyIndex:
+    """Sorted 64-bit key hashes of every record the run has loaded, per rule, with source rows."""
+
+    hashes: dict[str, np.ndarray] = field(default_factory=dict)
+    rows: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def lookup(self, rule: str, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(hit mask, survivor source rows) for ``query`` hashes under ``rule``."""
+        known = self.hashes.get(rule)
+        if known is None or not len(known) or not len(query):
+            return np.zeros(len(query), dtype=bool), np.zeros(len(query), dtype=np.int64)
+        position = np.minimum(np.searchsorted(known, query), len(known) - 1)
+        return known[position] == query, self.rows[rule][position]
+
+    def add(self, rule: str, hashes: np.ndarray, rows: np.ndarray) -> None:
+        """Insert keys, keeping the arrays sorted."""
+        order = np.argsort(hashes, kind="stable")
+        hashes, rows = hashes[order].astype(np.uint64), rows[order].astype(np.int64)
+        if rule not in self.hashes:
+            self.hashes[rule], self.rows[rule] = hashes, rows
+            return
+        position = np.searchsorted(self.hashes[rule], hashes)
+        self.hashes[rule] = np.insert(self.hashes[rule], position, hashes)
+        self.rows[rule] = np.insert(self.rows[rule], position, rows)
+
+
+def merge_across_batches(frame: pd.DataFrame, row_hash: np.ndarray, index: KeyIndex, rules: CleaningRules
+                         ) -> tuple[np.ndarray, pd.DataFrame, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Find rows already loaded by an earlier batch, or repeating an employee id within this batch.
+
+    ``frame`` is the batch after :func:`transforms.dedupe.dedupe` (index = source row) and
+    ``row_hash`` its normalised row hashes. Returns the keep mask, the merge lines and the keys of
+    the kept rows (positions relative to the kept rows) for the index.
+    """
+    keys = batch_keys(frame, row_hash, rules)
+    source_rows = frame.index.to_numpy(dtype=np.int64)
+    merged = np.zeros(len(frame), dtype=bool)
+    lines = []
+    for rule, (hashes, positions) in keys.items():
+        hit, survivors = index.lookup(rule, hashes)
+        fresh = hit & ~merged[positions]
+        if fresh.any():
+            merged[positions[fresh]] = True
+            lines.append(pd.DataFrame({"survivor_row": survivors[fresh], "merged_row": source_rows[positions[fresh]],
+                                       "rule": rule, "survivorship": "first_loaded"}))
+    standing = frame[~merged]
+    if len(standing) and KEY in frame.columns:
+        repeated = (standing[KEY].notna() & standing[KEY].duplicated(keep=False)).to_numpy()
+        if repeated.any():
+            group = standing[repeated]
+            ranked = group.iloc[survivor_order(group, rules)]
+            first = (~ranked[KEY].duplicated(keep="first")).to_numpy()
+            survivor_of = pd.Series(ranked.index[first].to_numpy(), index=ranked[KEY][first].to_numpy())
+            losers = ranked[~first]
+            lines.append(pd.DataFrame({"survivor_row": survivor_of.loc[losers[KEY].to_numpy()].to_numpy(),
+                                       "merged_row": losers.index.to_numpy(), "rule": PK_RULE,
+                                       "survivorship": rules.dedupe.survivorship}))
+            merged[frame.index.get_indexer(losers.index)] = True
+    keep = ~merged
+    remap = np.cumsum(keep) - 1
+    kept_keys = {}
+    for rule, (hashes, positions) in keys.items():
+        alive = keep[positions]
+        kept_keys[rule] = (hashes[alive], remap[positions[alive]])
+    merges = pd.concat(lines, ignore_index=True) if lines else pd.DataFrame(columns=MERGE_COLUMNS)
+    return keep, merges, kept_keys
+
+
+# ----------------------------------------------------------------------------- batch state
+def pack_state(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> bytes:
+    """Serialise a batch's key/hash arrays and JSON metadata (numpy .npz, no pickle)."""
+    buffer = io.BytesIO()
+    payload = dict(arrays)
+    payload["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    np.savez(buffer, **payload)
+    return buffer.getvalue()
+
+
+def unpack_state(blob: bytes) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Inverse of :func:`pack_state`."""
+    with np.load(io.BytesIO(blob), allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files if name != "meta"}
+        meta = json.loads(data["meta"].tobytes().decode())
+    return arrays, meta
+
+
+# ----------------------------------------------------------------------------- context
+@dataclass
+class Migration:
+    """A prepared run: opened source, checked mapping, target loader and cross-batch state."""
+
+    options: MigrationOptions
+    source: LegacySource
+    mapping: dict[str, Any]
+    rules: CleaningRules
+    loader: ArchiveLoader
+    run_id: str
+    columns: dict[str, str]
+    index: KeyIndex = field(default_factory=KeyIndex)
+    expected: Expected | None = None
+
+    def __post_init__(self) -> None:
+        self.expected = Expected(self.columns, KEY)
+
+    def restore(self, upto: int | None = None) -> set[int]:
+        """Rebuild index and expected hashes from committed checkpoints (batches < ``upto``)."""
+        restored = set()
+        for batch_no, blob in self.loader.states(self.run_id):
+            if upto is not None and batch_no >= upto or not blob:
+                continue
+            self._apply(*unpack_state(blob))
+            restored.add(batch_no)
+        return restored
+
+    def _apply(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
+        for name in arrays:
+            if name.startswith("k:"):
+                rule = name[2:]
+                self.index.add(rule, arrays[name], arrays[f"r:{rule}"])
+        self.expected.add_hashes(arrays["exp_key"], arrays["exp_row"], arrays["exp_src"])
+        self.expected.profile.merge(Profile.from_dict(meta["profile"]))
+
+
+def load_cleaning_rules() -> CleaningRules:
+    """Rules from ``configs/cleaning.yaml`` (the defaults when the file is absent)."""
+    from hrbridge.settings import ConfigError, load_config
+
+    try:
+        return load_rules(load_config("cleaning") or {})
+    except ConfigError:
+        return load_rules({})
+
+
+def prepare(options: MigrationOptions) -> Migration:
+    """Open the source, resolve and check the mapping, connect the target."""
+    try:
+        source = open_source(options.source, table=options.table, sheet=options.sheet, encoding=options.encoding)
+        headers = source.headers()
+    except SourceError as exc:
+        raise MigrationInputError(str(exc)) from exc
+    rules = options.rules or load_cleaning_rules()
+    mapping = read_mapping(options.mapping, headers)
+    check_mapping(mapping, headers, source.name, rules)
+    columns = dict(CANONICAL_COLUMNS)
+    columns.update({k: v for k, v in (mapping.get("types") or {}).items() if k in columns})
+    loader = ArchiveLoader(options.target, _target_types(columns), table=options.target_table)
+    return Migration(options, source, mapping, rules, loader, options.resolved_run_id(), _target_types(columns))
+
+
+def _target_types(columns: Mapping[str, str]) -> dict[str, str]:
+    return {c: (k if k in {"date", "datetime", "number"} else "text") for c, k in columns.items()}
+
+
+# ----------------------------------------------------------------------------- one batch
+@dataclass
+class ProcessedBatch:
+    """A batch after cleaning and dedupe, ready to load."""
+
+    batch_no: int
+    row_offset: int
+    rows_read: int
+    frame: pd.DataFrame
+    quarantine: pd.DataFrame
+    repairs: pd.DataFrame
+    merges: pd.DataFrame
+    quarantined_rows: int
+    state: bytes
+    arrays: dict[str, np.ndarray]
+    meta: dict[str, Any]
+
+
+def process_batch(run: Migration, batch_no: int, row_offset: int, raw: pd.DataFrame) -> ProcessedBatch:
+    """Map, clean, dedupe (within and across batches) one batch and compute its verification state."""
+    frame = canonical_frame(raw, run.mapping["columns"])
+    types = {k: v for k, v in (run.mapping.get("types") or {}).items() if k in frame.columns}
+    try:
+        cleaned = clean_frame(frame, run.rules, columns=types or None, row_offset=row_offset)
+    except ValueError as exc:
+        raise MigrationInputError(f"{run.source.name}: {exc}") from exc
+    deduped = dedupe(cleaned.frame, run.rules)
+    normalised = normalise_frame(deduped.frame, run.columns)
+    exp_key, exp_row = hash_rows(normalised, KEY)
+    keep, cross, keys = merge_across_batches(deduped.frame, exp_row, run.index, run.rules)
+    merges = pd.concat([m for m in (deduped.merges, cross) if len(m)], ignore_index=True) \
+        if len(deduped.merges) or len(cross) else pd.DataFrame(columns=MERGE_COLUMNS)
+    if len(cross) and len(deduped.merges):  # a survivor merged across batches hands over its merges
+        moved = dict(zip(cross["merged_row"], cross["survivor_row"], strict=True))
+        merges["survivor_row"] = merges["survivor_row"].map(lambda r: moved.get(r, r)).astype("int64")
+    survivors = deduped.frame[keep]
+    profile = Profile(dict(run.columns))
+    profile.add(normalised[keep])
+    source_rows = survivors.index.to_numpy(dtype=np.int64)
+    arrays = {"exp_key": exp_key[keep], "exp_row": exp_row[keep], "exp_src": source_rows}
+    for rule, (hashes, positions) in keys.items():
+        arrays[f"k:{rule}"] = hashes
+        arrays[f"r:{rule}"] = source_rows[positions]
+    quarantined_rows = int(cleaned.quarantine["row"].nunique()) if len(cleaned.quarantine) else 0
+    meta = {"profile": profile.to_dict(), "batch_no": batch_no, "rows_read": len(raw)}
+    return ProcessedBatch(batch_no, row_offset, len(raw), survivors, cleaned.quarantine, cleaned.repairs, merges,
+                          quarantined_rows, pack_state(arrays, meta), arrays, meta)
+
+
+def load_processed(run: Migration, batch: ProcessedBatch) -> bool:
+    """Commit the batch; on success fold its keys and hashes into the run state."""
+    loaded = run.loader.load_batch(BatchLoad(
+        run.run_id, batch.batch_no, batch.row_offset, batch.rows_read, batch.frame, batch.quarantine,
+        batch.repairs, batch.merges, batch.quarantined_rows, len(batch.merges), source=run.source.name,
+        state=batch.state))
+    if loaded:
+        run._apply(batch.arrays, batch.meta)
+    return loaded
+
+
+# ----------------------------------------------------------------------------- runs
+Progress = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class MigrationOutcome:
+    """What a run or verification produced."""
+
+    report: dict[str, Any]
+    json_path: Path | None = None
+    html_path: Path | None = None
+
+    @property
+    def passed(self) -> bool:
+        """The integrity gate (and count reconciliation) passed."""
+        return bool(self.report["passed"])
+
+
+def iter_batches(run: Migration) -> Iterator[tuple[int, int, pd.DataFrame]]:
+    """The source's batches, with read errors turned into input errors."""
+    try:
+        yield from run.source.batches(run.options.effective_batch_size())
+    except SourceError as exc:
+        raise MigrationInputError(str(exc)) from exc
+
+
+def migrate(options: MigrationOptions, progress: Progress | None = None,
+            after_batch: Callable[[int], None] | None = None) -> MigrationOutcome:
+    """Run (or resume) a migration end to end and write its report; see the module docstring."""
+    started = time.perf_counter()
+    run = prepare(options)
+    restored = run.restore()
+    timings = {"extract_clean": 0.0, "load": 0.0}
+    skipped = loaded = 0
+    clock = time.perf_counter()
+    for batch_no, offset, raw in iter_batches(run):
+        if batch_no in restored:
+            skipped += 1
+            _notify(progress, batch_no, offset, len(raw), "skipped")
+            clock = time.perf_counter()
+            continue
+        batch = process_batch(run, batch_no, offset, raw)
+        timings["extract_clean"] += time.perf_counter() - clock
+        clock = time.perf_counter()
+        if not load_processed(run, batch):
+            raise RuntimeError(f"batch {batch_no} of run {run.run_id} was committed by another process; rerun")
+        timings["load"] += time.perf_counter() - clock
+        loaded += 1
+        log.info("run %s batch %d: %d rows read, %d loaded", run.run_id, batch_no, batch.rows_read, len(batch.frame))
+        _notify(progress, batch_no, offset, len(raw), "loaded")
+        if after_batch:
+            after_batch(batch_no)
+        clock = time.perf_counter()
+    timings["total_before_verify"] = time.perf_counter() - started
+    return finish(run, timings, {"batches_loaded": loaded, "batches_skipped": skipped})
+
+
+def finish(run: Migration, timings: dict[str, float], extra: Mapping[str, Any] | None = None) -> MigrationOutcome:
+    """Reconcile the run's expected state against the target and write report.json / report.html."""
+    clock = time.perf_counter()
+    result = reconcile(run.expected, run.loader.engine, run.options.target_table, run.options.threshold)
+    timings["verify"] = time.perf_counter() - clock
+    counts = run_counts(run)
+    return write_outcome(run, counts, result, timings, {"mode": "migrate", **(extra or {})})
+
+
+def run_counts(run: Migration) -> dict[str, Any]:
+    """Totals over the run's committed checkpoints and logs (survive restarts)."""
+    import sqlalchemy as sa
+
+    done = run.loader.committed(run.run_id)
+    totals = {"batches": len(done),
+              "source_rows": sum(c["rows_read"] for c in done.values()),
+              "loaded_rows": sum(c["loaded"] for c in done.values()),
+              "quarantined_rows": sum(c["quarantined_rows"] for c in done.values()),
+              "duplicates_merged": sum(c["duplicates_merged"] for c in done.values()),
+              "repaired_values": sum(c["repaired_values"] for c in done.values())}
+    groups = {"quarantine_by_reason": ("migration_quarantine", "rule"),
+              "repairs_by_rule": ("migration_repairs", "rule"),
+              "merges_by_rule": ("migration_merges", "rule")}
+    tables = run.loader.metadata.tables
+    with run.loader.engine.connect() as conn:
+        for name, (table_name, column) in groups.items():
+            table = tables[table_name]
+            query = (sa.select(table.c[column], sa.func.count()).where(table.c.run_id == run.run_id)
+                     .group_by(table.c[column]).order_by(table.c[column]))
+            totals[name] = {str(k): int(v) for k, v in conn.execute(query)}
+        quarantine = tables["migration_quarantine"]
+        query = (sa.select(quarantine.c.column_name, sa.func.count()).where(quarantine.c.run_id == run.run_id)
+                 .group_by(quarantine.c.column_name).order_by(quarantine.c.column_name))
+        totals["quarantine_by_column"] = {str(k): int(v) for k, v in conn.execute(query)}
+    return totals
+
+
+def write_outcome(run: Migration, counts: Mapping[str, Any], result: Any, timings: Mapping[str, float],
+                  extra: Mapping[str, Any]) -> MigrationOutcome:
+    """Build the report and write it under the report directory."""
+    from validation.migration_report import build_report, write_report
+
+    report = build_report(run_id=run.run_id, source=run.source.name, target=run.loader.engine.url.render_as_string(
+        hide_password=True), table=run.options.target_table, counts=counts, reconciliation=result,
+        timings=timings, extra={**extra, "batch_size": run.options.effective_batch_size(),
+                                "mapping": run.mapping.get("columns"), "unmapped": run.mapping.get("unmapped", [])})
+    out_dir = Path(run.options.report_dir) if run.options.report_dir else _default_report_dir(run.run_id)
+    json_path, html_path = write_report(report, out_dir)
+    return MigrationOutcome(report, json_path, html_path)
+
+
+def _default_report_dir(run_id: str) -> Path:
+    from hrbridge.settings import load_settings
+
+    return load_settings().ensure_dirs().reports_dir / "migration" / run_id
+
+
+def verify(options: MigrationOptions, progress: Progress | None = None) -> MigrationOutcome:
+    """Re-derive the cleaned source (no loading) and reconcile it against the target."""
+    started = time.perf_counter()
+    run = prepare(options)
+    counts = {"batches": 0, "source_rows": 0, "loaded_rows": 0, "quarantined_rows": 0, "duplicates_merged": 0,
+              "repaired_values": 0, "quarantine_by_reason": {}, "repairs_by_rule": {}, "merges_by_rule": {},
+              "quarantine_by_column": {}}
+    for batch_no, offset, raw in iter_batches(run):
+        batch = process_batch(run, batch_no, offset, raw)
+        run._apply(batch.arrays, batch.meta)
+        counts["batches"] += 1
+        counts["source_rows"] += batch.rows_read
+        counts["loaded_rows"] += len(batch.frame)
+        counts["quarantined_rows"] += batch.quarantined_rows
+        counts["duplicates_merged"] += len(batch.merges)
+        counts["repaired_values"] += len(batch.repairs)
+        for name, frame, column in (("quarantine_by_reason", batch.quarantine, "rule"),
+                                    ("repairs_by_rule", batch.repairs, "rule"),
+                                    ("merges_by_rule", batch.merges, "rule"),
+                                    ("quarantine_by_column", batch.quarantine, "column")):
+            for key, value in frame[column].value_counts().items() if len(frame) else []:
+                counts[name][str(key)] = counts[name].get(str(key), 0) + int(value)
+        _notify(progress, batch_no, offset, len(raw), "checked")
+    timings = {"extract_clean": time.perf_counter() - started}
+    clock = time.perf_counter()
+    result = reconcile(run.expected, run.loader.engine, options.target_table, options.threshold)
+    timings["verify"] = time.perf_counter() - clock
+    return write_outcome(run, counts, result, timings, {"mode": "verify"})
+
+
+def _notify(progress: Progress | None, batch_no: int, offset: int, rows: int, status: str) -> None:
+    if progress:
+        progress({"batch_no": batch_no, "row_offset": offset, "rows": rows, "status": status})
+
+
+# ----------------------------------------------------------------------------- DAG steps
+def plan(options: MigrationOptions) -> list[dict[str, Any]]:
+    """Batch descriptors (small dicts: number, offset, rows, key range) for one task per batch."""
+    run = prepare(options)
+    try:
+        specs = run.source.plan(options.effective_batch_size())
+    except SourceError as exc:
+        raise MigrationInputError(str(exc)) from exc
+    return [{**spec.as_dict(), "run_id": run.run_id} for spec in specs]
+
+
+def migrate_batch(options: MigrationOptions, batch: Mapping[str, Any]) -> dict[str, Any]:
+    """Load one planned batch (idempotent: a committed checkpoint makes it a no-op)."""
+    options.run_id = options.run_id or batch.get("run_id")
+    run = prepare(options)
+    spec = BatchSpec(int(batch["batch_no"]), int(batch["row_offset"]), int(batch["rows"]),
+                     batch.get("low"), batch.get("high"))
+    if spec.batch_no in run.loader.committed(run.run_id):
+        return {"batch_no": spec.batch_no, "status": "skipped"}
+    run.restore(upto=spec.batch_no)
+    try:
+        raw = run.source.read_batch(spec, options.effective_batch_size())
+    except SourceError as exc:
+        raise MigrationInputError(str(exc)) from exc
+    processed = process_batch(run, spec.batch_no, spec.row_offset, raw)
+    status = "loaded" if load_processed(run, processed) else "skipped"
+    return {"batch_no": spec.batch_no, "status": status, "rows_read": processed.rows_read,
+            "loaded": len(processed.frame), "quarantined_rows": processed.quarantined_rows,
+            "duplicates_merged": len(processed.merges)}
+
+
+def verify_run(options: MigrationOptions, run_id: str | None = None) -> MigrationOutcome:
+    """Reconcile a run from its checkpoints and write its report (the DAG's verify step)."""
+    options.run_id = options.run_id or run_id
+    run = prepare(options)
+    run.restore()
+    return finish(run, {})
