@@ -261,9 +261,7 @@ class InterviewPlatformSandbox(SandboxServer):
         return f"{prefix}_{self._rng.getrandbits(64):016x}"
 
     def _create(self, body: dict[str, Any], key: str) -> tuple[int, dict[str, Any]]:
-        fingerprint = hashlib.sha256(
-            json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-        ).hexdigest()
+        fingerprint = _fingerprint(body)
         with self._lock:
             known = self._by_key.get(key)
             if known is not None:
@@ -548,6 +546,29 @@ def validate_invitation(body: dict[str, Any], now: datetime) -> list[dict[str, s
 
 
 # ----------------------------------------------------------------------------- result texts
+
+
+def _canonical(value: Any) -> Any:
+    """JSON value with the differences a serialiser may introduce removed: null members dropped,
+    integral floats as ints, timestamps normalised to UTC milliseconds."""
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and len(value) >= 20 and value[4:5] == "-" and value[10:11] == "T":
+        try:
+            return to_rfc3339(parse_rfc3339(value))
+        except ValueError:
+            return value
+    return value
+
+
+def _fingerprint(body: dict[str, Any]) -> str:
+    """What "the same body" means for an Idempotency-Key: equal canonical JSON."""
+    canonical = json.dumps(_canonical(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _encode_cursor(position: int) -> str:

@@ -11,6 +11,7 @@ from sandbox.interview import (
     InterviewPlatformSandbox,
     _decode_cursor,
     _encode_cursor,
+    _fingerprint,
     _keywords,
     validate_invitation,
 )
@@ -55,6 +56,18 @@ def test_a_missing_or_empty_plan_is_reported(plan: object, field: str) -> None:
 def test_deadline_without_offset_is_rejected_by_name() -> None:
     errors = validate_invitation(body(deadline="2026-12-01T00:00:00"), NOW)
     assert errors == [{"field": "deadline", "message": "deadline has no UTC offset: '2026-12-01T00:00:00'"}]
+
+
+def test_same_body_means_equal_canonical_json() -> None:
+    base = body()
+    reserialised = {**base, "callback_url": None, "deadline": base["deadline"].replace("Z", "+00:00")}
+    reserialised["question_plan"] = {
+        **base["question_plan"],
+        "questions": [{**q, "weight": float(q["weight"])} for q in base["question_plan"]["questions"]],
+    }
+    assert _fingerprint(reserialised) == _fingerprint(base)
+    assert _fingerprint({**base, "locale": "en-US"}) != _fingerprint(base)
+    assert _fingerprint({**base, "candidate_name": base["candidate_name"] + " "}) != _fingerprint(base)
 
 
 def test_cursors_round_trip_and_forgeries_are_refused() -> None:
