@@ -73,10 +73,10 @@ def hub_tables(meta: sa.MetaData | None = None) -> dict[str, sa.Table]:
     candidates = sa.Table(
         "candidates", meta,
         sa.Column("candidate_id", sa.String(64), primary_key=True),
-        sa.Column("name", sa.Text), sa.Column("locale", sa.String(16)), sa.Column("source", sa.String(32)),
+        sa.Column("first_name", sa.Text), sa.Column("last_name", sa.Text), sa.Column("locale", sa.String(16)),
+        sa.Column("country", sa.String(64)), sa.Column("source", sa.String(32)),
         sa.Column("email", sa.Text), sa.Column("phone", sa.Text), sa.Column("id_number", sa.Text),
-        sa.Column("resume_text", sa.Text),
-        sa.Column("internal_notes", sa.Text),  # mapped by no resource: never returned
+        sa.Column("extras", sa.Text),  # mapped by no resource: never returned
     )
     results = sa.Table(
         "interview_results", meta,
@@ -85,6 +85,7 @@ def hub_tables(meta: sa.MetaData | None = None) -> dict[str, sa.Table]:
         sa.Column("overall_score", sa.Float), sa.Column("dimensions", sa.Text), sa.Column("keywords", sa.Text),
         sa.Column("clips", sa.Text), sa.Column("transcript_ref", sa.Text),
         sa.Column("completed_at", sa.DateTime(timezone=True)),
+        sa.Column("run_id", sa.String(64)),  # mapped by no resource: never returned
     )
     log = sa.Table(
         "deletion_log", meta,
@@ -107,19 +108,19 @@ def seed_hub(engine: sa.Engine, vault: Any, subjects: int = 3) -> dict[str, sa.T
     tables = hub_tables(meta)
     meta.create_all(engine)
     people = pd.DataFrame([
-        {"candidate_id": f"cand-{i}", "name": f"Candidate {i}", "locale": "zh_CN", "source": "sf",
-         "email": f"c{i}@example.com", "phone": f"1380000{i:04d}", "id_number": f"11010519900101{i:04d}",
-         "resume_text": "五年销售经验", "internal_notes": "do not show"}
+        {"candidate_id": f"cand-{i}", "first_name": "雷", "last_name": f"李{i}", "locale": "zh_CN",
+         "country": "CN", "source": "sf", "email": f"c{i}@example.com", "phone": f"1380000{i:04d}",
+         "id_number": f"11010519900101{i:04d}", "extras": '{"cust_notes": "do not show"}'}
         for i in range(subjects)
     ])
-    for column in ("email", "phone", "id_number", "resume_text"):
+    for column in ("email", "phone", "id_number"):
         people = vault.encrypt_column(people, column, table="candidates", subject_col="candidate_id",
                                       record_col="candidate_id")
     results = pd.DataFrame([
         {"result_id": f"res-{i}", "candidate_id": f"cand-{i}", "application_id": f"app-{i}",
          "overall_score": 70.0 + i, "dimensions": json.dumps({"communication": 4}), "keywords": "sales",
          "clips": json.dumps([f"s3://media/cand-{i}/clip1.mp4"]), "transcript_ref": f"s3://media/cand-{i}/t.txt",
-         "completed_at": datetime(2026, 1, 1, tzinfo=UTC)}
+         "completed_at": datetime(2026, 1, 1, tzinfo=UTC), "run_id": "run-1"}
         for i in range(subjects)
     ])
     for column in ("clips", "transcript_ref"):
