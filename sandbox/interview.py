@@ -209,11 +209,11 @@ class InterviewPlatformSandbox(SandboxServer):
                 invitation["started_at"] = invitation["started_at"] or now
                 invitation["result_id"] = result["result_id"]
                 self.results.append(result)
-                produced.append((invitation, result))
-        for invitation, result in produced:
+                produced.append((invitation, result, self._new_id("evt")))
+        for invitation, result, event_id in produced:
             if invitation["request"].get("callback_url"):
-                self._deliver(invitation, result)
-        return [result for _, result in produced]
+                self._deliver(invitation, result, event_id)
+        return [result for _, result, _ in produced]
 
     def delete_media(self, candidate_id: str) -> dict[str, Any]:
         """Delete a candidate's clips and transcripts; a second call deletes nothing."""
@@ -350,11 +350,11 @@ class InterviewPlatformSandbox(SandboxServer):
         elif kind == "unknown_invitation":
             result["invitation_id"] = self._new_id("inv_unknown")
 
-    def _deliver(self, invitation: dict[str, Any], result: dict[str, Any]) -> None:
+    def _deliver(self, invitation: dict[str, Any], result: dict[str, Any], event_id: str) -> None:
         """POST the signed completion event; any failure is recorded, never raised."""
         request = invitation["request"]
         event = {
-            "event": "interview.completed", "event_id": self._new_id("evt"),
+            "event": "interview.completed", "event_id": event_id,
             "created_at": to_rfc3339(self.clock()), "invitation_id": invitation["id"],
             "candidate_id": request["candidate_id"], "application_id": request["application_id"],
             "result": result,
