@@ -561,6 +561,17 @@ def finish_run(engine: Engine, summary: SyncSummary, status: str = "succeeded", 
         }], key=["run_id"])
 
 
+def record_summary(
+    engine: Engine, run_id: str, streams: Mapping[str, Mapping[str, Any]], counts: Mapping[str, int],
+) -> SyncSummary:
+    """Assemble the summary of a run whose steps ran separately (the DAG's tasks) and store it."""
+    summary = SyncSummary(run_id=run_id, streams={name: StreamCounts(**c) for name, c in streams.items()})
+    for name in ("triggered", "planned", "invited", "invite_failed", "written_back", "write_back_failed"):
+        setattr(summary, name, int(counts.get(name, 0)))
+    finish_run(engine, summary)
+    return summary
+
+
 def run_candidate_sync(
     sf: SourceSystem, platform: InterviewPlatform, engine: Engine, config: SyncConfig, *,
     now: datetime | None = None, run_id: str | None = None,

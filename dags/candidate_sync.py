@@ -1,0 +1,85 @@
+"""candidate_sync: SuccessFactors applications → personalised AI-interview invitations → write-back.
+
+Every 10 minutes. Tasks pass counts through XCom; data lives in the hub. Logic lives in
+``hrbridge.pipelines.candidate_sync``; connectors come from the Airflow Connections
+``hrbridge_successfactors`` / ``hrbridge_interview`` (or HRBRIDGE_* env for local runs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from airflow.sdk import dag, get_current_context, task
+
+DEFAULT_ARGS = {"owner": "hrbridge", "retries": 1, "retry_delay": timedelta(minutes=1)}
+
+
+def _run_id() -> str:
+    return f"cs-{get_current_context()['run_id']}"[:64]
+
+
+def _setup() -> tuple[Any, Any]:
+    from hrbridge.pipelines.candidate_sync import load_sync_config
+    from hrbridge.store import hub_engine
+
+    return hub_engine(), load_sync_config()
+
+
+@dag(
+    dag_id="candidate_sync",
+    schedule=timedelta(minutes=10),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["hrbridge", "recruiting", "successfactors", "interview"],
+    doc_md=__doc__,
+)
+def candidate_sync() -> None:
+    @task
+    def extract_and_load() -> dict[str, Any]:
+        from hrbridge.pipelines import candidate_sync as pipeline
+        from plugins.hrbridge_provider import successfactors
+
+        engine, config = _setup()
+        pipeline.start_run(engine, _run_id())
+        sf = successfactors(rate_limit=config.sf_rate_limit, page_size=config.page_size)
+        streams = pipeline.extract_and_load(sf, engine, config, run_id=_run_id())
+        return {name: asdict(counts) for name, counts in streams.items()}
+
+    @task
+    def invite(loaded: dict[str, Any]) -> dict[str, int]:
+        from hrbridge.pipelines import candidate_sync as pipeline
+        from plugins.hrbridge_provider import interview_platform
+
+        engine, config = _setup()
+        planned = pipeline.plan_invitations(engine, config, run_id=_run_id())
+        posted = pipeline.post_invitations(interview_platform(config.interview_rate_limit), engine, config,
+                                           run_id=_run_id())
+        return {**planned, **posted}
+
+    @task
+    def write_back(invited: dict[str, int]) -> dict[str, int]:
+        from hrbridge.pipelines import candidate_sync as pipeline
+        from plugins.hrbridge_provider import successfactors
+
+        engine, config = _setup()
+        sf = successfactors(rate_limit=config.sf_rate_limit, page_size=config.page_size)
+        return pipeline.write_back(sf, engine, config, run_id=_run_id())
+
+    @task
+    def summary(loaded: dict[str, Any], invited: dict[str, int], written: dict[str, int]) -> dict[str, Any]:
+        from hrbridge.pipelines import candidate_sync as pipeline
+
+        engine, _ = _setup()
+        return pipeline.record_summary(engine, _run_id(), loaded, {**invited, **written}).to_dict()
+
+    loaded = extract_and_load()
+    invited = invite(loaded)
+    written = write_back(invited)
+    summary(loaded, invited, written)
+
+
+candidate_sync()

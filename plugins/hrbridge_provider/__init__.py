@@ -1,0 +1,12 @@
+"""hrbridge's Airflow provider: hooks that turn Airflow Connections into hrbridge connectors."""
+
+from __future__ import annotations
+
+from plugins.hrbridge_provider.hooks import (
+    InterviewPlatformHook,
+    SuccessFactorsHook,
+    interview_platform,
+    successfactors,
+)
+
+__all__ = ["InterviewPlatformHook", "SuccessFactorsHook", "interview_platform", "successfactors"]

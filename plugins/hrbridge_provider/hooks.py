@@ -1,0 +1,103 @@
+"""Airflow hooks for SuccessFactors and the interview platform: credentials only from Connections.
+
+Connection ``hrbridge_successfactors``: host = API server URL (``https://api4.successfactors.com``;
+``/odata/v2`` is added), login = user, password, extra ``{"company_id": "...", "rate_limit": 10}``.
+Connection ``hrbridge_interview``: host = platform URL, password = API key, extra
+``{"kind": "hrbridge", "rate_limit": 50}``. Both can be given as ``AIRFLOW_CONN_<ID>`` JSON.
+:func:`successfactors` / :func:`interview_platform` fall back to ``HRBRIDGE_*`` environment
+variables when the Connection is not defined (local demo and tests).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk.bases.hook import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
+
+from connectors.interview import InterviewPlatform
+from connectors.successfactors import SuccessFactorsConnector
+from hrbridge.connections import (
+    build_interview_platform,
+    build_successfactors,
+    interview_platform_from_env,
+    successfactors_from_env,
+)
+
+
+def _base_url(conn: Any) -> str:
+    host = (conn.host or "").rstrip("/")
+    if "://" not in host:
+        host = f"{conn.schema or 'https'}://{host}"
+        if conn.port:
+            host = f"{host}:{conn.port}"
+    return host
+
+
+def _rate(extra: dict[str, Any], override: float | None) -> float | None:
+    value = override if override is not None else extra.get("rate_limit")
+    return float(value) if value else None
+
+
+class SuccessFactorsHook(BaseHook):
+    """Builds a :class:`SuccessFactorsConnector` from the ``hrbridge_successfactors`` Connection."""
+
+    conn_name_attr = "sf_conn_id"
+    default_conn_name = "hrbridge_successfactors"
+    conn_type = "hrbridge_successfactors"
+    hook_name = "SAP SuccessFactors (hrbridge)"
+
+    def __init__(self, sf_conn_id: str = default_conn_name, rate_limit: float | None = None,
+                 page_size: int = 1000) -> None:
+        super().__init__()
+        self.sf_conn_id = sf_conn_id
+        self.rate_limit = rate_limit
+        self.page_size = page_size
+
+    def get_conn(self) -> SuccessFactorsConnector:
+        """The connector, authenticated as ``login@company_id`` with the Connection's password."""
+        conn = self.get_connection(self.sf_conn_id)
+        extra = conn.extra_dejson
+        return build_successfactors(
+            _base_url(conn), conn.login or "", conn.password or "", extra.get("company_id"),
+            rate_limit=_rate(extra, self.rate_limit), page_size=self.page_size,
+        )
+
+
+class InterviewPlatformHook(BaseHook):
+    """Builds the interview platform adapter from the ``hrbridge_interview`` Connection."""
+
+    conn_name_attr = "interview_conn_id"
+    default_conn_name = "hrbridge_interview"
+    conn_type = "hrbridge_interview"
+    hook_name = "AI interview platform (hrbridge)"
+
+    def __init__(self, interview_conn_id: str = default_conn_name, rate_limit: float | None = None) -> None:
+        super().__init__()
+        self.interview_conn_id = interview_conn_id
+        self.rate_limit = rate_limit
+
+    def get_conn(self) -> InterviewPlatform:
+        """The adapter named by the Connection's ``kind`` extra (default ``hrbridge``), keyed by its password."""
+        conn = self.get_connection(self.interview_conn_id)
+        extra = conn.extra_dejson
+        return build_interview_platform(
+            _base_url(conn), conn.password or "", kind=extra.get("kind", "hrbridge"),
+            rate_limit=_rate(extra, self.rate_limit),
+        )
+
+
+def successfactors(rate_limit: float | None = None, page_size: int = 1000) -> SuccessFactorsConnector:
+    """The connector from the Airflow Connection, or from ``HRBRIDGE_SF_*`` when it is not defined."""
+    try:
+        return SuccessFactorsHook(rate_limit=rate_limit, page_size=page_size).get_conn()
+    except AirflowNotFoundException:
+        return successfactors_from_env(rate_limit=rate_limit, page_size=page_size)
+
+
+def interview_platform(rate_limit: float | None = None) -> InterviewPlatform:
+    """The platform client from the Airflow Connection, or from ``HRBRIDGE_INTERVIEW_*`` when not defined."""
+    try:
+        return InterviewPlatformHook(rate_limit=rate_limit).get_conn()
+    except AirflowNotFoundException:
+        return interview_platform_from_env(rate_limit=rate_limit)
