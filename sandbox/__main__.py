@@ -1,0 +1,115 @@
+"""``python -m sandbox`` (and ``hrbridge sandbox``): run the local sandboxes until Ctrl-C.
+
+Starts the SuccessFactors OData v2 sandbox and, when :mod:`sandbox.interview` is present, the
+interview platform sandbox; prints their URLs, credentials and the environment variables the
+``hrbridge`` commands read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import ipaddress
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``python -m sandbox`` and ``hrbridge sandbox``."""
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default loopback only)")
+    parser.add_argument("--sf-port", type=int, default=8081, help="SuccessFactors sandbox port (0 = any free port)")
+    parser.add_argument("--interview-port", type=int, default=8082, help="interview platform sandbox port (0 = any)")
+    parser.add_argument("--candidates", type=int, default=60, help="seeded candidates (default 60)")
+    parser.add_argument("--applications", type=int, default=80, help="seeded applications (default 80)")
+    parser.add_argument("--seed", type=int, default=7, help="random seed of the generated data")
+    parser.add_argument("--page-size", type=int, default=100, help="SuccessFactors server page size (default 100)")
+
+
+def start_sandboxes(args: argparse.Namespace) -> list[tuple[str, Any]]:
+    """Start the sandboxes described by ``args``; returns (name, server) pairs, already serving."""
+    from sandbox.successfactors import SuccessFactorsSandbox
+
+    for name in ("candidates", "applications", "page_size"):
+        if getattr(args, name) < (1 if name == "page_size" else 0):
+            raise ValueError(f"--{name.replace('_', '-')} must not be negative (page size at least 1)")
+    servers: list[tuple[str, Any]] = [("successfactors", SuccessFactorsSandbox(
+        args.host, args.sf_port, seed=args.seed, candidates=args.candidates,
+        applications=args.applications, page_size=args.page_size).start())]
+    try:
+        interview = importlib.import_module("sandbox.interview")
+    except ImportError:
+        interview = None
+    if interview is not None and hasattr(interview, "InterviewPlatformSandbox"):
+        try:
+            servers.append(("interview", interview.InterviewPlatformSandbox(args.host, args.interview_port).start()))
+        except OSError:
+            for _, server in servers:
+                server.stop()
+            raise
+    return servers
+
+
+def describe(servers: list[tuple[str, Any]]) -> str:
+    """Human-readable URLs, credentials and environment variables of running sandboxes."""
+    from sandbox.successfactors import DEFAULT_CLIENTS, DEFAULT_USERS
+
+    lines = []
+    user, password = next(iter(DEFAULT_USERS.items()))
+    login, company = user.split("@", 1)
+    client = next(iter(DEFAULT_CLIENTS))
+    for name, server in servers:
+        if name == "successfactors":
+            lines += [f"SuccessFactors OData v2 sandbox: {server.url}/odata/v2/",
+                      f"  Basic auth: {user} / {password}   OAuth SAML-bearer: client_id {client}, company_id {company}",
+                      f"  export HRBRIDGE_SF_URL={server.url} HRBRIDGE_SF_USER={login} "
+                      f"HRBRIDGE_SF_COMPANY_ID={company} HRBRIDGE_SF_PASSWORD={password}"]
+        else:
+            key = getattr(server, "api_key", "")
+            lines += [f"Interview platform sandbox: {server.url}",
+                      f"  API key (Bearer): {key}",
+                      f"  export HRBRIDGE_INTERVIEW_URL={server.url} HRBRIDGE_INTERVIEW_API_KEY={key}"]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start, print, and block until Ctrl-C or SIGTERM; then stop every sandbox."""
+    try:
+        if not ipaddress.ip_address(args.host).is_loopback:
+            print(f"warning: binding {args.host} exposes sandboxes with fixed, published credentials",
+                  file=sys.stderr)
+    except ValueError:
+        pass
+    try:
+        servers = start_sandboxes(args)
+    except (OSError, ValueError) as exc:
+        print(f"sandbox: cannot start: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ValueError) else 1
+    print(describe(servers))
+    print("Press Ctrl-C to stop.", flush=True)
+    stopped = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        while not stopped.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for _, server in servers:
+            server.stop()
+    print("sandboxes stopped", flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m sandbox``."""
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
