@@ -1,0 +1,82 @@
+"""``hrbridge sync candidates [--json]``: run the candidate_sync loop once, without Airflow.
+
+Connectors come from the environment (``HRBRIDGE_SF_URL``, ``HRBRIDGE_SF_USER``,
+``HRBRIDGE_SF_PASSWORD``, ``HRBRIDGE_SF_COMPANY_ID``, ``HRBRIDGE_INTERVIEW_URL``,
+``HRBRIDGE_INTERVIEW_API_KEY``); state goes to the hub database (``HRBRIDGE_DB_URL``).
+Other modules add their own ``sync`` targets through :func:`sync_subparsers`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def sync_subparsers(subparsers: Any) -> Any:
+    """The sub-command action under ``hrbridge sync``, created on first use and shared by modules."""
+    parser = subparsers.choices.get("sync")
+    if parser is None:
+        parser = subparsers.add_parser("sync", help="run one pass of a sync loop without Airflow")
+        return parser.add_subparsers(dest="target", metavar="TARGET")
+    for action in parser._actions:  # noqa: SLF001 - argparse offers no public accessor
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            return action
+    return parser.add_subparsers(dest="target", metavar="TARGET")
+
+
+def register(subparsers: Any) -> None:
+    """Add ``hrbridge sync candidates``."""
+    targets = sync_subparsers(subparsers)
+    parser = targets.add_parser(
+        "candidates",
+        help="SuccessFactors applications → AI-interview invitations → write-back (one pass)",
+        description="Extract changed applications, invite those at their trigger status with a "
+                    "personalised question plan, and write status and link back to SuccessFactors.",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object with the run's counts")
+    parser.add_argument("--config", default="candidate_sync", help="configs/<name>.yaml to use (default candidate_sync)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run one pass; exit 0 when everything was invited and written back, 1 when some failed."""
+    from connectors.errors import ConnectorError
+    from hrbridge.cli import UsageError
+    from hrbridge.connections import interview_platform_from_env, successfactors_from_env
+    from hrbridge.pipelines.candidate_sync import load_sync_config, run_candidate_sync
+    from hrbridge.settings import ConfigError, load_settings
+    from hrbridge.store import hub_engine
+
+    settings = load_settings()
+    try:
+        config = load_sync_config(settings, args.config)
+        sf = successfactors_from_env(rate_limit=config.sf_rate_limit, page_size=config.page_size)
+        platform = interview_platform_from_env(rate_limit=config.interview_rate_limit)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    try:
+        summary = run_candidate_sync(sf, platform, hub_engine(settings), config)
+    except ConnectorError as exc:
+        print(f"hrbridge sync candidates: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    counts = summary.to_dict()
+    if args.json:
+        print(json.dumps(counts, ensure_ascii=False))
+    else:
+        print(format_summary(counts))
+    return 1 if counts["invite_failed"] or counts["write_back_failed"] else 0
+
+
+def format_summary(counts: dict[str, Any]) -> str:
+    """A short human summary of a candidate_sync run."""
+    return "\n".join([
+        f"candidate_sync run {counts['run_id']}",
+        f"  applications read   {counts['applications_read']:>7}  (loaded {counts['applications_loaded']}, "
+        f"quarantined {counts['applications_quarantined']}, duplicates {counts['applications_deduplicated']})",
+        f"  at trigger status   {counts['triggered']:>7}",
+        f"  invited             {counts['invited']:>7}  (failed {counts['invite_failed']}, left planned)",
+        f"  written back        {counts['written_back']:>7}  (failed {counts['write_back_failed']}, retried next run)",
+        f"  quarantined (all)   {counts['quarantined']:>7}  (table sync_quarantine)",
+    ])
