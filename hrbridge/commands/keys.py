@@ -1,0 +1,108 @@
+"""``hrbridge keys``: status of the master keys and data keys, and master-key rotation.
+
+Rotation creates a new master key and re-wraps every subject's data key with it; the encrypted
+data itself is not touched, so it is fast and safe to interrupt (rerun to finish).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from hrbridge.cli import UsageError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``keys status`` and ``keys rotate``."""
+    parser = subparsers.add_parser("keys", help="encryption keys: status and master-key rotation",
+                                   description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="keys_command", metavar="ACTION")
+    status = sub.add_parser("status", help="master keys and data-key counts (never key material)")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    status.set_defaults(func=run_status)
+    rotate = sub.add_parser("rotate", help="new master key; re-wrap every data key with it")
+    rotate.add_argument("--json", action="store_true", help="print one JSON summary object")
+    rotate.add_argument("--destroy-old", action="store_true",
+                        help="erase master keys no data key uses any more (old database backups of data_keys "
+                             "become unreadable, which completes crypto-shredding for them)")
+    rotate.set_defaults(func=run_rotate)
+    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+
+
+def _vault() -> Any:
+    from connectors.sql import make_engine
+    from governance.crypto import Vault
+    from hrbridge.settings import load_settings
+
+    settings = load_settings().ensure_dirs()
+    return Vault.local(make_engine(settings.db_url), settings.home)
+
+
+def _guard(action: Any) -> Any:
+    from governance.crypto import KeyProviderUnavailable, KeyringPermissionError
+
+    try:
+        return action()
+    except KeyringPermissionError as exc:
+        raise UsageError(str(exc)) from exc
+    except KeyProviderUnavailable as exc:
+        print(f"hrbridge keys: key provider unavailable: {exc}", file=sys.stderr)
+        return None
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """Print the provider, current master key and live/shredded data-key counts."""
+    status = _guard(lambda: _vault().key_status())
+    if status is None:
+        return 1
+    if args.json:
+        print(json.dumps(status, indent=2, default=str))
+        return 0
+    provider = status["provider"]
+    print(f"provider: {provider.get('provider')}  {provider.get('path', '')}  mode {provider.get('mode', '-')}")
+    print(f"current master key: {provider.get('current')}")
+    for key_id, meta in sorted(provider.get("master_keys", {}).items()):
+        state = f"destroyed {meta['destroyed_at']}" if meta.get("destroyed_at") else f"created {meta['created_at']}"
+        print(f"  {key_id}: {status['live_keys_by_master'].get(key_id, 0)} data keys, {state}")
+    print(f"live data keys: {sum(status['live_keys_by_master'].values())}, shredded: {status['shredded_keys']}")
+    return 0
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self, label: str, stream: Any = None) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+
+    def __call__(self, done: int, total: int) -> None:
+        """Redraw the bar for ``done`` of ``total``."""
+        if not self.enabled:
+            return
+        width = 30
+        filled = width if not total else int(width * done / total)
+        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def run_rotate(args: argparse.Namespace) -> int:
+    """Rotate the master key with a progress bar; print a summary (or JSON)."""
+    vault = _guard(_vault)
+    if vault is None:
+        return 1
+    result = _guard(lambda: vault.rotate_master(ProgressBar("re-wrapping data keys"), destroy_old=args.destroy_old))
+    if result is None:
+        return 1
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+    else:
+        print(f"new master key {result.new_master_id}: re-wrapped {result.rewrapped} of {result.total} data keys"
+              f" (previously under {', '.join(result.old_master_ids) or 'no key'})")
+        if result.destroyed_master_ids:
+            print(f"destroyed master keys: {', '.join(result.destroyed_master_ids)}")
+    return 0

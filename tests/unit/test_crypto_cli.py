@@ -1,0 +1,70 @@
+"""``hrbridge keys status|rotate``: JSON output, re-wrapping through the CLI, permission errors, progress bar."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from connectors.sql import make_engine
+from governance.crypto import Vault, data_keys
+from hrbridge.cli import main
+from hrbridge.commands.keys import ProgressBar
+from hrbridge.settings import load_settings
+
+
+def _vault_with_keys(count: int) -> tuple[Vault, dict[str, str]]:
+    settings = load_settings().ensure_dirs()
+    vault = Vault.local(make_engine(settings.db_url), settings.home)
+    tokens = {f"cand-{i}": vault.encrypt(f"cand-{i}", f"secret {i}", table="t", column="c", record_id=str(i))
+              for i in range(count)}
+    return vault, tokens
+
+
+def test_rotate_json_rewraps_every_key_and_status_reports_it(hrbridge_home: Path, capsys) -> None:
+    vault, tokens = _vault_with_keys(4)
+    assert main(["keys", "rotate", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["rewrapped"] == result["total"] == 4 and len(result["old_master_ids"]) == 1
+    with vault.engine.connect() as conn:
+        masters = set(conn.execute(sa.select(data_keys.c.master_key_id)).scalars())
+    assert masters == {result["new_master_id"]}
+    for i, (subject, token) in enumerate(tokens.items()):
+        assert vault.decrypt(subject, token, table="t", column="c", record_id=str(i)) == f"secret {i}"
+    assert main(["keys", "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["live_keys_by_master"] == {result["new_master_id"]: 4}
+    assert status["provider"]["mode"] == "0600"
+    assert "key" not in json.dumps(status["provider"]["master_keys"]).replace("_key", "")
+
+
+def test_rotate_destroy_old_erases_unused_master_keys(hrbridge_home: Path, capsys) -> None:
+    _vault_with_keys(1)
+    assert main(["keys", "rotate", "--destroy-old"]) == 0
+    out = capsys.readouterr().out
+    assert "re-wrapped 1 of 1 data keys" in out and "destroyed master keys: mk-" in out
+
+
+def test_open_keyring_is_refused_with_exit_2(hrbridge_home: Path, capsys) -> None:
+    _vault_with_keys(1)
+    os.chmod(hrbridge_home / "keyring.json", 0o644)
+    assert main(["keys", "status"]) == 2
+    assert "chmod 600" in capsys.readouterr().err
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_draws_only_on_a_terminal() -> None:
+    tty, pipe = Terminal(), io.StringIO()
+    for stream in (tty, pipe):
+        bar = ProgressBar("re-wrapping", stream)
+        for done in (0, 5, 10):
+            bar(done, 10)
+    assert tty.getvalue().endswith("[" + "#" * 30 + "] 10/10\n") and "5/10" in tty.getvalue()
+    assert pipe.getvalue() == ""
