@@ -40,6 +40,7 @@ class Rule:
     expectation: str
     columns: tuple[str, ...]
     kwargs: Mapping[str, Any] = field(default_factory=dict)
+    example_fields: tuple[str, ...] = ()
 
     @property
     def expectation_class(self) -> str:
@@ -95,6 +96,7 @@ def load_rules(path: Path, params: Mapping[str, Mapping[str, Any]]) -> tuple[str
                 expectation=str(item["expectation"]),
                 columns=tuple(item["columns"]),
                 kwargs=_fill(dict(item.get("kwargs") or {}), params),
+                example_fields=tuple(item.get("example_fields") or item["columns"]),
             )
         except KeyError as exc:
             raise SuiteConfigError(f"{where}: unknown placeholder {exc}") from None

@@ -1,0 +1,69 @@
+"""The HR ops validation report: plain words, masked examples, inline SVG trend, GX Data Docs."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from connectors.interview_rest import HrbridgeInterviewClient
+from hrbridge.pipelines.interview_results import (
+    build_validation_report,
+    ingest_results,
+    load_results_config,
+    validate_and_store,
+)
+from hrbridge.settings import load_settings
+from hrbridge.store import hub_engine
+from tests.factories.results import invite, make_result
+
+
+def test_report_for_a_run_with_bad_results(hrbridge_home, interview_sandbox) -> None:
+    settings = load_settings()
+    config = load_results_config(settings)
+    engine = hub_engine(settings)
+    platform = HrbridgeInterviewClient(interview_sandbox.url, "sandbox-interview-key")
+    invite(platform, engine, [str(4000 + i) for i in range(14)])
+    interview_sandbox.complete(bad_fraction=0.5)
+    first = ingest_results(platform, engine, config, settings=settings)
+    second = ingest_results(platform, engine, config, settings=settings)  # an empty run, for the trend
+    platform.close()
+
+    paths = build_validation_report(engine, settings, run_id=first.run_id)
+    page = paths.html.read_text(encoding="utf-8")
+    assert paths.html.parent == settings.reports_dir
+    assert "Overall score outside 0–100" in page or "Dimension scores outside 0–100" in page
+    assert f"<b>{first.quarantined}</b>held back" in page
+    assert "<svg" in page and "<script" not in page and "http://cdn" not in page.lower()
+    assert "ExpectColumnValuesToNotBeNull" in page  # class names only in the details column
+    # Examples are shown for failing checks.
+    assert page.count("<li>result ") >= 1
+    assert paths.data_docs is not None and paths.data_docs.exists()
+    batch_page = next(paths.data_docs.parent.glob("batch-*.html")).read_text(encoding="utf-8")
+    assert "expect_column_values_to_be_between" in batch_page or "values must be" in batch_page.lower()
+
+    latest = build_validation_report(engine, settings)
+    assert latest.run_id == second.run_id and latest.data_docs is None
+
+
+def test_examples_mask_personal_data(hrbridge_home) -> None:
+    settings = load_settings()
+    config = load_results_config(settings)
+    engine = hub_engine(settings)
+    bad = make_result(1, keywords=["call me at 13812345678 or li.lei@example.com"])
+    counts = validate_and_store(engine, [bad], config, run_id="run-mask", source="poll")
+    from datetime import UTC, datetime
+
+    from hrbridge.pipelines.interview_results import record_run
+
+    record_run(engine, counts, datetime.now(UTC), settings)
+    page = build_validation_report(engine, settings, run_id="run-mask").html.read_text(encoding="utf-8")
+    assert "Keywords not a short list of short words" in page
+    assert "13812345678" not in page and "li.lei@example.com" not in page
+    assert re.search(r"\*+5678", page) and "l***@example.com" in page
+
+
+def test_unknown_run_is_a_clear_error(hrbridge_home) -> None:
+    settings = load_settings()
+    with pytest.raises(LookupError, match="no validation run nope"):
+        build_validation_report(hub_engine(settings), settings, run_id="nope")
