@@ -505,6 +505,9 @@ def verify(options: MigrationOptions, progress: Progress | None = None) -> Migra
     """Re-derive the cleaned source (no loading) and reconcile it against the target."""
     started = time.perf_counter()
     run = prepare(options)
+    done = run.loader.committed(run.run_id)
+    if len(done) > 1:  # cross-batch survivors depend on the batch layout: re-derive with the run's
+        options.batch_size = int(done[0]["rows_read"])
     counts = {"batches": 0, "source_rows": 0, "loaded_rows": 0, "quarantined_rows": 0, "duplicates_merged": 0,
               "repaired_values": 0, "quarantine_by_reason": {}, "repairs_by_rule": {}, "merges_by_rule": {},
               "quarantine_by_column": {}}

@@ -1,0 +1,161 @@
+"""``hrbridge migrate``, ``hrbridge verify`` and ``hrbridge mapping suggest``: legacy record migration.
+
+Exit codes: 0 passed, 3 the integrity ratio is below the threshold (or counts do not reconcile),
+2 bad arguments or unreadable input (the message names file, row and column where relevant).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the migrate, verify and mapping sub-commands."""
+    migrate = subparsers.add_parser("migrate", help="migrate legacy records into the employee archive",
+                                    description="Migrate legacy records (CSV, Excel, Parquet or a database "
+                                    "table) into the archive in resumable batches, then verify every row.")
+    _common(migrate)
+    migrate.add_argument("--batch-size", type=int, default=50_000, help="rows per batch (max 100,000)")
+    migrate.add_argument("--run-id", help="run id; rerunning with the same id resumes (default: from source+target)")
+    migrate.set_defaults(func=run_migrate)
+
+    verify = subparsers.add_parser("verify", help="reconcile a legacy source against the archive",
+                                   description="Re-derive the cleaned source (nothing is loaded) and compare "
+                                   "it with the archive row by row.")
+    _common(verify, mapping_required=False)
+    verify.add_argument("--batch-size", type=int, default=50_000,
+                        help="rows per batch (default: the layout of the migration run being verified)")
+    verify.add_argument("--run-id", help="the migration run to verify (default: from source+target)")
+    verify.set_defaults(func=run_verify)
+
+    mapping = subparsers.add_parser("mapping", help="header mappings for legacy sources")
+    actions = mapping.add_subparsers(dest="mapping_command", metavar="ACTION")
+    suggest = actions.add_parser("suggest", help="propose a header mapping for a legacy source as YAML")
+    suggest.add_argument("source", help="file (.csv/.xlsx/.parquet) or database URL")
+    suggest.add_argument("--table", help="table, for a database source")
+    suggest.add_argument("--sheet", help="sheet, for an Excel source")
+    suggest.add_argument("--encoding", help="CSV encoding (default: detected)")
+    suggest.add_argument("--out", help="write the YAML here instead of printing it")
+    suggest.set_defaults(func=run_mapping_suggest)
+    mapping.set_defaults(func=lambda args: (mapping.print_help(), 2)[1])
+
+
+def _common(parser: argparse.ArgumentParser, mapping_required: bool = True) -> None:
+    parser.add_argument("--source", required=True, help="file (.csv/.xlsx/.parquet) or database URL")
+    parser.add_argument("--table", help="table, for a database source")
+    parser.add_argument("--sheet", help="sheet, for an Excel source (default: the first)")
+    parser.add_argument("--encoding", help="CSV encoding override (utf-8, utf-8-sig, gbk, gb18030)")
+    parser.add_argument("--mapping", required=mapping_required, default="auto",
+                        help="header mapping YAML file, or 'auto' to use the suggested mapping")
+    parser.add_argument("--target", help="archive database URL (default: HRBRIDGE_ARCHIVE_URL)")
+    parser.add_argument("--target-table", default="employees", help="archive table (default: employees)")
+    parser.add_argument("--threshold", type=float, default=0.999, help="integrity ratio required (default 0.999)")
+    parser.add_argument("--report-dir", help="where report.json and report.html go")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def _options(args: argparse.Namespace) -> Any:
+    from hrbridge.cli import UsageError
+    from hrbridge.pipelines.migration import MigrationOptions
+    from hrbridge.settings import load_settings
+
+    if getattr(args, "batch_size", 1) is not None and args.batch_size < 1:
+        raise UsageError("--batch-size must be a positive number of rows")
+    if not 0 < args.threshold <= 1:
+        raise UsageError("--threshold must be within (0, 1]")
+    return MigrationOptions(
+        source=args.source, target=args.target or load_settings().ensure_dirs().archive_url,
+        mapping=args.mapping, table=args.table, sheet=args.sheet, encoding=args.encoding,
+        batch_size=args.batch_size, run_id=getattr(args, "run_id", None), target_table=args.target_table,
+        threshold=args.threshold, report_dir=args.report_dir)
+
+
+class _Progress:
+    """A one-line progress bar on a terminal, plain lines otherwise (both on stderr)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.tty = sys.stderr.isatty()
+        self.started = time.perf_counter()
+        self.rows = 0
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        self.rows += event["rows"]
+        rate = self.rows / max(time.perf_counter() - self.started, 1e-9)
+        text = f"{self.label} batch {event['batch_no']} {event['status']}: {self.rows:,} rows ({rate:,.0f} rows/s)"
+        if self.tty:
+            print(f"\r\033[K{text}", end="", file=sys.stderr, flush=True)
+        else:
+            print(text, file=sys.stderr)
+
+    def done(self) -> None:
+        if self.tty and self.rows:
+            print(file=sys.stderr)
+
+
+def _run(args: argparse.Namespace, action: str) -> int:
+    from hrbridge.cli import UsageError
+    from hrbridge.pipelines import migration
+
+    progress = _Progress(action)
+    try:
+        options = _options(args)
+        outcome = (migration.migrate if action == "migrate" else migration.verify)(options, progress=progress)
+    except migration.MigrationInputError as exc:
+        raise UsageError(str(exc)) from exc
+    except Exception as exc:
+        from connectors.archive_loader import LoaderError
+
+        if isinstance(exc, LoaderError):
+            raise UsageError(str(exc)) from exc
+        raise
+    finally:
+        progress.done()
+    report = outcome.report
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(f"run {report['run_id']}: {report['source_rows']:,} source rows = {report['loaded_rows']:,} loaded + "
+              f"{report['quarantined_rows']:,} quarantined + {report['duplicates_merged']:,} duplicates merged; "
+              f"{report['repaired_values']:,} values repaired")
+        print(f"verified {report['verified_rows']:,} of {report['expected_rows']:,} rows, "
+              f"{report['mismatched_rows']:,} mismatched, {report['missing_rows']:,} missing: integrity "
+              f"{report['integrity_ratio']:.4%} (threshold {report['threshold']:.2%}) → "
+              f"{'PASSED' if report['passed'] else 'FAILED'}")
+        print(f"report: {outcome.html_path}")
+    return 0 if outcome.passed else 3
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    """Migrate (or resume) and verify; exit 3 when the integrity gate fails."""
+    return _run(args, "migrate")
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """Reconcile only; exit 3 when the integrity gate fails."""
+    return _run(args, "verify")
+
+
+def run_mapping_suggest(args: argparse.Namespace) -> int:
+    """Print or write the suggested header mapping for a source."""
+    from pathlib import Path
+
+    from connectors.legacy_sources import SourceError, open_source
+    from hrbridge.cli import UsageError
+    from transforms.header_mapping import mapping_yaml, suggest_mapping
+
+    try:
+        headers = open_source(args.source, table=args.table, sheet=args.sheet, encoding=args.encoding).headers()
+    except SourceError as exc:
+        raise UsageError(str(exc)) from exc
+    text = mapping_yaml(suggest_mapping(headers))
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}", file=sys.stderr)
+    else:
+        print(text, end="")
+    return 0
