@@ -168,3 +168,19 @@ def test_two_vaults_share_keys_through_the_table(engine: sa.Engine, tmp_path: Pa
     assert second.decrypt("cand-1", token, table="t", column="c", record_id="1") == "x"
     assert second.encrypt("cand-1", "y", table="t", column="c", record_id="2") is not None
     assert len(_data_keys(engine)) == 1
+
+
+def test_concurrent_first_use_creates_exactly_one_key(engine: sa.Engine, tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    vault = Vault.local(engine, tmp_path)
+    vault.require_available()  # create the keyring once, before the race on the data key
+
+    def encrypt(i: int) -> str:
+        return Vault.local(engine, tmp_path).encrypt("cand-new", f"v{i}", table="t", column="c", record_id=str(i))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        tokens = list(pool.map(encrypt, range(16)))
+    assert len(_data_keys(engine)) == 1
+    assert [vault.decrypt("cand-new", t, table="t", column="c", record_id=str(i)) for i, t in enumerate(tokens)] \
+        == [f"v{i}" for i in range(16)]

@@ -136,3 +136,50 @@ def test_stream_of_another_subject_fails(vault: Vault) -> None:
 def test_invalid_chunk_size_is_refused(vault: Vault) -> None:
     with pytest.raises(ValueError, match="chunk_size"):
         vault.encrypt_stream("cand-1", io.BytesIO(b"x"), io.BytesIO(), chunk_size=0, **WHERE)
+
+
+class Zeros(io.RawIOBase):
+    """A large synthetic source that never exists in memory as a whole."""
+
+    def __init__(self, size: int) -> None:
+        self.remaining = size
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        size = self.remaining if size is None or size < 0 else min(size, self.remaining)
+        self.remaining -= size
+        return b"\x00" * size
+
+
+class Discard(io.RawIOBase):
+    """A sink that only counts bytes (and can hand them to a follower)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:
+        self.count += len(data)
+        return len(data)
+
+
+def test_memory_stays_flat_for_large_media(vault: Vault, tmp_path: Path) -> None:
+    import tracemalloc
+
+    size, chunk = 48 << 20, 256 << 10
+    encrypted = tmp_path / "clip.enc"
+    tracemalloc.start()
+    with encrypted.open("wb") as dst:
+        assert vault.encrypt_stream("cand-1", Zeros(size), dst, chunk_size=chunk, **WHERE) == size
+    sink = Discard()
+    with encrypted.open("rb") as src:
+        assert vault.decrypt_stream("cand-1", src, sink, **WHERE) == size
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert sink.count == size
+    assert peak < 8 * chunk + (2 << 20), f"peak {peak} bytes: the stream must not be held in memory"
+    assert encrypted.stat().st_size == 36 + size + 16 * (size // chunk)
