@@ -245,6 +245,9 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
     class _Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "hrbridge-sandbox/1"
+        # headers and body go out in separate writes; without TCP_NODELAY a keep-alive client
+        # waits for the delayed ACK (~40 ms) on every request
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
             """Stay quiet; the sandbox records request lines itself."""
@@ -292,9 +295,11 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
             for name, value in headers.items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
+            # one write for headers and body: fewer syscalls and no small-segment stalls
+            self._headers_buffer.append(b"\r\n")
             if self.command != "HEAD":
-                self.wfile.write(data)
+                self._headers_buffer.append(data)
+            self.flush_headers()
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle  # noqa: N815
 
