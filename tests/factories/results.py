@@ -101,3 +101,44 @@ def invite(platform: Any, engine: Any, application_ids: list[str], job_family: s
     with engine.begin() as conn:
         conn.execute(invitations.insert(), rows)
     return ids
+
+
+def hub_application(engine: Any, application_id: str, candidate_id: str, *, email: str | None = None,
+                    status: str = "Hired", requisition_id: str = "REQ-1", job_family: str = "Sales",
+                    first_name: str = "Mei", last_name: str = "Chen", hired_on: datetime | None = None) -> None:
+    """Put one application with its candidate and requisition into the hub (as candidate_sync would)."""
+    from connectors.sql import upsert
+    from hrbridge.store.recruiting import applications, candidates, requisitions
+
+    now = hired_on or NOW
+    with engine.begin() as conn:
+        upsert(conn, requisitions, [{
+            "requisition_id": requisition_id, "title": f"{job_family} Specialist", "job_family": job_family,
+            "job_code": "JC-1", "department": "Commercial", "country": "CN", "last_modified": now,
+            "extras": {"cust_requiredSkills": "negotiation, crm"}, "loaded_at": now}], key=["requisition_id"])
+        upsert(conn, candidates, [{
+            "candidate_id": candidate_id, "first_name": first_name, "last_name": last_name, "email": email,
+            "phone": "13812345678", "country": "CN", "city": "Shanghai", "last_modified": now,
+            "loaded_at": now}], key=["candidate_id"])
+        upsert(conn, applications, [{
+            "application_id": application_id, "candidate_id": candidate_id, "requisition_id": requisition_id,
+            "status": status, "first_name": first_name, "last_name": last_name, "email": email,
+            "last_modified": now, "extras": {}, "loaded_at": now}], key=["application_id"])
+
+
+def hub_result(engine: Any, result_id: str, application_id: str, candidate_id: str, score: float = 75.0) -> None:
+    """Put one stored interview result into the hub."""
+    from hrbridge.store.results import interview_results
+
+    with engine.begin() as conn:
+        conn.execute(interview_results.insert().values(
+            result_id=result_id, invitation_id=f"inv-{result_id}", candidate_id=candidate_id,
+            application_id=application_id, job_id="REQ-1", job_family="Sales",
+            completed_at=NOW - timedelta(days=10), invited_at=NOW - timedelta(days=12), overall_score=score,
+            dimensions=[{"name": "communication", "score": score, "weight": 1.0, "comment": "clear"}],
+            keywords=["crm"], clips=[{"clip_id": f"clip-{result_id}", "url": "https://m.example.test/c.mp4",
+                                      "dimension": "communication", "expires_at": "2026-12-04T00:00:00Z"}],
+            report_url=f"https://interview.example.test/r/{result_id}", model_version="m1",
+            interviewer_comments="Solid.", transcript_ref=None, match_percent=70.0,
+            match_report={"match_percent": 70.0, "factors": []}, source="poll", run_id="run-f", stored_at=NOW,
+        ))

@@ -1,0 +1,137 @@
+"""The employee archive database (``HRBRIDGE_ARCHIVE_URL``): persons, employments, interview portraits.
+
+* ``archive_persons`` — ONE row per person across rehires (natural key ``person_key``).
+* ``archive_employments`` — one row per hire (key ``application_id``): position, hire date.
+* ``archive_portraits`` — interview history keyed by ``result_id``: dimension scores, keywords,
+  interviewer comments, clip references and the match report ("initial portrait").
+
+Rows carry a content hash; :func:`save_rows` inserts new keys, rewrites only rows whose hash
+changed and leaves identical rows untouched, so rerunning archive_sync changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from connectors.sql import make_engine
+from hrbridge.settings import Settings, load_settings
+from hrbridge.store.recruiting import UTCDateTime
+
+archive_metadata = sa.MetaData()
+_KEY = sa.String(80)
+
+persons = sa.Table(
+    "archive_persons", archive_metadata,
+    sa.Column("person_key", _KEY, primary_key=True),
+    sa.Column("candidate_id", sa.String(64)),
+    sa.Column("first_name", sa.String(200)),
+    sa.Column("last_name", sa.String(200)),
+    sa.Column("email", sa.String(320)),
+    sa.Column("phone", sa.String(64)),
+    sa.Column("country", sa.String(64)),
+    sa.Column("city", sa.String(200)),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("archived_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+employments = sa.Table(
+    "archive_employments", archive_metadata,
+    sa.Column("application_id", sa.String(64), primary_key=True),
+    sa.Column("person_key", _KEY, sa.ForeignKey("archive_persons.person_key"), nullable=False, index=True),
+    sa.Column("candidate_id", sa.String(64)),
+    sa.Column("requisition_id", sa.String(64)),
+    sa.Column("position_title", sa.String(400)),
+    sa.Column("job_code", sa.String(100)),
+    sa.Column("job_family", sa.String(100)),
+    sa.Column("department", sa.String(200)),
+    sa.Column("hire_date", sa.Date),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("archived_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+portraits = sa.Table(
+    "archive_portraits", archive_metadata,
+    sa.Column("result_id", sa.String(128), primary_key=True),
+    sa.Column("person_key", _KEY, sa.ForeignKey("archive_persons.person_key"), nullable=False, index=True),
+    sa.Column("application_id", sa.String(64), nullable=False, index=True),
+    sa.Column("completed_at", sa.String(40)),
+    sa.Column("job_family", sa.String(100)),
+    sa.Column("overall_score", sa.Float),
+    sa.Column("dimension_scores", sa.JSON, nullable=False),
+    sa.Column("dimension_comments", sa.JSON, nullable=False),
+    sa.Column("keywords", sa.JSON, nullable=False),
+    sa.Column("interviewer_comments", sa.Text),
+    sa.Column("clip_refs", sa.JSON, nullable=False),
+    sa.Column("report_url", sa.Text),
+    sa.Column("match_percent", sa.Float),
+    sa.Column("match_report", sa.JSON),
+    sa.Column("model_version", sa.String(128)),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("archived_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+TABLE_KEYS: dict[str, str] = {"archive_persons": "person_key", "archive_employments": "application_id",
+                              "archive_portraits": "result_id"}
+
+
+@cache
+def _engine_for(url: str) -> Engine:
+    engine = make_engine(url)
+    archive_metadata.create_all(engine)
+    return engine
+
+
+def archive_engine(settings: Settings | None = None, url: str | None = None) -> Engine:
+    """The archive database engine with its tables created (one engine per URL)."""
+    if url is None:
+        url = (settings or load_settings()).ensure_dirs().archive_url
+    return _engine_for(url)
+
+
+@dataclass
+class SaveCounts:
+    """Rows of one table: inserted, updated (content changed) and unchanged."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def save_rows(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], now: datetime | None = None) -> SaveCounts:
+    """Insert new keys, update rows whose ``content_hash`` changed, skip identical ones."""
+    counts = SaveCounts()
+    if not rows:
+        return counts
+    now = now or datetime.now(UTC)
+    key = TABLE_KEYS[table.name]
+    key_col = table.c[key]
+    latest = {row[key]: row for row in rows}
+    existing: dict[Any, str] = {}
+    keys = list(latest)
+    for start in range(0, len(keys), 900):
+        chunk = keys[start:start + 900]
+        existing.update(conn.execute(sa.select(key_col, table.c.content_hash).where(key_col.in_(chunk))).all())
+    inserts, updates = [], []
+    for value, row in latest.items():
+        if value not in existing:
+            inserts.append({**row, "archived_at": now, "updated_at": now})
+        elif existing[value] != row["content_hash"]:
+            updates.append({**row, "updated_at": now})
+        else:
+            counts.unchanged += 1
+    if inserts:
+        conn.execute(table.insert(), inserts)
+    for row in updates:
+        conn.execute(table.update().where(key_col == row[key]).values(**{k: v for k, v in row.items() if k != key}))
+    counts.inserted, counts.updated = len(inserts), len(updates)
+    return counts

@@ -1,0 +1,122 @@
+"""The archive_sync loop: hired applications in the hub → employee archive records.
+
+For every application whose status means "hired" (``configs/archive.yaml``), the hub's candidate,
+requisition and stored interview results are mapped into one person (the same person across
+rehires), one employment per hire and the interview portraits, then saved by content hash in ONE
+archive transaction: a rerun inserts and updates nothing. Hires that cannot be mapped are
+reported with the reason, never dropped silently: ``hires = archived + skipped``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from hrbridge.archive import SaveCounts, employments, persons, portraits, save_rows
+from hrbridge.settings import Settings, load_config, load_settings
+from hrbridge.store import metadata
+from hrbridge.store.results import interview_results
+from transforms.archive_mapping import ArchiveMappingError, ArchiveRecords, map_hire
+from transforms.masking import mask_pii
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ArchiveSummary:
+    """What one archive_sync run did, per archive table."""
+
+    hires: int = 0
+    archived: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)
+    persons: SaveCounts = field(default_factory=SaveCounts)
+    employments: SaveCounts = field(default_factory=SaveCounts)
+    portraits: SaveCounts = field(default_factory=SaveCounts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON output and XCom."""
+        return asdict(self)
+
+    @property
+    def changed(self) -> int:
+        """Rows inserted or updated across the three tables (0 on an idempotent rerun)."""
+        return sum(c.inserted + c.updated for c in (self.persons, self.employments, self.portraits))
+
+
+def load_archive_config(settings: Settings | None = None) -> Mapping[str, Any]:
+    """The parsed ``configs/archive.yaml``."""
+    return load_config("archive", settings or load_settings())
+
+
+def _rows_by(conn: Connection, table_name: str, key: str, values: Iterable[Any]) -> dict[Any, dict[str, Any]]:
+    table = metadata.tables[table_name]
+    wanted = sorted({v for v in values if v is not None})
+    found: dict[Any, dict[str, Any]] = {}
+    for start in range(0, len(wanted), 900):
+        chunk = wanted[start:start + 900]
+        for row in conn.execute(sa.select(table).where(table.c[key].in_(chunk))).mappings():
+            found[row[key]] = dict(row)
+    return found
+
+
+def read_hires(hub: Engine, hired_statuses: Iterable[str]) -> list[tuple[dict, dict | None, dict | None, list[dict]]]:
+    """Hired applications with their candidate, requisition and stored interview results."""
+    applications = metadata.tables["applications"]
+    with hub.connect() as conn:
+        apps = [dict(r) for r in conn.execute(
+            sa.select(applications).where(applications.c.status.in_(list(hired_statuses)))
+            .order_by(applications.c.application_id)
+        ).mappings()]
+        candidates = _rows_by(conn, "candidates", "candidate_id", (a["candidate_id"] for a in apps))
+        requisitions = _rows_by(conn, "requisitions", "requisition_id", (a["requisition_id"] for a in apps))
+        results: dict[str, list[dict]] = {}
+        ids = [a["application_id"] for a in apps]
+        for start in range(0, len(ids), 900):
+            query = sa.select(interview_results).where(interview_results.c.application_id.in_(ids[start:start + 900]))
+            for row in conn.execute(query).mappings():
+                results.setdefault(row["application_id"], []).append(dict(row))
+    return [(a, candidates.get(a["candidate_id"]), requisitions.get(a["requisition_id"]),
+             results.get(a["application_id"], [])) for a in apps]
+
+
+def _add(total: SaveCounts, part: SaveCounts) -> None:
+    total.inserted += part.inserted
+    total.updated += part.updated
+    total.unchanged += part.unchanged
+
+
+def run_archive_sync(
+    hub: Engine,
+    archive: Engine,
+    config: Mapping[str, Any] | None = None,
+    *,
+    settings: Settings | None = None,
+) -> ArchiveSummary:
+    """Map every hire in the hub into the archive (idempotent); returns per-table counts."""
+    config = config or load_archive_config(settings)
+    summary = ArchiveSummary()
+    records: list[ArchiveRecords] = []
+    for application, candidate, requisition, results in read_hires(hub, config.get("hired_statuses") or ["Hired"]):
+        summary.hires += 1
+        try:
+            records.append(map_hire(application, candidate, requisition, results, config))
+        except ArchiveMappingError as exc:
+            summary.skipped[str(application["application_id"])] = mask_pii(str(exc))
+    # One person row per person: the latest hire's details win.
+    people: dict[str, dict[str, Any]] = {}
+    for item in sorted(records, key=lambda r: (str(r.employment.get("hire_date")), r.employment["application_id"])):
+        people[item.person["person_key"]] = item.person
+    with archive.begin() as conn:
+        _add(summary.persons, save_rows(conn, persons, list(people.values())))
+        _add(summary.employments, save_rows(conn, employments, [r.employment for r in records]))
+        _add(summary.portraits, save_rows(conn, portraits, [p for r in records for p in r.portraits]))
+    summary.archived = len(records)
+    if summary.skipped:
+        log.warning("archive_sync: %d hires not archived: %s", len(summary.skipped), summary.skipped)
+    log.info("archive_sync: %d hires, %d archive rows inserted or updated", summary.hires, summary.changed)
+    return summary
