@@ -22,6 +22,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import html
 import json
 import random
 import re
@@ -97,6 +98,9 @@ class InterviewPlatformSandbox(SandboxServer):
         self._rng = random.Random(seed)
         self._lock = threading.RLock()
         self._by_key: dict[str, tuple[str, str]] = {}
+        self._clip_owner: dict[str, str] = {}
+        self._result_index: dict[str, dict[str, Any]] = {}
+        self._link_key = hashlib.sha256(f"hrbridge-sandbox-links-{seed}".encode()).digest()
         self._bad_turn = 0
         for method, pattern, handler in (
             ("POST", r"/v1/invitations", self._http_create),
@@ -109,6 +113,9 @@ class InterviewPlatformSandbox(SandboxServer):
             ("POST", r"/sandbox/complete", self._http_complete),
             ("POST", r"/sandbox/expire", self._http_expire),
             ("GET", r"/sandbox/state", self._http_state),
+            ("GET", r"/media/clips/(?P<clip_id>[^/]+)\.mp4", self._http_clip),
+            ("GET", r"/reports/(?P<result_id>[^/]+)", self._http_report),
+            ("GET", r"/interview/(?P<id>[^/]+)", self._http_interview_page),
         ):
             self.route(method, pattern, handler)
 
@@ -209,6 +216,7 @@ class InterviewPlatformSandbox(SandboxServer):
                 invitation["started_at"] = invitation["started_at"] or now
                 invitation["result_id"] = result["result_id"]
                 self.results.append(result)
+                self._result_index[result["result_id"]] = result
                 produced.append((invitation, result, self._new_id("evt")))
         for invitation, result, event_id in produced:
             if invitation["request"].get("callback_url"):
@@ -306,17 +314,17 @@ class InterviewPlatformSandbox(SandboxServer):
         for question in plan["questions"]:
             clip_id = self._new_id("clip")
             expires = now + CLIP_LIFETIME
-            signature = hmac.new(self.webhook_secret.encode(), clip_id.encode(), hashlib.sha256).hexdigest()
             clips.append({
                 "clip_id": clip_id, "dimension": question["dimension"],
                 "url": f"{self.url}/media/clips/{clip_id}.mp4?expires={int(expires.timestamp())}"
-                       f"&sig={signature[:24]}",
+                       f"&sig={self._link_signature(clip_id, int(expires.timestamp()))}",
                 "expires_at": to_rfc3339(expires),
                 "duration_seconds": round(question["time_limit_seconds"] * rng.uniform(0.4, 1.0), 1),
             })
         transcript_ref = f"transcripts/{result_id}.json"
         stored = self.media.setdefault(request["candidate_id"], {"clips": set(), "transcripts": set()})
         stored["clips"].update(clip["clip_id"] for clip in clips)
+        self._clip_owner.update((clip["clip_id"], request["candidate_id"]) for clip in clips)
         stored["transcripts"].add(transcript_ref)
         return {
             "result_id": result_id, "invitation_id": invitation["id"],
@@ -373,6 +381,10 @@ class InterviewPlatformSandbox(SandboxServer):
             delivery["status"], delivery["error"] = None, f"{type(exc).__name__}: {exc}"
         with self._lock:
             self.webhook_deliveries.append(delivery)
+
+    def _link_signature(self, clip_id: str, expires: int) -> str:
+        message = f"{clip_id}.{expires}".encode()
+        return hmac.new(self._link_key, message, hashlib.sha256).hexdigest()[:32]
 
     # ------------------------------------------------------------------------ HTTP handlers
 
@@ -482,6 +494,54 @@ class InterviewPlatformSandbox(SandboxServer):
 
     def _http_state(self, request: SandboxRequest) -> SandboxResponse:
         return SandboxResponse(200, self.state())
+
+    def _http_clip(self, request: SandboxRequest) -> SandboxResponse:
+        """A signed, expiring clip link: 200 with stand-in bytes, 403 bad/expired link, 404 deleted."""
+        clip_id = request.path_params["clip_id"]
+        raw_expires = request.param("expires") or ""
+        expected = self._link_signature(clip_id, int(raw_expires)) if raw_expires.isdigit() else ""
+        if not expected or not hmac.compare_digest(expected, request.param("sig") or ""):
+            return _problem(403, "Forbidden", "the clip link signature is not valid")
+        if int(raw_expires) < self.clock().timestamp():
+            return _problem(403, "Forbidden", "the clip link has expired")
+        with self._lock:
+            owner = self._clip_owner.get(clip_id)
+            present = owner is not None and clip_id in self.media.get(owner, {}).get("clips", set())
+        if not present:
+            return _problem(404, "Not Found", f"clip {clip_id} does not exist or was deleted")
+        return SandboxResponse(200, b"\x00\x00\x00\x18ftypmp42" + clip_id.encode(), {"Content-Type": "video/mp4"})
+
+    def _http_report(self, request: SandboxRequest) -> SandboxResponse:
+        """A small HTML report of one result (what ``report_url`` points at)."""
+        with self._lock:
+            result = self._result_index.get(request.path_params["result_id"])
+        if result is None:
+            return _problem(404, "Not Found", f"no result {request.path_params['result_id']!r}")
+        rows = "".join(
+            f"<tr><td>{html.escape(str(d.get('name')))}</td><td>{d.get('score')}</td>"
+            f"<td>{d.get('weight')}</td><td>{html.escape(str(d.get('comment') or ''))}</td></tr>"
+            for d in result.get("dimensions") or []
+        )
+        page = (f"<!doctype html><meta charset=utf-8><title>Interview report</title>"
+                f"<h1>Interview report {html.escape(result['result_id'])}</h1>"
+                f"<p>Overall {result.get('overall_score')} / 100 · model {html.escape(result['model_version'])}</p>"
+                f"<table><tr><th>Dimension<th>Score<th>Weight<th>Comment</tr>{rows}</table>")
+        return SandboxResponse(200, page, {"Content-Type": "text/html; charset=utf-8"})
+
+    def _http_interview_page(self, request: SandboxRequest) -> SandboxResponse:
+        """The candidate's landing page behind ``interview_url`` (token-checked)."""
+        with self._lock:
+            invitation = self.invitations.get(request.path_params["id"])
+            if invitation is not None:
+                self._refresh(invitation)
+        token = request.param("t") or ""
+        if invitation is None or not hmac.compare_digest(invitation["interview_url"].rsplit("t=", 1)[1], token):
+            return _problem(404, "Not Found", "no interview behind this link")
+        plan = invitation["request"]["question_plan"]
+        page = (f"<!doctype html><meta charset=utf-8><title>AI interview</title>"
+                f"<h1>AI interview</h1><p>Status: {invitation['status']} · "
+                f"{len(plan['questions'])} questions · deadline {to_rfc3339(invitation['deadline'])}</p>")
+        return SandboxResponse(200, page, {"Content-Type": "text/html; charset=utf-8"})
 
     def not_found(self, request: SandboxRequest) -> SandboxResponse:
         """Unknown paths answer with a problem document, like the rest of the API."""

@@ -338,3 +338,29 @@ def test_media_deletion_is_idempotent(client: HrbridgeInterviewClient, sandbox: 
     other = sandbox.invitations[ids[1]]["request"]["candidate_id"]
     assert len(sandbox.media[other]["clips"]) == clips
     assert client.delete_candidate_media("never-seen")["deleted_clips"] == 0
+
+
+def test_links_in_results_resolve_until_media_is_deleted(
+    client: HrbridgeInterviewClient, sandbox: InterviewPlatformSandbox
+) -> None:
+    invitation_id = invite(client, 1)[0]
+    interview_url = sandbox.invitations[invitation_id]["interview_url"]
+    landing = requests.get(interview_url, timeout=5)
+    assert landing.status_code == 200 and "not_started" in landing.text
+    assert requests.get(interview_url + "x", timeout=5).status_code == 404
+    result = sandbox.complete([invitation_id])[0]
+    clip_url = result["clips"][0]["url"]
+
+    report = requests.get(result["report_url"], timeout=5)
+    assert report.status_code == 200 and str(result["overall_score"]) in report.text
+    clip = requests.get(clip_url, timeout=5)
+    assert clip.status_code == 200 and clip.headers["Content-Type"] == "video/mp4"
+    assert requests.get(clip_url.replace("sig=", "sig=0"), timeout=5).status_code == 403
+
+    client.delete_candidate_media(result["candidate_id"])
+    gone = requests.get(clip_url, timeout=5)
+    assert gone.status_code == 404 and "deleted" in gone.json()["detail"]
+
+    later = sandbox.clock() + timedelta(days=8)
+    sandbox.clock = lambda: later
+    assert requests.get(clip_url, timeout=5).json()["detail"] == "the clip link has expired"

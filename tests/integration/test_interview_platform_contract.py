@@ -146,6 +146,12 @@ def test_results_and_media_endpoints_conform(sandbox: InterviewPlatformSandbox, 
     candidate = body["results"][0].get("candidate_id") or body["results"][1]["candidate_id"]
     deleted = requests.delete(f"{sandbox.url}/v1/candidates/{candidate}/media", headers=AUTH, timeout=5)
     assert assert_conforms(spec, "DELETE", "/v1/candidates/{candidate_id}/media", deleted)["deleted_clips"] > 0
+    owned = next(r for r in body["results"] if r.get("candidate_id") == candidate)
+    gone = requests.get(owned["clips"][0]["url"], timeout=5)
+    assert gone.status_code == 404
+    assert_conforms(spec, "GET", "/media/clips/{clip_id}.mp4", gone)
+    report = requests.get(owned["report_url"], timeout=5)
+    assert report.status_code == 200 and report.headers["Content-Type"].startswith("text/html")
 
 
 # ------------------------------------------------------------------------------- webhooks
