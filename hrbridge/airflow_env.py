@@ -100,7 +100,7 @@ def run_dag(dag_id: str, conf: dict[str, Any] | None = None, *, settings: Settin
 
     redirect = output_to(log_file) if quiet else contextlib.nullcontext()
     with redirect:
-        bag = DagBag(str(REPO_DAGS), include_examples=False)
+        bag = DagBag(str(REPO_DAGS))
         dag = bag.dags.get(dag_id)
         if dag is None:
             errors = "; ".join(f"{Path(k).name}: {str(v).splitlines()[-1]}" for k, v in bag.import_errors.items())

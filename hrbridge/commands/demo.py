@@ -1,0 +1,31 @@
+"""``hrbridge demo``: start the sandboxes, run the DAGs through real Airflow, summarise."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add ``hrbridge demo``."""
+    parser = subparsers.add_parser(
+        "demo", help="run the whole loop locally against sandboxes through real Airflow",
+        description="Starts the SuccessFactors and interview sandboxes on loopback, prepares Airflow "
+                    "under HRBRIDGE_HOME, runs the DAGs and prints what happened and where the artefacts are.",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the demo steps; exit 1 (with the log file named) when a step fails."""
+    import sys
+
+    from hrbridge.demo import format_summary, run_demo
+
+    try:
+        ctx = run_demo()
+    except Exception as exc:  # noqa: BLE001 - report any step failure with where to look
+        print(f"\nhrbridge demo failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(format_summary(ctx))
+    return 0

@@ -1,0 +1,158 @@
+"""``hrbridge demo``: the whole loop on one machine, with real servers and real Airflow.
+
+The demo is an ordered list of :class:`DemoStep`; each step gets the shared :class:`DemoContext`
+and returns a few counts for the final summary. Later loops append their steps to :data:`STEPS`
+(interview results, archive, report) without touching the ones before.
+
+State lives in ``HRBRIDGE_HOME/demo/<run>/`` (hub and archive SQLite files and reports, recreated on
+each run so the counts are meaningful); Airflow lives in ``HRBRIDGE_HOME/airflow`` (migrated once)
+and its output goes to ``HRBRIDGE_HOME/demo/<run>/airflow.log``, not the terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from hrbridge.settings import Settings, load_settings
+
+
+@dataclass
+class DemoContext:
+    """What steps share: settings, running sandboxes, counts so far, and where artefacts are."""
+
+    settings: Settings
+    log_file: Path
+    sandboxes: dict[str, Any] = field(default_factory=dict)
+    results: dict[str, dict[str, int]] = field(default_factory=dict)
+    artefacts: dict[str, str] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def reload_settings(self) -> None:
+        """Re-read settings after a step changed the environment."""
+        self.settings = load_settings()
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    """One named demo step; ``run`` returns counts shown in the summary."""
+
+    name: str
+    run: Callable[[DemoContext], dict[str, int]]
+
+
+def start_sandboxes(ctx: DemoContext) -> dict[str, int]:
+    """Start the SuccessFactors and interview sandboxes on loopback and point the environment at them."""
+    from sandbox.interview import InterviewPlatformSandbox
+    from sandbox.successfactors import SuccessFactorsSandbox
+
+    sf = SuccessFactorsSandbox(port=0).start()
+    ctx.sandboxes["successfactors"] = sf
+    platform = InterviewPlatformSandbox(port=0).start()
+    ctx.sandboxes["interview"] = platform
+    os.environ.update({
+        "HRBRIDGE_SF_URL": sf.url, "HRBRIDGE_SF_USER": "sfadmin", "HRBRIDGE_SF_PASSWORD": "sandbox-secret",
+        "HRBRIDGE_SF_COMPANY_ID": "SFPART000001",
+        "HRBRIDGE_INTERVIEW_URL": platform.url, "HRBRIDGE_INTERVIEW_API_KEY": "sandbox-interview-key",
+    })
+    ctx.artefacts["SuccessFactors sandbox"] = f"{sf.url}/odata/v2"
+    ctx.artefacts["interview sandbox"] = platform.url
+    return {"applications": sf.count("JobApplication"), "candidates": sf.count("Candidate")}
+
+
+def prepare_airflow_step(ctx: DemoContext) -> dict[str, int]:
+    """Prepare Airflow under HRBRIDGE_HOME (SQLite; the first run migrates its database)."""
+    from hrbridge.airflow_env import prepare_airflow
+
+    home = prepare_airflow(ctx.settings, ctx.log_file)
+    ctx.artefacts["Airflow home"] = str(home)
+    return {}
+
+
+def candidate_sync_step(ctx: DemoContext) -> dict[str, int]:
+    """Run the candidate_sync DAG once through Airflow and read its counts from the hub."""
+    import sqlalchemy as sa
+
+    from hrbridge.airflow_env import AirflowRunError, run_dag
+    from hrbridge.store import hub_engine
+    from hrbridge.store import recruiting as store
+
+    state = run_dag("candidate_sync", settings=ctx.settings, log_file=ctx.log_file)
+    if state != "success":
+        raise AirflowRunError(f"candidate_sync ended {state}; see {ctx.log_file}")
+    with hub_engine(ctx.settings).connect() as conn:
+        run = conn.execute(
+            sa.select(store.sync_runs.c.counts).order_by(store.sync_runs.c.started_at.desc()).limit(1)
+        ).scalar_one()
+    return {key: int(run[key]) for key in ("applications_read", "invited", "written_back", "quarantined")}
+
+
+STEPS: list[DemoStep] = [
+    DemoStep("start sandboxes", start_sandboxes),
+    DemoStep("prepare Airflow", prepare_airflow_step),
+    DemoStep("candidate_sync DAG", candidate_sync_step),
+]
+
+
+def demo_settings(base: Settings | None = None) -> Settings:
+    """Point hub, archive and reports at a fresh ``HRBRIDGE_HOME/demo/<run>`` and Airflow at the home's.
+
+    Earlier demo runs' folders are removed, so each demo starts from empty databases.
+    """
+    import uuid
+
+    base = base or load_settings()
+    parent = base.home / "demo"
+    if parent.exists():
+        shutil.rmtree(parent)
+    demo_home = parent / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:4]}"
+    demo_home.mkdir(parents=True, mode=0o700)
+    os.environ.update({
+        "HRBRIDGE_HOME": str(base.home),
+        "HRBRIDGE_DB_URL": f"sqlite:///{demo_home / 'hub.db'}",
+        "HRBRIDGE_ARCHIVE_URL": f"sqlite:///{demo_home / 'archive.db'}",
+        "HRBRIDGE_REPORTS_DIR": str(demo_home / "reports"),
+        "AIRFLOW_HOME": str(base.airflow_home),
+    })
+    return load_settings().ensure_dirs()
+
+
+def run_demo(steps: Sequence[DemoStep] | None = None, out: TextIO | None = None) -> DemoContext:
+    """Run every step in order, printing one line per step, then stop the sandboxes."""
+    import sys
+
+    out = out or sys.stdout
+    settings = demo_settings()
+    ctx = DemoContext(settings=settings, log_file=settings.reports_dir.parent / "airflow.log")
+    ctx.artefacts.update({"hub database": settings.db_url, "archive database": settings.archive_url,
+                          "reports": str(settings.reports_dir), "Airflow log": str(ctx.log_file)})
+    try:
+        for number, step in enumerate(steps or STEPS, 1):
+            print(f"[{number}/{len(steps or STEPS)}] {step.name} ...", end="", flush=True, file=out)
+            started = time.perf_counter()
+            counts = step.run(ctx) or {}
+            ctx.results[step.name] = counts
+            details = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
+            print(f" done in {time.perf_counter() - started:.1f}s" + (f": {details}" if details else ""),
+                  file=out, flush=True)
+    finally:
+        for server in ctx.sandboxes.values():
+            server.stop()
+    return ctx
+
+
+def format_summary(ctx: DemoContext) -> str:
+    """The closing summary: the candidate_sync counts, then where every artefact is."""
+    lines = ["", "Summary"]
+    for step, counts in ctx.results.items():
+        if counts:
+            lines.append(f"  {step}:")
+            lines.extend(f"    {name.replace('_', ' '):<22}{value:>7}" for name, value in counts.items())
+    lines += ["", "Artefacts"]
+    lines.extend(f"  {name:<24}{where}" for name, where in ctx.artefacts.items())
+    return "\n".join(lines)
