@@ -1,0 +1,150 @@
+"""``hrbridge sync results``, ``hrbridge sync archive`` and ``hrbridge webhook serve``.
+
+Same pipelines as the ``interview_results`` and ``archive_sync`` DAGs, without Airflow.
+Connectors come from the environment (``HRBRIDGE_SF_*``, ``HRBRIDGE_INTERVIEW_*``); the webhook
+secret from ``HRBRIDGE_WEBHOOK_SECRET``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+
+def _sub_action(subparsers: Any, name: str, help_text: str, dest: str) -> Any:
+    """The sub-command action under ``hrbridge <name>``, shared with other modules."""
+    parser = subparsers.choices.get(name)
+    if parser is None:
+        parser = subparsers.add_parser(name, help=help_text)
+        return parser.add_subparsers(dest=dest, metavar=dest.upper())
+    for action in parser._actions:  # noqa: SLF001 - argparse offers no public accessor
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            return action
+    return parser.add_subparsers(dest=dest, metavar=dest.upper())
+
+
+def register(subparsers: Any) -> None:
+    """Add ``sync results``, ``sync archive`` and ``webhook serve``."""
+    from hrbridge.commands.sync import sync_subparsers
+
+    targets = sync_subparsers(subparsers)
+    results = targets.add_parser(
+        "results", help="interview results → validated → stored → written back (one pass)",
+        description="Pull completed interview results after the stored cursor (plus webhook-delivered ones), "
+                    "validate them, quarantine bad ones, write scores back and sync interview statuses.",
+    )
+    results.add_argument("--json", action="store_true", help="print one JSON object with the run's counts")
+    results.add_argument("--no-report", action="store_true", help="skip the HTML validation report")
+    results.set_defaults(func=run_results)
+    archive = targets.add_parser(
+        "archive", help="hired applications → employee archive (one pass, idempotent)",
+        description="Map hired applications with their interview portraits into the employee archive.",
+    )
+    archive.add_argument("--json", action="store_true", help="print one JSON object with the run's counts")
+    archive.set_defaults(func=run_archive)
+
+    webhook = _sub_action(subparsers, "webhook", "receive signed interview-completion webhooks", "action")
+    serve = webhook.add_parser("serve", help="serve the signed webhook receiver until interrupted")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    serve.add_argument("--path", default="/webhooks/interview", help="callback path")
+    serve.set_defaults(func=run_webhook)
+
+
+def _print(summary: dict[str, Any], as_json: bool, lines: list[str]) -> None:
+    if as_json:
+        print(json.dumps(summary, default=str, ensure_ascii=False))
+    else:
+        print("\n".join(lines))
+
+
+def run_results(args: argparse.Namespace) -> int:
+    """One pass of interview_results; exit 1 when some write-backs are still pending."""
+    from connectors.errors import ConnectorError
+    from hrbridge.cli import UsageError
+    from hrbridge.connections import interview_platform_from_env, successfactors_from_env
+    from hrbridge.pipelines.interview_results import (
+        build_validation_report,
+        load_results_config,
+        run_interview_results,
+    )
+    from hrbridge.settings import ConfigError, load_settings
+    from hrbridge.store import hub_engine
+
+    settings = load_settings()
+    try:
+        config = load_results_config(settings)
+        sf, platform = successfactors_from_env(), interview_platform_from_env()
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    engine = hub_engine(settings)
+    try:
+        summary = run_interview_results(platform, sf, engine, config, settings=settings)
+    except ConnectorError as exc:
+        print(f"hrbridge sync results: {exc}", file=sys.stderr)
+        return 1
+    data = summary.to_dict()
+    if not args.no_report:
+        data["report"] = str(build_validation_report(engine, settings, run_id=summary.run_id, config=config).html)
+    failing = ", ".join(f"{k} {v}" for k, v in summary.failures.items() if v) or "none"
+    _print(data, args.json, [
+        f"results run {summary.run_id}",
+        f"  read {summary.read}: stored {summary.stored}, quarantined {summary.quarantined}, "
+        f"already received {summary.duplicates}",
+        f"  failed checks: {failing}",
+        f"  written back {summary.written_back}, failed {summary.writeback_failed} "
+        f"(pending for next run: {summary.writeback_pending}); statuses written {summary.statuses_written}",
+        *([f"  report: {data['report']}"] if "report" in data else []),
+    ])
+    return 1 if summary.writeback_failed else 0
+
+
+def run_archive(args: argparse.Namespace) -> int:
+    """One pass of archive_sync; exit 1 when some hires could not be archived."""
+    from hrbridge.archive import archive_engine
+    from hrbridge.cli import UsageError
+    from hrbridge.pipelines.archive_sync import load_archive_config, run_archive_sync
+    from hrbridge.settings import ConfigError, load_settings
+    from hrbridge.store import hub_engine
+
+    settings = load_settings()
+    try:
+        config = load_archive_config(settings)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    summary = run_archive_sync(hub_engine(settings), archive_engine(settings), config, settings=settings)
+    lines = [f"archive: {summary.hires} hires, {summary.archived} archived, {len(summary.skipped)} skipped"]
+    for name in ("persons", "employments", "portraits"):
+        c = getattr(summary, name)
+        lines.append(f"  {name}: {c.inserted} new, {c.updated} updated, {c.unchanged} unchanged")
+    lines += [f"  skipped application {k}: {v}" for k, v in summary.skipped.items()]
+    _print(summary.to_dict(), args.json, lines)
+    return 1 if summary.skipped else 0
+
+
+def run_webhook(args: argparse.Namespace) -> int:
+    """Serve the receiver in the foreground; needs HRBRIDGE_WEBHOOK_SECRET."""
+    from hrbridge.cli import UsageError
+    from hrbridge.pipelines.interview_results import load_results_config, suite_runner
+    from hrbridge.settings import load_settings
+    from hrbridge.store import hub_engine
+    from hrbridge.webhook import WebhookReceiver, WebhookServer
+
+    secret = os.environ.get("HRBRIDGE_WEBHOOK_SECRET", "")
+    if not secret:
+        raise UsageError("set HRBRIDGE_WEBHOOK_SECRET to the secret shared with the interview platform")
+    settings = load_settings()
+    config = load_results_config(settings)
+    suite_runner(config)  # build the suite before the first delivery arrives
+    server = WebhookServer(WebhookReceiver(hub_engine(settings), config, settings, secret),
+                           host=args.host, port=args.port, path=args.path)
+    try:
+        server.start()
+        print(f"listening on {server.url} (Ctrl+C to stop)", flush=True)
+        server._thread.join()  # noqa: SLF001 - wait for the serving thread
+    finally:
+        server.stop()
+    return 0
