@@ -12,6 +12,8 @@ over HTTP (``POST /sandbox/start|complete|expire``, ``GET /sandbox/state``):
 
 Completed invitations with a ``callback_url`` get a signed ``interview.completed`` webhook;
 failed deliveries are recorded in ``webhook_deliveries`` and otherwise ignored.
+With ``rate_limit`` (requests/s per sandbox) the ``/v1`` API throttles like a real platform:
+429 with ``Retry-After``, counted in ``throttled``.
 Run standalone with ``python -m sandbox.interview --port 8766``.
 """
 
@@ -24,9 +26,11 @@ import hashlib
 import hmac
 import html
 import json
+import math
 import random
 import re
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
@@ -83,8 +87,12 @@ class InterviewPlatformSandbox(SandboxServer):
         api_key: str = "sandbox-interview-key",
         webhook_secret: str = "sandbox-webhook-secret",
         seed: int = 11,
+        rate_limit: float | None = None,
     ) -> None:
         super().__init__(host, port)
+        self.rate_limit = rate_limit
+        self.throttled = 0
+        self._bucket = (float(rate_limit or 0), time.monotonic())
         self.api_key = api_key
         self.webhook_secret = webhook_secret
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -140,7 +148,7 @@ class InterviewPlatformSandbox(SandboxServer):
                 "creations": self.creations, "posts": len(self.invitation_posts),
                 "media_clips": sum(len(m["clips"]) for m in self.media.values()),
                 "media_transcripts": sum(len(m["transcripts"]) for m in self.media.values()),
-                "webhook_deliveries": len(self.webhook_deliveries),
+                "webhook_deliveries": len(self.webhook_deliveries), "throttled": self.throttled,
             }
 
     # -------------------------------------------------------------------- simulation controls
@@ -388,6 +396,28 @@ class InterviewPlatformSandbox(SandboxServer):
 
     # ------------------------------------------------------------------------ HTTP handlers
 
+    def _throttle(self) -> SandboxResponse | None:
+        """With ``rate_limit`` set, answer 429 + Retry-After once the per-second budget is spent."""
+        if not self.rate_limit:
+            return None
+        with self._lock:
+            tokens, stamp = self._bucket
+            now = time.monotonic()
+            tokens = min(self.rate_limit, tokens + (now - stamp) * self.rate_limit)
+            if tokens >= 1:
+                self._bucket = (tokens - 1, now)
+                return None
+            self._bucket = (tokens, now)
+            self.throttled += 1
+            wait = math.ceil((1 - tokens) / self.rate_limit)
+        response = _problem(429, "Too Many Requests", f"rate limit of {self.rate_limit:g} requests/s exceeded")
+        response.headers["Retry-After"] = str(wait)
+        return response
+
+    def _admit(self, request: SandboxRequest) -> SandboxResponse | None:
+        """None when the request may proceed; otherwise the 401 or 429 answer."""
+        return self._authorised(request) or self._throttle()
+
     def _authorised(self, request: SandboxRequest) -> SandboxResponse | None:
         given = request.header("authorization") or ""
         expected = f"Bearer {self.api_key}"
@@ -399,7 +429,7 @@ class InterviewPlatformSandbox(SandboxServer):
         return response
 
     def _http_create(self, request: SandboxRequest) -> SandboxResponse:
-        if denied := self._authorised(request):
+        if denied := self._admit(request):
             return denied
         key = (request.header("idempotency-key") or "").strip()
         if not key or len(key) > 200:
@@ -420,7 +450,7 @@ class InterviewPlatformSandbox(SandboxServer):
         return SandboxResponse(status, public)
 
     def _http_get(self, request: SandboxRequest) -> SandboxResponse:
-        if denied := self._authorised(request):
+        if denied := self._admit(request):
             return denied
         invitation_id = request.path_params["id"]
         with self._lock:
@@ -431,7 +461,7 @@ class InterviewPlatformSandbox(SandboxServer):
             return SandboxResponse(200, self._public(invitation))
 
     def _http_results(self, request: SandboxRequest) -> SandboxResponse:
-        if denied := self._authorised(request):
+        if denied := self._admit(request):
             return denied
         raw_limit = request.param("limit", "100") or "100"
         if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
@@ -450,7 +480,7 @@ class InterviewPlatformSandbox(SandboxServer):
         return SandboxResponse(200, body)
 
     def _http_delete_media(self, request: SandboxRequest) -> SandboxResponse:
-        if denied := self._authorised(request):
+        if denied := self._admit(request):
             return denied
         return SandboxResponse(200, self.delete_media(request.path_params["candidate_id"]))
 
@@ -686,8 +716,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--rate-limit", type=float, default=None, help="requests/s before 429")
     args = parser.parse_args(argv)
-    server = InterviewPlatformSandbox(args.host, args.port, seed=args.seed).start()
+    server = InterviewPlatformSandbox(args.host, args.port, seed=args.seed, rate_limit=args.rate_limit).start()
     print(f"interview platform sandbox on {server.url} (OpenAPI at {server.url}/openapi.yaml)")
     server.serve_forever()
     return 0

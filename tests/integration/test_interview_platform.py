@@ -154,6 +154,14 @@ def test_429_retry_after_is_honoured(sandbox: InterviewPlatformSandbox) -> None:
     assert sandbox.invitations[invitation.id]["status"] == "not_started" and sandbox.creations == 1
 
 
+def test_a_rate_limited_platform_throttles_and_the_client_recovers() -> None:
+    with InterviewPlatformSandbox(rate_limit=4) as limited:
+        client = HrbridgeInterviewClient(limited.url, API_KEY, retry=FAST_RETRY)
+        ids = invite(client, 6)
+        assert limited.throttled >= 1 and client.stats.status_counts[429] == limited.throttled
+        assert limited.creations == 6 and len(set(ids)) == 6
+
+
 def test_throttling_beyond_the_budget_gives_up(sandbox: InterviewPlatformSandbox) -> None:
     client = HrbridgeInterviewClient(sandbox.url, API_KEY, retry=FAST_RETRY, sleep=lambda _: None)
     sandbox.faults.add("503", r"^/v1/results$", count=5)
