@@ -123,7 +123,8 @@ def _locate_decode_error(path: Path, encoding: str) -> str:
                         column = header[index] if index < len(header) else f"#{index + 1}"
                         break
                     position += len(field) + 1
-                return (f"{path}: line {line_no} (data row {line_no - 2}), column {column!r}: bytes "
+                where = "header" if line_no == 1 else f"data row {line_no - 2}"
+                return (f"{path}: line {line_no} ({where}), column {column!r}: bytes "
                         f"{raw[exc.start:exc.end]!r} are not valid {encoding}; pass --encoding to override")
     return f"{path}: not valid {encoding}; pass --encoding to override"
 

@@ -12,8 +12,8 @@ from benchmarks.generate_legacy import Injected, generate, write
 from connectors.sql import make_engine
 from hrbridge.pipelines.migration import MigrationOptions, migrate, verify
 
-ROWS = 2400
-BATCH = 700  # four batches: duplicates land in different batches
+ROWS = 1500
+BATCH = 500  # three batches: duplicates land in different batches
 
 
 @pytest.fixture(scope="module")
@@ -54,22 +54,19 @@ def test_csv_in_every_encoding_into_sqlite(dirty, tmp_path: Path, encoding: str)
     assert outcome.json_path.exists() and "<svg" in outcome.html_path.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("encoding", ["gbk", "utf-8-sig"])
-def test_csv_into_postgres(dirty, tmp_path: Path, pg_url: str, encoding: str) -> None:
+def test_gbk_csv_into_postgres(dirty, tmp_path: Path, pg_url: str) -> None:
     frame, injected = dirty
-    source = write(frame, tmp_path / "legacy.csv", encoding=encoding)
+    source = write(frame, tmp_path / "legacy.csv", encoding="gbk")
     outcome = migrate(MigrationOptions(str(source), pg_url, batch_size=BATCH, report_dir=str(tmp_path / "r")))
     assert_report_matches(outcome.report, injected)
     assert target_count(pg_url) == injected.expected_clean_rows
 
 
-@pytest.mark.slow
-def test_excel_into_postgres_and_sqlite(dirty, tmp_path: Path, pg_url: str) -> None:
+def test_excel_into_postgres(dirty, tmp_path: Path, pg_url: str) -> None:
     frame, injected = dirty
     source = write(frame, tmp_path / "legacy.xlsx")
-    for target in (pg_url, f"sqlite:///{tmp_path / 'archive.db'}"):
-        outcome = migrate(MigrationOptions(str(source), target, batch_size=BATCH, report_dir=str(tmp_path / "r")))
-        assert_report_matches(outcome.report, injected)
+    outcome = migrate(MigrationOptions(str(source), pg_url, batch_size=BATCH, report_dir=str(tmp_path / "r")))
+    assert_report_matches(outcome.report, injected)
 
 
 def test_parquet_source(dirty, tmp_path: Path) -> None:
