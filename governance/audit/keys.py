@@ -1,0 +1,124 @@
+"""Keys of the deletion log: the Ed25519 key that signs run heads and the pepper of subject hashes.
+
+Both live under the directory given (``$HRBRIDGE_HOME/keys`` by default), created on first use
+with owner-only permissions (0600). The public key is written next to the private one so that an
+auditor can verify the log without the signing key. The pepper may instead come from the
+``HRBRIDGE_AUDIT_PEPPER`` environment variable (a secret store or Airflow Variable injects it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+SIGNING_KEY_FILE = "audit-signing.key"
+PUBLIC_KEY_FILE = "audit-signing.pub"
+PEPPER_FILE = "audit-pepper.key"
+PEPPER_ENV = "HRBRIDGE_AUDIT_PEPPER"
+
+
+class AuditKeyError(RuntimeError):
+    """A deletion-log key is missing, unreadable or not protected; the message names the file."""
+
+
+def _write_secret(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def _read_secret(path: Path) -> bytes:
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise AuditKeyError(f"{path} is readable by others (mode {mode:o}); run chmod 600 {path}")
+    return path.read_bytes()
+
+
+def key_id(public_key: Ed25519PublicKey) -> str:
+    """A short fingerprint of a public key, stored with each signed head."""
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def load_public_key(path: Path) -> Ed25519PublicKey:
+    """Read an exported public key (PEM) for verification."""
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except FileNotFoundError as exc:
+        raise AuditKeyError(f"public key file not found: {path}") from exc
+    except ValueError as exc:
+        raise AuditKeyError(f"{path} is not a PEM public key: {exc}") from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise AuditKeyError(f"{path} is not an Ed25519 public key")
+    return key
+
+
+@dataclass(frozen=True)
+class AuditKeys:
+    """The signing key, its public half and the pepper used to pseudonymise subjects."""
+
+    signing_key: Ed25519PrivateKey
+    public_key: Ed25519PublicKey
+    pepper: bytes
+    key_dir: Path
+
+    @property
+    def key_id(self) -> str:
+        """Fingerprint of the public key."""
+        return key_id(self.public_key)
+
+    @property
+    def public_key_path(self) -> Path:
+        """Where the exported public key is written."""
+        return self.key_dir / PUBLIC_KEY_FILE
+
+    @classmethod
+    def load_or_create(cls, key_dir: Path, env: dict[str, str] | None = None) -> AuditKeys:
+        """Load the keys under ``key_dir``, creating missing ones (0600) on first use."""
+        env = dict(os.environ if env is None else env)
+        key_dir = Path(key_dir)
+        signing_path = key_dir / SIGNING_KEY_FILE
+        if not signing_path.exists():
+            new_key = Ed25519PrivateKey.generate()
+            _write_secret(signing_path, new_key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ))
+        try:
+            signing_key = serialization.load_pem_private_key(_read_secret(signing_path), password=None)
+        except ValueError as exc:
+            raise AuditKeyError(f"{signing_path} is not a PEM private key: {exc}") from exc
+        if not isinstance(signing_key, Ed25519PrivateKey):
+            raise AuditKeyError(f"{signing_path} is not an Ed25519 private key")
+        public_key = signing_key.public_key()
+        public_path = key_dir / PUBLIC_KEY_FILE
+        public_pem = public_key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        if not public_path.exists() or public_path.read_bytes() != public_pem:
+            public_path.write_bytes(public_pem)
+        pepper_text = env.get(PEPPER_ENV)
+        if pepper_text:
+            pepper = pepper_text.encode("utf-8")
+        else:
+            pepper_path = key_dir / PEPPER_FILE
+            if not pepper_path.exists():
+                _write_secret(pepper_path, secrets.token_hex(32).encode("ascii"))
+            pepper = _read_secret(pepper_path).strip()
+        return cls(signing_key=signing_key, public_key=public_key, pepper=pepper, key_dir=key_dir)
+
+    def pseudonymise(self, subject_id: object) -> str:
+        """HMAC-SHA256 of the subject id under the pepper: stable, not reversible without the key."""
+        return pseudonymise(self.pepper, subject_id)
+
+
+def pseudonymise(pepper: bytes, subject_id: object) -> str:
+    """HMAC-SHA256 (hex) of ``str(subject_id)`` keyed with ``pepper``."""
+    return hmac.new(pepper, str(subject_id).encode("utf-8"), hashlib.sha256).hexdigest()

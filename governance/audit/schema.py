@@ -1,0 +1,90 @@
+"""Tables of the deletion log: the hash-chained entries and the signed heads of each run.
+
+They live on their own :data:`metadata` so that :mod:`governance` needs nothing from the
+application layer; :func:`create_audit_tables` creates them on whatever hub engine it is given
+and installs the append-only guard (triggers that reject UPDATE and DELETE).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+metadata = sa.MetaData()
+
+deletion_log = sa.Table(
+    "deletion_log",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("requested_by", sa.String(200), nullable=False),
+    sa.Column("subject_hash", sa.String(64), nullable=False, index=True),
+    sa.Column("categories", sa.Text, nullable=False),
+    sa.Column("stores", sa.Text, nullable=False),
+    sa.Column("counts_before", sa.Text, nullable=False),
+    sa.Column("counts_after", sa.Text, nullable=False),
+    sa.Column("legal_basis", sa.Text, nullable=False),
+    sa.Column("hold", sa.Text),
+    sa.Column("method", sa.String(40), nullable=False),
+    sa.Column("requested_at", sa.String(32)),
+    sa.Column("due_at", sa.String(32)),
+    sa.Column("done_at", sa.String(32), nullable=False, index=True),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+deletion_log_heads = sa.Table(
+    "deletion_log_heads",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(64), nullable=False, index=True),
+    sa.Column("head_seq", sa.BigInteger, nullable=False),
+    sa.Column("head_hash", sa.String(64), nullable=False),
+    sa.Column("entries", sa.Integer, nullable=False),
+    sa.Column("signed_at", sa.String(32), nullable=False),
+    sa.Column("key_id", sa.String(32), nullable=False),
+    sa.Column("signature", sa.String(128), nullable=False),
+)
+
+_PG_GUARD = [
+    """
+    CREATE OR REPLACE FUNCTION hrbridge_deletion_log_append_only() RETURNS trigger AS $$
+    BEGIN
+        RAISE EXCEPTION 'deletion_log is append-only: %% is not allowed', TG_OP;
+    END;
+    $$ LANGUAGE plpgsql
+    """,
+    "DROP TRIGGER IF EXISTS deletion_log_append_only ON deletion_log",
+    """
+    CREATE TRIGGER deletion_log_append_only BEFORE UPDATE OR DELETE ON deletion_log
+    FOR EACH ROW EXECUTE FUNCTION hrbridge_deletion_log_append_only()
+    """,
+    "DROP TRIGGER IF EXISTS deletion_log_no_truncate ON deletion_log",
+    """
+    CREATE TRIGGER deletion_log_no_truncate BEFORE TRUNCATE ON deletion_log
+    FOR EACH STATEMENT EXECUTE FUNCTION hrbridge_deletion_log_append_only()
+    """,
+]
+
+_SQLITE_GUARD = [
+    """
+    CREATE TRIGGER IF NOT EXISTS deletion_log_no_update BEFORE UPDATE ON deletion_log
+    BEGIN SELECT RAISE(ABORT, 'deletion_log is append-only: UPDATE is not allowed'); END
+    """,
+    """
+    CREATE TRIGGER IF NOT EXISTS deletion_log_no_delete BEFORE DELETE ON deletion_log
+    BEGIN SELECT RAISE(ABORT, 'deletion_log is append-only: DELETE is not allowed'); END
+    """,
+]
+
+
+def create_audit_tables(engine: Engine) -> None:
+    """Create the deletion-log tables if missing and install the append-only triggers (idempotent)."""
+    metadata.create_all(engine)
+    statements = {"postgresql": _PG_GUARD, "sqlite": _SQLITE_GUARD}.get(engine.dialect.name, [])
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # One installer at a time: concurrent CREATE OR REPLACE on the same function conflicts.
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(7412093)"))
+        for statement in statements:
+            conn.exec_driver_sql(statement)

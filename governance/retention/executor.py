@@ -1,0 +1,496 @@
+"""Plan and run retention: policies and deletion requests minus legal holds, batch by batch.
+
+Work is split into items (one per policy, or per policy and store when rows expire on their own
+timestamps, plus one for deletion requests). Each item walks its subjects in key order in
+batches; every batch deletes or anonymises set-based, writes its deletion-log entries and moves
+its checkpoint in ONE hub transaction (stores in the archive database commit just before). A run
+that stops midway is resumed by the next ``run`` with the same run id and cut-off time, from the
+checkpoints, so no subject is logged twice. Calls to other systems (key vault, interview
+platform, HR system) go through ``pending_actions``: queued in the batch transaction, executed
+after it, logged when they succeed, kept pending with the error and retried by later runs when
+they fail. :meth:`RetentionExecutor.plan` walks the same code path without writing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from governance.audit.chain import LogEntry
+from governance.audit.log import DeletionLog
+from governance.retention.config import Policy, RetentionConfig, StoreSpec
+from governance.retention.holds import active_holds
+from governance.retention.protocols import CRYPTO_SYSTEM, ExternalEraser, Shredder, shredder_eraser
+from governance.retention.schema import (
+    create_retention_tables,
+    deletion_requests,
+    pending_actions,
+    purge_checkpoints,
+    retention_runs,
+)
+from governance.retention.stores import BoundTable, MissingTableError
+from transforms.masking import mask_pii
+
+log = logging.getLogger(__name__)
+SAMPLE = 5
+DRAIN_CHUNK = 500
+BatchHook = Callable[[str, int], None]
+
+
+@dataclass
+class Bound:
+    """A configured store bound to its reflected table."""
+
+    spec: StoreSpec
+    table: BoundTable
+
+
+@dataclass
+class WorkItem:
+    """One unit of retention work, walked in subject order."""
+
+    key: str
+    action: str
+    categories: tuple[str, ...]
+    legal_basis: str
+    stores: list[Bound]
+    selector: BoundTable | None = None
+    row_level: bool = False
+    retention_days: int | None = None
+    policy: Policy | None = None
+
+
+@dataclass
+class ItemCounts:
+    """What an item did (or, planned, would do)."""
+
+    key: str
+    action: str
+    categories: tuple[str, ...]
+    legal_basis: str
+    subjects: int = 0
+    held: int = 0
+    records: dict[str, int] = field(default_factory=dict)
+    sample_subjects: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "item": self.key, "action": self.action, "categories": list(self.categories),
+            "legal_basis": self.legal_basis, "subjects": self.subjects, "held": self.held,
+            "records": dict(sorted(self.records.items())), "sample_subjects": self.sample_subjects,
+        }
+
+
+def _add(records: dict[str, int], store: str, count: int) -> None:
+    if count:
+        records[store] = records.get(store, 0) + count
+
+
+class RetentionExecutor:
+    """Plans and runs retention over the hub and archive databases."""
+
+    def __init__(self, hub: Engine, archive: Engine, config: RetentionConfig, deletion_log: DeletionLog,
+                 shredder: Shredder | None = None, erasers: Mapping[str, ExternalEraser] | None = None) -> None:
+        self.hub = hub
+        self.archive = archive
+        self.config = config
+        self.log = deletion_log
+        self.shredder = shredder
+        self.erasers = dict(erasers or {})
+        if shredder is not None and CRYPTO_SYSTEM not in self.erasers:
+            self.erasers[CRYPTO_SYSTEM] = shredder_eraser(shredder)
+        create_retention_tables(hub)
+
+    # ---- binding -------------------------------------------------------------------------------
+    def _engine(self, store: str) -> Engine:
+        return self.hub if store == "hub" else self.archive
+
+    def _bind(self, spec: StoreSpec, index: int) -> Bound:
+        table = BoundTable(
+            self._engine(spec.store), spec.table, spec.subject_column,
+            label=f"{self.config.source}: store {spec.key} ({spec.category})",
+            timestamp_column=spec.timestamp_column, columns=spec.columns, blank_values=spec.blank_values,
+            row_filter=spec.filter,
+        )
+        return Bound(spec, table)
+
+    def work_items(self) -> list[WorkItem]:
+        """Every item of a run, in order: policies as configured, then deletion requests."""
+        self.missing_tables: list[str] = []
+        bound: dict[int, Bound] = {}
+        for i, spec in enumerate(self.config.stores):
+            try:
+                bound[i] = self._bind(spec, i)
+            except MissingTableError as exc:
+                self.missing_tables.append(str(exc))
+        items: list[WorkItem] = []
+        for policy in self.config.policies:
+            stores = [b for b in bound.values() if b.spec.category in policy.categories]
+            if policy.clock is None:
+                for b in stores:
+                    items.append(WorkItem(
+                        key=f"policy:{policy.name}:{b.spec.key}", action=policy.action,
+                        categories=(b.spec.category,), legal_basis=policy.legal_basis, stores=[b],
+                        selector=b.table, row_level=True, retention_days=policy.retention_days, policy=policy))
+                continue
+            clock = policy.clock
+            try:
+                selector = BoundTable(
+                    self._engine(clock.store), clock.table, clock.subject_column,
+                    label=f"{self.config.source}: policy {policy.name} clock",
+                    timestamp_column=clock.timestamp_column, row_filter=clock.filter, exclude=clock.exclude)
+            except MissingTableError as exc:
+                self.missing_tables.append(str(exc))
+                continue
+            items.append(WorkItem(
+                key=f"policy:{policy.name}", action=policy.action, categories=policy.categories,
+                legal_basis=policy.legal_basis, stores=stores, selector=selector,
+                retention_days=policy.retention_days, policy=policy))
+        request_stores = [b for b in bound.values() if b.spec.on_request != "keep"]
+        items.append(WorkItem(
+            key="requests", action="request", categories=tuple(dict.fromkeys(b.spec.category for b in request_stores)),
+            legal_basis=self.config.requests.legal_basis, stores=request_stores))
+        return items
+
+    # ---- public entry points -------------------------------------------------------------------
+    def plan(self, now: datetime | None = None) -> dict[str, Any]:
+        """Dry run: what a run now would delete, where and why (subjects pseudonymised)."""
+        as_of = now or datetime.now(UTC)
+        items = [self._walk(item, "plan", as_of, dry_run=True) for item in self.work_items()]
+        with self.hub.connect() as conn:
+            pending = dict(conn.execute(
+                sa.select(pending_actions.c.system, sa.func.count())
+                .where(pending_actions.c.status == "pending").group_by(pending_actions.c.system)).all())
+        return self._summary(items, as_of) | {"dry_run": True, "pending_actions": pending}
+
+    def run(self, now: datetime | None = None, on_batch: BatchHook | None = None) -> dict[str, Any]:
+        """Execute retention; resumes an unfinished run from its checkpoints."""
+        run_id, as_of, resumed = self._start_run(now or datetime.now(UTC))
+        try:
+            retried = self._drain(run_id)
+            items = []
+            for item in self.work_items():
+                items.append(self._walk(item, run_id, as_of, dry_run=False, on_batch=on_batch))
+            external = self._drain(run_id)
+        except BaseException as exc:
+            self._finish_run(run_id, "failed", mask_pii(f"{type(exc).__name__}: {exc}")[:2000])
+            raise
+        self._finish_run(run_id, "completed", None)
+        summary = self._summary(items, as_of)
+        summary.update(run_id=run_id, resumed=resumed, dry_run=False,
+                       external={"retried": retried, "this_run": external},
+                       log_entries=self._log_entries(run_id))
+        return summary
+
+    # ---- runs and checkpoints ------------------------------------------------------------------
+    def _start_run(self, now: datetime) -> tuple[str, datetime, bool]:
+        with self.hub.begin() as conn:
+            unfinished = conn.execute(
+                sa.select(retention_runs.c.run_id, retention_runs.c.as_of)
+                .where(retention_runs.c.status != "completed")
+                .order_by(retention_runs.c.started_at.desc()).limit(1)).first()
+            if unfinished:
+                conn.execute(retention_runs.update().where(retention_runs.c.run_id == unfinished.run_id)
+                             .values(status="running", attempts=retention_runs.c.attempts + 1, error=None))
+                as_of = unfinished.as_of
+                if as_of.tzinfo is None:
+                    as_of = as_of.replace(tzinfo=UTC)
+                return unfinished.run_id, as_of, True
+            run_id = f"ret-{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+            conn.execute(retention_runs.insert().values(
+                run_id=run_id, as_of=now, status="running", started_at=datetime.now(UTC), attempts=1))
+        return run_id, now, False
+
+    def _finish_run(self, run_id: str, status: str, error: str | None) -> None:
+        with self.hub.begin() as conn:
+            conn.execute(retention_runs.update().where(retention_runs.c.run_id == run_id).values(
+                status=status, error=error, finished_at=datetime.now(UTC)))
+
+    def _log_entries(self, run_id: str) -> int:
+        from governance.audit.schema import deletion_log
+
+        with self.hub.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).where(deletion_log.c.run_id == run_id)).scalar_one())
+
+    def _checkpoint(self, run_id: str, key: str) -> tuple[Any, ItemCounts | None, bool]:
+        with self.hub.begin() as conn:
+            row = conn.execute(sa.select(purge_checkpoints).where(
+                purge_checkpoints.c.run_id == run_id, purge_checkpoints.c.work_key == key)).first()
+            if row is None:
+                conn.execute(purge_checkpoints.insert().values(
+                    run_id=run_id, work_key=key, cursor=None, batches=0, subjects=0, records="{}", held=0,
+                    finished=False))
+                return None, None, False
+        cursor = json.loads(row.cursor) if row.cursor else None
+        return cursor, ItemCounts(key, "", (), "", subjects=row.subjects, held=row.held,
+                                  records=json.loads(row.records or "{}")), bool(row.finished)
+
+    # ---- walking an item -----------------------------------------------------------------------
+    def _walk(self, item: WorkItem, run_id: str, as_of: datetime, dry_run: bool,
+              on_batch: BatchHook | None = None) -> ItemCounts:
+        counts = ItemCounts(item.key, item.action, item.categories, item.legal_basis)
+        cursor: Any = None
+        if not dry_run:
+            cursor, saved, finished = self._checkpoint(run_id, item.key)
+            if saved:
+                counts.subjects, counts.held, counts.records = saved.subjects, saved.held, saved.records
+            if finished:
+                return counts
+        cutoff = as_of - timedelta(days=item.retention_days) if item.retention_days is not None else None
+        batch_no = 0
+        while True:
+            batch, new_cursor = self._next_batch(item, cursor, cutoff)
+            if not batch:
+                break
+            self._apply_batch(item, run_id, batch, cutoff, counts, new_cursor, dry_run)
+            cursor = new_cursor
+            batch_no += 1
+            if on_batch and not dry_run:
+                on_batch(item.key, batch_no)
+        if not dry_run:
+            with self.hub.begin() as conn:
+                conn.execute(purge_checkpoints.update().where(
+                    purge_checkpoints.c.run_id == run_id, purge_checkpoints.c.work_key == item.key
+                ).values(finished=True))
+        return counts
+
+    def _next_batch(self, item: WorkItem, cursor: Any, cutoff: datetime | None) -> tuple[list[dict[str, Any]], Any]:
+        size = self.config.batch_size
+        if item.key == "requests":
+            with self.hub.connect() as conn:
+                query = (sa.select(deletion_requests).where(deletion_requests.c.status == "pending")
+                         .order_by(deletion_requests.c.id).limit(size))
+                if cursor is not None:
+                    query = query.where(deletion_requests.c.id > cursor)
+                rows = [dict(r._mapping) for r in conn.execute(query)]
+            return rows, (rows[-1]["id"] if rows else cursor)
+        selector = item.selector
+        assert selector is not None and cutoff is not None
+        with selector.engine.connect() as conn:
+            if item.row_level:
+                clauses = selector.conditions(cutoff, anonymise=item.action == "anonymise")
+                subjects = selector.next_subjects(conn, cursor, size, clauses)
+            else:
+                subjects = selector.next_clock_subjects(conn, cursor, size, cutoff)
+        return [{"subject_id": s} for s in subjects], (subjects[-1] if subjects else cursor)
+
+    def _store_action(self, item: WorkItem, bound: Bound) -> str:
+        return bound.spec.on_request if item.key == "requests" else item.action
+
+    def _apply_batch(self, item: WorkItem, run_id: str, batch: list[dict[str, Any]], cutoff: datetime | None,
+                     counts: ItemCounts, new_cursor: Any, dry_run: bool) -> None:
+        is_request = item.key == "requests"
+        keys = [str(r["subject_id"]) for r in batch]
+        unique = list(dict.fromkeys(keys))
+        row_cutoff = cutoff if item.row_level else None
+        with ExitStack() as stack:
+            conns: dict[int, Connection] = {}
+            hub_conn = stack.enter_context(self.hub.connect())
+            conns[id(self.hub)] = hub_conn
+            for bound in item.stores:
+                engine = bound.table.engine
+                if id(engine) not in conns:
+                    conns[id(engine)] = stack.enter_context(engine.connect())
+            holds = active_holds(hub_conn)
+            before: dict[str, dict[str, int]] = {}
+            clauses = {}
+            for bound in item.stores:
+                action = self._store_action(item, bound)
+                clauses[bound.spec.key + bound.spec.category] = bound.table.conditions(
+                    row_cutoff, anonymise=action == "anonymise")
+                conn = conns[id(bound.table.engine)]
+                for subject, n in bound.table.counts(conn, unique, clauses[bound.spec.key + bound.spec.category]).items():
+                    per = before.setdefault(subject, {})
+                    per[bound.spec.key] = per.get(bound.spec.key, 0) + n
+            held = [k for k in unique if k in holds and (is_request or before.get(k))]
+            active = [k for k in unique if k not in holds and (is_request or before.get(k))]
+            if item.action == "crypto-shred" and self.shredder is not None and hasattr(self.shredder, "is_shredded"):
+                active = [k for k in active if not self.shredder.is_shredded(k)]
+            counts.held += len([r for r in batch if str(r["subject_id"]) in holds]) if is_request else len(held)
+            counts.subjects += len(active) if not is_request else len(
+                [r for r in batch if str(r["subject_id"]) not in holds])
+            for k in active[: max(0, SAMPLE - len(counts.sample_subjects))]:
+                counts.sample_subjects.append(self.log.pseudonymise(k))
+            for k in active:
+                for store, n in before.get(k, {}).items():
+                    _add(counts.records, store, n)
+            if dry_run:
+                return
+            after: dict[str, dict[str, int]] = {}
+            if item.action != "crypto-shred" and active:
+                # Other databases first, the hub last: its commit carries log and checkpoint.
+                ordered = sorted(item.stores, key=lambda b: b.table.engine is self.hub)
+                for bound in ordered:
+                    conn = conns[id(bound.table.engine)]
+                    if not conn.in_transaction():
+                        conn.begin()
+                    key = bound.spec.key + bound.spec.category
+                    if self._store_action(item, bound) == "anonymise":
+                        bound.table.anonymise(conn, active, clauses[key])
+                    else:
+                        bound.table.delete(conn, active, clauses[key])
+                    for subject, n in bound.table.counts(conn, active, clauses[key]).items():
+                        per = after.setdefault(subject, {})
+                        per[bound.spec.key] = per.get(bound.spec.key, 0) + n
+                for conn in conns.values():
+                    if conn is not hub_conn and conn.in_transaction():
+                        conn.commit()
+            if not hub_conn.in_transaction():
+                hub_conn.begin()
+            entries = self._entries(item, run_id, batch, holds, before, after, set(active))
+            self._enqueue(hub_conn, item, run_id, batch, set(active))
+            if is_request:
+                done = [r["id"] for r in batch if str(r["subject_id"]) not in holds]
+                if done:
+                    hub_conn.execute(deletion_requests.update().where(deletion_requests.c.id.in_(done)).values(
+                        status="done", done_at=datetime.now(UTC), run_id=run_id, subject_id=None))
+            self.log.append(hub_conn, run_id, entries)
+            hub_conn.execute(purge_checkpoints.update().where(
+                purge_checkpoints.c.run_id == run_id, purge_checkpoints.c.work_key == item.key
+            ).values(cursor=json.dumps(new_cursor if isinstance(new_cursor, int | str) else str(new_cursor)),
+                     batches=purge_checkpoints.c.batches + 1, subjects=counts.subjects, held=counts.held,
+                     records=json.dumps(counts.records, sort_keys=True)))
+            hub_conn.commit()
+
+    def _entries(self, item: WorkItem, run_id: str, batch: list[dict[str, Any]], holds: Mapping[str, int],
+                 before: Mapping[str, dict[str, int]], after: Mapping[str, dict[str, int]],
+                 active: set[str]) -> list[LogEntry]:
+        entries: list[LogEntry] = []
+        now = datetime.now(UTC)
+        policy_by = f"retention policy {item.policy.name}" if item.policy else ""
+        for row in batch:
+            subject = str(row["subject_id"])
+            held = subject in holds
+            if not held and subject not in active:
+                continue
+            counted = before.get(subject, {})
+            if item.key == "requests":
+                actions = sorted({b.spec.on_request for b in item.stores if counted.get(b.spec.key)}) or ["delete"]
+                method = "hold" if held else "+".join(actions)
+                requested_by, basis = row["requested_by"], row["legal_basis"]
+                requested_at, due_at = row["requested_at"], row["due_at"]
+            else:
+                if item.action == "crypto-shred" and not held:
+                    continue  # logged when the key is destroyed (pending action)
+                method = "hold" if held else item.action
+                requested_by, basis, requested_at, due_at = policy_by, item.legal_basis, None, None
+            categories = item.categories if item.key != "requests" else tuple(dict.fromkeys(
+                b.spec.category for b in item.stores if counted.get(b.spec.key))) or item.categories
+            entries.append(LogEntry(
+                requested_by=requested_by, subject_hash=self.log.pseudonymise(subject), categories=categories,
+                stores=sorted(counted), legal_basis=basis, method=method, counts_before=dict(sorted(counted.items())),
+                counts_after=dict(sorted(counted.items())) if held else {s: after.get(subject, {}).get(s, 0)
+                                                                          for s in sorted(counted)},
+                hold=f"legal hold #{holds[subject]}" if held else None,
+                requested_at=_aware(requested_at), due_at=_aware(due_at), done_at=now))
+        return entries
+
+    def _enqueue(self, conn: Connection, item: WorkItem, run_id: str, batch: list[dict[str, Any]],
+                 active: set[str]) -> None:
+        if item.key == "requests":
+            systems = list(self.config.requests.external)
+            if self.config.requests.crypto_shred:
+                systems.insert(0, CRYPTO_SYSTEM)
+        else:
+            systems = self.config.systems_for(item.categories)
+            if item.action == "crypto-shred":
+                systems.insert(0, CRYPTO_SYSTEM)
+        if not systems:
+            return
+        rows = []
+        for row in batch:
+            subject = str(row["subject_id"])
+            if subject not in active and not (item.key == "requests" and subject in active):
+                continue
+            for system in systems:
+                rows.append(dict(
+                    system=system, subject_id=subject, subject_hash=self.log.pseudonymise(subject),
+                    categories=",".join(item.categories), requested_by=row.get("requested_by") or (
+                        f"retention policy {item.policy.name}" if item.policy else "retention"),
+                    legal_basis=row.get("legal_basis") or item.legal_basis, requested_at=row.get("requested_at"),
+                    due_at=row.get("due_at"), created_run=run_id, status="pending", attempts=0))
+        if rows:
+            conn.execute(pending_actions.insert(), rows)
+
+    # ---- other systems -------------------------------------------------------------------------
+    def _drain(self, run_id: str) -> dict[str, int]:
+        """Execute pending external deletions not yet tried in this run; returns done/failed/held."""
+        result = {"done": 0, "failed": 0, "held": 0}
+        last_id = 0
+        while True:
+            with self.hub.connect() as conn:
+                rows = conn.execute(
+                    sa.select(pending_actions)
+                    .where(pending_actions.c.status == "pending", pending_actions.c.id > last_id,
+                           sa.or_(pending_actions.c.last_run.is_(None), pending_actions.c.last_run != run_id))
+                    .order_by(pending_actions.c.id).limit(DRAIN_CHUNK)).all()
+                holds = active_holds(conn)
+            if not rows:
+                return result
+            last_id = rows[-1].id
+            done: list[tuple[Any, int]] = []
+            failed: list[tuple[Any, str]] = []
+            for row in rows:
+                if row.subject_id in holds:
+                    result["held"] += 1
+                    continue
+                eraser = self.erasers.get(row.system)
+                if eraser is None:
+                    failed.append((row, f"no connection configured for system {row.system!r}"))
+                    continue
+                try:
+                    deleted = eraser(row.subject_id)
+                except Exception as exc:  # noqa: BLE001 - any failure keeps the action pending
+                    failed.append((row, mask_pii(f"{type(exc).__name__}: {exc}")[:1000]))
+                    continue
+                done.append((row, 1 if deleted is None else int(deleted)))
+            now = datetime.now(UTC)
+            with self.hub.begin() as conn:
+                for row, error in failed:
+                    conn.execute(pending_actions.update().where(pending_actions.c.id == row.id).values(
+                        attempts=pending_actions.c.attempts + 1, last_error=error, last_run=run_id))
+                    log.warning("external deletion %s for %s failed (attempt %d): %s", row.system,
+                                row.subject_hash[:12], row.attempts + 1, error)
+                if done:
+                    conn.execute(pending_actions.update().where(pending_actions.c.id.in_([r.id for r, _ in done]))
+                                 .values(status="done", done_at=now, subject_id=None, last_run=run_id,
+                                         attempts=pending_actions.c.attempts + 1, last_error=None))
+                    self.log.append(conn, run_id, [LogEntry(
+                        requested_by=r.requested_by, subject_hash=r.subject_hash,
+                        categories=r.categories.split(",") if r.categories else [], stores=[r.system],
+                        legal_basis=r.legal_basis,
+                        method="crypto-shred" if r.system == CRYPTO_SYSTEM else "external request",
+                        counts_before={r.system: n}, counts_after={r.system: 0},
+                        requested_at=_aware(r.requested_at), due_at=_aware(r.due_at), done_at=now) for r, n in done])
+            result["done"] += len(done)
+            result["failed"] += len(failed)
+
+    # ---- summaries -----------------------------------------------------------------------------
+    def _summary(self, items: Sequence[ItemCounts], as_of: datetime) -> dict[str, Any]:
+        records: dict[str, int] = {}
+        for item in items:
+            for store, n in item.records.items():
+                _add(records, store, n)
+        return {
+            "as_of": as_of.isoformat(),
+            "missing_tables": list(getattr(self, "missing_tables", [])),
+            "items": [i.as_dict() for i in items],
+            "totals": {"subjects": sum(i.subjects for i in items), "held": sum(i.held for i in items),
+                       "records": sum(records.values()), "records_by_store": dict(sorted(records.items()))},
+        }
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment

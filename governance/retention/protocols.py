@@ -1,0 +1,60 @@
+"""What retention asks of other systems, as small protocols (the real objects plug in at run time).
+
+``Shredder`` is the key vault's crypto-shredding (``Vault.shred``); ``InterviewPlatform`` is the
+interview platform connector's media deletion; ``ExternalEraser`` is the one-method form every
+external deletion is adapted to, so the executor treats them all alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+CRYPTO_SYSTEM = "crypto-shred"
+
+
+@runtime_checkable
+class Shredder(Protocol):
+    """Destroys a person's data key so every copy encrypted under it becomes unreadable."""
+
+    def shred(self, subject_id: str) -> bool:
+        """Destroy the key; True when a key was destroyed, False when none was left."""
+        ...
+
+
+@runtime_checkable
+class InterviewPlatform(Protocol):
+    """The interview platform's API for deleting a candidate's video and clips."""
+
+    def delete_candidate_media(self, candidate_id: str) -> Any:
+        """Ask the platform to delete the candidate's media; raises on failure."""
+        ...
+
+
+class ExternalEraser(Protocol):
+    """Deletes one person's data in one system; raises when it could not."""
+
+    def __call__(self, subject_id: str) -> int | None:
+        """Delete or raise; returns how many items were deleted when the system says (None: unknown)."""
+        ...
+
+
+def platform_eraser(platform: InterviewPlatform) -> ExternalEraser:
+    """Adapt the interview platform connector to an :class:`ExternalEraser`."""
+
+    def erase(subject_id: str) -> int | None:
+        answer = platform.delete_candidate_media(subject_id)
+        if isinstance(answer, dict):
+            counts = [v for k, v in answer.items() if k.startswith("deleted_") and isinstance(v, int)]
+            return sum(counts) if counts else None
+        return None
+
+    return erase
+
+
+def shredder_eraser(shredder: Shredder) -> ExternalEraser:
+    """Adapt a key vault to an :class:`ExternalEraser` (an already shredded key counts as done)."""
+
+    def erase(subject_id: str) -> int:
+        return 1 if shredder.shred(subject_id) else 0
+
+    return erase

@@ -1,0 +1,89 @@
+"""Tables of retention: deletion requests, legal holds, runs, purge checkpoints, pending actions.
+
+Declared on their own :data:`metadata` and created on the hub engine by :func:`create_retention_tables`.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+metadata = sa.MetaData()
+
+deletion_requests = sa.Table(
+    "deletion_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("subject_id", sa.String(200), index=True),
+    sa.Column("subject_hash", sa.String(64), nullable=False),
+    sa.Column("requested_by", sa.String(200), nullable=False),
+    sa.Column("legal_basis", sa.Text, nullable=False),
+    sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, default="pending", index=True),
+    sa.Column("done_at", sa.DateTime(timezone=True)),
+    sa.Column("run_id", sa.String(64)),
+)
+
+legal_holds = sa.Table(
+    "legal_holds",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("subject_id", sa.String(200), nullable=False, index=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("placed_by", sa.String(200), nullable=False),
+    sa.Column("placed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("released_at", sa.DateTime(timezone=True)),
+    sa.Column("released_by", sa.String(200)),
+    sa.Column("release_reason", sa.Text),
+)
+
+retention_runs = sa.Table(
+    "retention_runs",
+    metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("as_of", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("attempts", sa.Integer, nullable=False, default=1),
+    sa.Column("error", sa.Text),
+)
+
+purge_checkpoints = sa.Table(
+    "purge_checkpoints",
+    metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("work_key", sa.String(300), primary_key=True),
+    sa.Column("cursor", sa.Text),
+    sa.Column("batches", sa.Integer, nullable=False, default=0),
+    sa.Column("subjects", sa.Integer, nullable=False, default=0),
+    sa.Column("records", sa.BigInteger, nullable=False, default=0),
+    sa.Column("held", sa.Integer, nullable=False, default=0),
+    sa.Column("finished", sa.Boolean, nullable=False, default=False),
+)
+
+pending_actions = sa.Table(
+    "pending_actions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("system", sa.String(100), nullable=False),
+    sa.Column("subject_id", sa.String(200)),
+    sa.Column("subject_hash", sa.String(64), nullable=False),
+    sa.Column("categories", sa.Text, nullable=False),
+    sa.Column("requested_by", sa.String(200), nullable=False),
+    sa.Column("legal_basis", sa.Text, nullable=False),
+    sa.Column("requested_at", sa.DateTime(timezone=True)),
+    sa.Column("due_at", sa.DateTime(timezone=True)),
+    sa.Column("created_run", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, default="pending", index=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text),
+    sa.Column("last_run", sa.String(64)),
+    sa.Column("done_at", sa.DateTime(timezone=True)),
+)
+
+
+def create_retention_tables(engine: Engine) -> None:
+    """Create the retention tables on ``engine`` if they are missing (idempotent)."""
+    metadata.create_all(engine)

@@ -1,0 +1,180 @@
+"""Set-based SQL on the tables a retention policy names, whatever their schema.
+
+A :class:`BoundTable` reflects a configured table, checks that the configured columns exist, and
+offers the few statements retention needs, all parameterised and set-based: the next batch of
+subjects after a keyset cursor, record counts per subject, and DELETE / UPDATE-to-NULL over a
+batch of subjects (``= ANY(array)`` on Postgres, ``IN (...)`` elsewhere).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection, Engine
+
+from governance.retention.config import RetentionConfigError, RowFilter
+
+_SQLITE_CHUNK = 5_000
+
+
+class MissingTableError(RetentionConfigError):
+    """A configured table does not exist (yet) in its database."""
+
+
+class BoundTable:
+    """A configured table reflected from its database, with retention's statements."""
+
+    def __init__(self, engine: Engine, table: str, subject_column: str, *, label: str,
+                 timestamp_column: str | None = None, columns: Sequence[str] = (),
+                 blank_values: Sequence[tuple[str, Any]] = (),
+                 row_filter: RowFilter | None = None, exclude: RowFilter | None = None) -> None:
+        self.engine = engine
+        self.label = label
+        try:
+            self.table = sa.Table(table, sa.MetaData(), autoload_with=engine)
+        except sa.exc.NoSuchTableError as exc:
+            raise MissingTableError(f"{label}: table {table!r} does not exist") from exc
+        wanted = [subject_column, *filter(None, [timestamp_column]), *columns]
+        wanted += [f.column for f in (row_filter, exclude) if f]
+        missing = [c for c in wanted if c not in self.table.c]
+        if missing:
+            raise RetentionConfigError(f"{label}: table {table!r} has no column(s) {missing}")
+        self.subject = self.table.c[subject_column]
+        self.timestamp = self.table.c[timestamp_column] if timestamp_column else None
+        self.columns = [self.table.c[c] for c in columns]
+        self.blank = {name: value for name, value in blank_values} or {c: None for c in columns}
+        self.row_filter = row_filter
+        self.exclude = exclude
+        self._int_subject = _python_type(self.subject) is int
+
+    def _clause(self, row_filter: RowFilter) -> sa.ColumnElement[bool]:
+        column = self.table.c[row_filter.column]
+        if row_filter.op == "in":
+            return column.in_(list(row_filter.value))
+        if row_filter.op == "not_in":
+            return sa.or_(column.is_(None), column.not_in(list(row_filter.value)))
+        if row_filter.op == "equals":
+            return column == row_filter.value
+        return column.is_(None) if row_filter.value else column.is_not(None)
+
+    def _cutoff(self, cutoff: datetime) -> Any:
+        if self.timestamp is not None and _python_type(self.timestamp) is str:
+            return cutoff.isoformat()
+        if self.engine.dialect.name != "postgresql":
+            return cutoff.astimezone(UTC).replace(tzinfo=None) if cutoff.tzinfo else cutoff
+        return cutoff
+
+    def conditions(self, cutoff: datetime | None = None, anonymise: bool = False) -> list[sa.ColumnElement[bool]]:
+        """Rows in scope: the store filter, older than ``cutoff``, and (anonymise) not yet blanked."""
+        clauses: list[sa.ColumnElement[bool]] = [self.subject.is_not(None)]
+        if self.row_filter:
+            clauses.append(self._clause(self.row_filter))
+        if cutoff is not None and self.timestamp is not None:
+            clauses.append(self.timestamp < self._cutoff(cutoff))
+        if anonymise and self.columns:
+            clauses.append(sa.or_(*[self._not_blank(c) for c in self.columns]))
+        return clauses
+
+    def _not_blank(self, column: sa.Column[Any]) -> sa.ColumnElement[bool]:
+        value = self.blank.get(column.name)
+        if value is None:
+            return column.is_not(None)
+        blank_text = sa.cast(sa.literal(value, column.type), sa.Text)
+        return sa.and_(column.is_not(None), sa.cast(column, sa.Text) != blank_text)
+
+    def coerce(self, subjects: Sequence[Any]) -> list[Any]:
+        """Subject ids in the column's Python type (requests arrive as text)."""
+        if not self._int_subject:
+            return [s if isinstance(s, str) else str(s) for s in subjects]
+        out = []
+        for subject in subjects:
+            try:
+                out.append(int(subject))
+            except (TypeError, ValueError):
+                continue
+        return out
+
+    def _subject_in(self, conn: Connection, subjects: Sequence[Any]) -> sa.ColumnElement[bool]:
+        if conn.dialect.name == "postgresql":
+            array = sa.bindparam("subjects", list(subjects), type_=postgresql.ARRAY(self.subject.type))
+            return self.subject == sa.any_(array)
+        return self.subject.in_(list(subjects))
+
+    def _chunks(self, conn: Connection, subjects: Sequence[Any]) -> list[Sequence[Any]]:
+        if conn.dialect.name == "postgresql":
+            return [subjects]
+        return [subjects[i:i + _SQLITE_CHUNK] for i in range(0, len(subjects), _SQLITE_CHUNK)]
+
+    def next_subjects(self, conn: Connection, after: Any, limit: int,
+                      clauses: list[sa.ColumnElement[bool]]) -> list[Any]:
+        """The next ``limit`` distinct subjects with rows in scope, in subject order after ``after``."""
+        query = sa.select(self.subject).where(*clauses).distinct().order_by(self.subject).limit(limit)
+        if after is not None:
+            query = query.where(self.subject > after)
+        return [row[0] for row in conn.execute(query)]
+
+    def next_clock_subjects(self, conn: Connection, after: Any, limit: int, cutoff: datetime) -> list[Any]:
+        """Subjects whose latest clock row is older than ``cutoff`` and who match no ``exclude`` row."""
+        clauses = [self.subject.is_not(None)]
+        if self.row_filter:
+            clauses.append(self._clause(self.row_filter))
+        if after is not None:
+            clauses.append(self.subject > after)
+        if self.exclude:
+            excluded = sa.select(self.subject).where(self._clause(self.exclude), self.subject.is_not(None))
+            clauses.append(self.subject.not_in(excluded))
+        assert self.timestamp is not None
+        query = (
+            sa.select(self.subject).where(*clauses).group_by(self.subject)
+            .having(sa.func.max(self.timestamp) < self._cutoff(cutoff))
+            .order_by(self.subject).limit(limit)
+        )
+        return [row[0] for row in conn.execute(query)]
+
+    def counts(self, conn: Connection, subjects: Sequence[Any],
+               clauses: list[sa.ColumnElement[bool]]) -> dict[str, int]:
+        """Records in scope per subject (keys as text), for the subjects given."""
+        subjects = self.coerce(subjects)
+        out: dict[str, int] = {}
+        for chunk in self._chunks(conn, subjects):
+            if not chunk:
+                continue
+            query = (
+                sa.select(self.subject, sa.func.count())
+                .where(self._subject_in(conn, chunk), *clauses)
+                .group_by(self.subject)
+            )
+            for subject, count in conn.execute(query):
+                out[str(subject)] = int(count)
+        return out
+
+    def delete(self, conn: Connection, subjects: Sequence[Any], clauses: list[sa.ColumnElement[bool]]) -> int:
+        """Delete the in-scope rows of ``subjects``; returns the number of rows deleted."""
+        total = 0
+        for chunk in self._chunks(conn, self.coerce(subjects)):
+            if chunk:
+                total += conn.execute(self.table.delete().where(self._subject_in(conn, chunk), *clauses)).rowcount
+        return total
+
+    def anonymise(self, conn: Connection, subjects: Sequence[Any],
+                  clauses: list[sa.ColumnElement[bool]]) -> int:
+        """Blank the configured columns of the in-scope rows of ``subjects``; returns rows changed."""
+        total = 0
+        blank = dict(self.blank)
+        for chunk in self._chunks(conn, self.coerce(subjects)):
+            if chunk:
+                total += conn.execute(
+                    self.table.update().where(self._subject_in(conn, chunk), *clauses).values(**blank)
+                ).rowcount
+        return total
+
+
+def _python_type(column: sa.Column[Any]) -> type | None:
+    try:
+        return column.type.python_type
+    except NotImplementedError:
+        return None

@@ -1,0 +1,143 @@
+"""The retention_purge loop: plan, run and verify deletions with the settings of this installation.
+
+Wires :mod:`governance.retention` and :mod:`governance.audit` to hrbridge: the hub and archive
+engines from ``HRBRIDGE_DB_URL`` / ``HRBRIDGE_ARCHIVE_URL``, ``configs/retention.yaml``, the
+deletion-log keys under ``$HRBRIDGE_HOME/keys`` (pepper overridable with
+``HRBRIDGE_AUDIT_PEPPER``), the key vault for crypto-shredding and the interview platform client
+from ``HRBRIDGE_INTERVIEW_*`` for media deletion. Every function is callable without Airflow.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from connectors.sql import make_engine
+from governance.audit import AuditKeys, DeletionLog, VerifyReport, load_public_key, verify_chain
+from governance.audit.export import export_log
+from governance.retention import (
+    CRYPTO_SYSTEM,
+    ExternalEraser,
+    RetentionConfig,
+    RetentionExecutor,
+    Shredder,
+    parse_config,
+    platform_eraser,
+)
+from hrbridge.settings import Settings, load_config, load_settings
+
+log = logging.getLogger(__name__)
+PUBLIC_KEY_ENV = "HRBRIDGE_AUDIT_PUBLIC_KEY"
+
+
+def key_dir(settings: Settings) -> Path:
+    """Where the deletion-log signing key, its public key and the pepper live."""
+    return settings.home / "keys"
+
+
+def audit_keys(settings: Settings | None = None) -> AuditKeys:
+    """The deletion-log keys of this installation (created 0600 on first use)."""
+    settings = (settings or load_settings()).ensure_dirs()
+    return AuditKeys.load_or_create(key_dir(settings))
+
+
+def retention_config(settings: Settings | None = None) -> RetentionConfig:
+    """The parsed and validated ``configs/retention.yaml``."""
+    settings = settings or load_settings()
+    return parse_config(load_config("retention", settings), str(settings.configs_dir / "retention.yaml"))
+
+
+def _hub(settings: Settings) -> Any:
+    from hrbridge.store import hub_engine
+
+    return hub_engine(settings)
+
+
+def _archive(settings: Settings, hub: Any) -> Any:
+    if settings.archive_url == settings.db_url:
+        return hub
+    return make_engine(settings.archive_url)
+
+
+def default_shredder(settings: Settings, hub: Any) -> Shredder | None:
+    """The key vault of this installation, or None when it cannot be opened (shreds stay pending)."""
+    try:
+        from governance.crypto import Vault
+
+        return Vault.local(hub, settings.home)
+    except Exception as exc:  # noqa: BLE001 - no vault means crypto-shreds wait, not a crash
+        log.warning("key vault unavailable, crypto-shreds stay pending: %s", exc)
+        return None
+
+
+def default_erasers(env: Mapping[str, str] | None = None) -> dict[str, ExternalEraser]:
+    """External erasers from the environment: the interview platform when HRBRIDGE_INTERVIEW_* are set."""
+    env = os.environ if env is None else env
+    erasers: dict[str, ExternalEraser] = {}
+    if env.get("HRBRIDGE_INTERVIEW_URL") and env.get("HRBRIDGE_INTERVIEW_API_KEY"):
+        from connectors.http import RetryPolicy
+        from hrbridge.connections import interview_platform_from_env
+
+        platform = interview_platform_from_env(env, retry=RetryPolicy(max_attempts=3, total_budget=30))
+        erasers["interview_platform"] = platform_eraser(platform)
+    return erasers
+
+
+def build_executor(settings: Settings | None = None, *, erasers: Mapping[str, ExternalEraser] | None = None,
+                   shredder: Shredder | None = None, use_defaults: bool = True) -> RetentionExecutor:
+    """A retention executor over this installation's hub and archive databases.
+
+    ``erasers`` and ``shredder`` override the defaults (vault, interview platform from env);
+    ``use_defaults=False`` uses only what is passed.
+    """
+    settings = (settings or load_settings()).ensure_dirs()
+    hub = _hub(settings)
+    archive = _archive(settings, hub)
+    config = retention_config(settings)
+    deletion_log = DeletionLog(hub, audit_keys(settings))
+    if use_defaults:
+        shredder = shredder if shredder is not None else default_shredder(settings, hub)
+        erasers = {**default_erasers(), **(erasers or {})}
+    return RetentionExecutor(hub, archive, config, deletion_log, shredder=shredder, erasers=erasers)
+
+
+def plan_retention(settings: Settings | None = None, now: datetime | None = None, **options: Any) -> dict[str, Any]:
+    """Dry run: counts per store and category of what a run would delete now, subjects pseudonymised."""
+    return build_executor(settings, **options).plan(now)
+
+
+def run_retention(settings: Settings | None = None, now: datetime | None = None,
+                  on_batch: Callable[[str, int], None] | None = None, **options: Any) -> dict[str, Any]:
+    """Execute retention (resuming an interrupted run); returns counts and the run id."""
+    return build_executor(settings, **options).run(now, on_batch=on_batch)
+
+
+def verify_deletion_log(settings: Settings | None = None, public_key_path: Path | None = None) -> VerifyReport:
+    """Recompute the deletion log's chain and signed heads.
+
+    The trusted public key is ``public_key_path``, else ``HRBRIDGE_AUDIT_PUBLIC_KEY``, else the
+    installation's own exported key.
+    """
+    settings = (settings or load_settings()).ensure_dirs()
+    path = public_key_path or (Path(os.environ[PUBLIC_KEY_ENV]) if os.environ.get(PUBLIC_KEY_ENV) else None)
+    public_key = load_public_key(path) if path else audit_keys(settings).public_key
+    return verify_chain(_hub(settings), public_key)
+
+
+def export_deletion_log(date_from: date, date_to: date, fmt: str, out: Path,
+                        settings: Settings | None = None) -> dict[str, Any]:
+    """Write the auditor's view of a date range (csv, json or html) with the chain status on top."""
+    settings = (settings or load_settings()).ensure_dirs()
+    report = verify_deletion_log(settings)
+    entries = export_log(_hub(settings), report, date_from, date_to, fmt, out)
+    return {"entries": entries, "out": str(out), "format": fmt, "chain_ok": report.ok}
+
+
+__all__ = [
+    "CRYPTO_SYSTEM", "audit_keys", "build_executor", "export_deletion_log", "plan_retention",
+    "retention_config", "run_retention", "verify_deletion_log",
+]
