@@ -149,20 +149,29 @@ def clean_record(raw: Mapping[str, Any], types: Mapping[str, str] | None = None)
     ``cust_*`` fields are kept like any other property. Raises ValueError naming the field for a
     value that does not fit its declared type.
     """
+    types = types or {}
     out: dict[str, Any] = {}
     for name, value in raw.items():
-        if name == "__metadata":
+        if value is None or value is True or value is False:
+            out[name] = value
             continue
-        if isinstance(value, Mapping):
-            if "__deferred" in value:
+        if isinstance(value, dict):
+            if name == "__metadata" or "__deferred" in value:
                 continue
-            if "results" in value and isinstance(value["results"], list):
+            if isinstance(value.get("results"), list):
                 out[name] = [clean_record(item) for item in value["results"]]
             else:
                 out[name] = clean_record(value)
             continue
+        edm_type = types.get(name)
+        if edm_type is None or edm_type == "Edm.String":
+            if isinstance(value, str) and value.startswith(("/Date(", "\\/Date(")):
+                edm_type = "Edm.DateTime"
+            else:
+                out[name] = value
+                continue
         try:
-            out[name] = coerce_value(value, (types or {}).get(name))
+            out[name] = coerce_value(value, edm_type)
         except ValueError as exc:
             raise ValueError(f"field {name!r}: {exc}") from exc
     return out
