@@ -68,7 +68,10 @@ def as_text(raw: pd.Series) -> pd.Series:
 def normalise(text: pd.Series, rules: CleaningRules) -> tuple[pd.Series, dict[str, pd.Series]]:
     """Fold full-width ASCII, trim, and null the sentinels; returns values and the mask per rule."""
     present = text.notna()
-    wide = present & text.str.contains(FULLWIDTH_CHARS, regex=True).fillna(False).astype(bool)
+    wide = pd.Series(False, index=text.index)
+    foreign = present & ~text.str.isascii().fillna(True).astype(bool)
+    if foreign.any():
+        wide[foreign] = text[foreign].str.contains(FULLWIDTH_CHARS, regex=True).fillna(False).astype(bool)
     folded = text.copy()
     if wide.any():
         folded[wide] = text[wide].str.translate(FULLWIDTH)
@@ -76,22 +79,24 @@ def normalise(text: pd.Series, rules: CleaningRules) -> tuple[pd.Series, dict[st
     sentinels = {s.strip().upper() for s in rules.null_sentinels}
     sentinel = present & stripped.str.upper().isin(sentinels)
     trimmed = present & ~wide & (stripped != text).fillna(False)
-    values = stripped.mask(sentinel)
+    values = stripped.mask(sentinel) if sentinel.any() else stripped
     return values, {"null_sentinel": sentinel, "fullwidth": wide & ~sentinel, "trim": trimmed & ~sentinel}
 
 
 def _display(values: pd.Series, kind: str) -> pd.Series:
+    """Typed values → the text written to the repair log (only called on the repaired subset)."""
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         fmt = "%Y-%m-%d" if kind == "date" else "%Y-%m-%d %H:%M:%S"
         return values.dt.strftime(fmt).astype("str")
     if pd.api.types.is_float_dtype(values.dtype):
-        return values.map(lambda v: f"{v:g}" if pd.notna(v) else v).astype("str")
+        return pd.Series([f"{v:g}" if pd.notna(v) else None for v in values], index=values.index, dtype="str")
     return values.astype("str")
 
 
 def _repair_lines(column: str, rule: str, mask: pd.Series, before: pd.Series, after: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"row": mask.index[mask.to_numpy()].to_numpy(dtype="int64"), "column": column,
-                         "original": before[mask].to_numpy(), "new": after[mask].to_numpy(), "rule": rule},
+                         "original": before[mask].to_numpy(), "new": after.reindex(mask.index[mask.to_numpy()]).to_numpy(),
+                         "rule": rule},
                         columns=REPAIR_COLUMNS)
 
 
@@ -145,7 +150,6 @@ def clean_frame(df: pd.DataFrame, rules: CleaningRules, columns: Mapping[str, st
             absent = parsed.values.isna() & ~failed
             if absent.any():
                 quarantine.append(_quarantine_lines(column, "required", absent, text, "required value is missing"))
-        shown = _display(parsed.values, kind)
         normal = steps.pop("normal", text)
         for rule, mask in steps.items():
             mask = mask & ~failed
@@ -155,7 +159,7 @@ def clean_frame(df: pd.DataFrame, rules: CleaningRules, columns: Mapping[str, st
         for rule, mask in parsed.repairs:
             mask = mask & ~failed
             if mask.any():
-                repairs.append(_repair_lines(column, rule, mask, normal, shown))
+                repairs.append(_repair_lines(column, rule, mask, normal, _display(parsed.values[mask], kind)))
         typed[column] = parsed.values
         failures[column] = failed
     quarantine.extend(_cross_checks(source, typed, kinds, rules, failures))

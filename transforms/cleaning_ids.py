@@ -11,8 +11,8 @@ import pandas as pd
 
 WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
 CHECK_CHARS = np.array(list("10X98765432"))
-ID18 = r"\d{17}[\dX]"
-ID15 = r"\d{15}"
+ID18 = r"[0-9]{17}[0-9X]"
+ID15 = r"[0-9]{15}"
 
 
 def digit_matrix(values: pd.Series, width: int) -> np.ndarray:

@@ -20,7 +20,7 @@ from transforms.cleaning_rules import PHONE_REGIONS, CleaningRules
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 EMAIL = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}"
-ISO_DATE = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+ISO_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[ T][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
 
 
 @dataclass
@@ -38,6 +38,8 @@ def _false(s: pd.Series) -> pd.Series:
 
 def _match(s: pd.Series, pattern: str, where: pd.Series) -> pd.Series:
     """Boolean mask: ``where`` and the value fully matches ``pattern`` (only ``where`` rows are tested)."""
+    if where.all():
+        return s.str.fullmatch(pattern).fillna(False).astype(bool)
     out = _false(s)
     if where.any():
         out[where] = s[where].str.fullmatch(pattern).fillna(False).astype(bool)
@@ -52,13 +54,13 @@ def parse_text(s: pd.Series, rules: CleaningRules) -> Parsed:
 def _date_forms(rules: CleaningRules) -> list[tuple[str, str, Callable[[pd.Series], pd.Series], str]]:
     first = "%d/%m/%Y" if rules.day_first else "%m/%d/%Y"
     return [
-        ("date_ymd", r"\d{4}-\d{1,2}-\d{1,2}", lambda v: v, "%Y-%m-%d"),
-        ("date_slash", r"\d{4}/\d{1,2}/\d{1,2}", lambda v: v, "%Y/%m/%d"),
-        ("date_dot", r"\d{4}\.\d{1,2}\.\d{1,2}", lambda v: v, "%Y.%m.%d"),
-        ("date_cn", r"\d{4}年\d{1,2}月\d{1,2}日?", lambda v: v.str.replace(r"[年月]", "-", regex=True)
+        ("date_ymd", r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}", lambda v: v, "%Y-%m-%d"),
+        ("date_slash", r"[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}", lambda v: v, "%Y/%m/%d"),
+        ("date_dot", r"[0-9]{4}\.[0-9]{1,2}\.[0-9]{1,2}", lambda v: v, "%Y.%m.%d"),
+        ("date_cn", r"[0-9]{4}年[0-9]{1,2}月[0-9]{1,2}日?", lambda v: v.str.replace(r"[年月]", "-", regex=True)
          .str.replace("日", "", regex=False), "%Y-%m-%d"),
-        ("date_compact", r"(?:19|20)\d{6}", lambda v: v, "%Y%m%d"),
-        ("date_day_first" if rules.day_first else "date_month_first", r"\d{1,2}[/.-]\d{1,2}[/.-]\d{4}",
+        ("date_compact", r"(?:19|20)[0-9]{6}", lambda v: v, "%Y%m%d"),
+        ("date_day_first" if rules.day_first else "date_month_first", r"[0-9]{1,2}[/.-][0-9]{1,2}[/.-][0-9]{4}",
          lambda v: v.str.replace(r"[.-]", "/", regex=True), first),
     ]
 
@@ -69,7 +71,9 @@ def parse_date(s: pd.Series, rules: CleaningRules, keep_time: bool = False) -> P
     out = Parsed(values=values)
     left = s.notna()
     iso = _match(s, ISO_DATE, left)
-    if iso.any():
+    if iso.all():
+        values = out.values = pd.to_datetime(s, format="ISO8601", errors="coerce").astype("datetime64[us]")
+    elif iso.any():
         values[iso] = pd.to_datetime(s[iso], format="ISO8601", errors="coerce").astype("datetime64[us]")
     left &= ~iso
     parsed_by_form = iso.copy()
@@ -80,7 +84,7 @@ def parse_date(s: pd.Series, rules: CleaningRules, keep_time: bool = False) -> P
             out.repairs.append((rule, hit & values.notna()))
             parsed_by_form |= hit
             left &= ~hit
-    serial = _match(s, r"\d{1,6}(?:\.0+)?", left)
+    serial = _match(s, r"[0-9]{1,6}(?:\.0+)?", left)
     if serial.any():
         number = pd.to_numeric(s[serial], errors="coerce")
         ok = (number >= rules.excel_serial_min) & (number <= rules.excel_serial_max)
@@ -118,22 +122,25 @@ def parse_phone(s: pd.Series, rules: CleaningRules) -> Parsed:
     values = pd.Series(np.nan, index=s.index, dtype="str")
     out = Parsed(values=values)
     present = s.notna()
-    mobile = _match(s, r"1[3-9]\d{9}", present)
-    e164 = _match(s, rf"\+{country}(?:1[3-9]\d{{9}}|[1-9]\d{{8,10}})", present & ~mobile)
-    values[mobile] = f"+{country}" + s[mobile]
-    values[e164] = s[e164]
+    mobile = _match(s, r"1[3-9][0-9]{9}", present)
+    e164 = _match(s, rf"\+{country}(?:1[3-9][0-9]{{9}}|[1-9][0-9]{{8,10}})", present & ~mobile)
+    if mobile.all():
+        values = out.values = f"+{country}" + s
+    else:
+        values[mobile] = f"+{country}" + s[mobile]
+        values[e164] = s[e164]
     if rules.log_conversions:
         out.repairs.append(("phone_e164", mobile))
     rest = present & ~mobile & ~e164
     if rest.any():
         raw = s[rest]
-        digits = raw.str.replace(r"[\s\-().（）]", "", regex=True)
+        digits = raw.str.replace(r"[ \t\-().（）]", "", regex=True)
         intl = digits.str.match(r"(?:\+|00)")
         digits = digits.str.replace(r"^(?:\+|00)", "", regex=True)
-        home = intl & digits.str.fullmatch(rf"{country}(?:1[3-9]\d{{9}}|[1-9]\d{{8,10}})")
-        national_mobile = ~intl & digits.str.fullmatch(r"1[3-9]\d{9}")
-        landline = ~intl & digits.str.fullmatch(r"0[1-9]\d{8,10}")
-        foreign = intl & ~home & digits.str.fullmatch(r"[1-9]\d{7,14}")
+        home = intl & digits.str.fullmatch(rf"{country}(?:1[3-9][0-9]{{9}}|[1-9][0-9]{{8,10}})")
+        national_mobile = ~intl & digits.str.fullmatch(r"1[3-9][0-9]{9}")
+        landline = ~intl & digits.str.fullmatch(r"0[1-9][0-9]{8,10}")
+        foreign = intl & ~home & digits.str.fullmatch(r"[1-9][0-9]{7,14}")
         fixed = pd.Series(np.nan, index=raw.index, dtype="str")
         fixed[home | foreign] = "+" + digits[home | foreign]
         fixed[national_mobile] = f"+{country}" + digits[national_mobile]
@@ -210,7 +217,7 @@ def parse_employee_id(s: pd.Series, rules: CleaningRules) -> Parsed:
     out = Parsed(values=s.copy())
     present = s.notna()
     width = rules.employee_id_width
-    short = present & s.str.fullmatch(r"\d+").fillna(False).astype(bool) & (s.str.len() < width).fillna(False)
+    short = present & s.str.fullmatch(r"[0-9]+").fillna(False).astype(bool) & (s.str.len() < width).fillna(False)
     if short.any():
         out.values[short] = s[short].str.zfill(width)
         out.repairs.append(("employee_id_zero_pad", short))
@@ -224,12 +231,12 @@ def parse_number(s: pd.Series, rules: CleaningRules) -> Parsed:
     values = pd.Series(np.nan, index=s.index, dtype="float64")
     out = Parsed(values=values)
     present = s.notna()
-    plain = _match(s, r"-?\d+(?:\.\d+)?", present)
+    plain = _match(s, r"-?[0-9]+(?:\.[0-9]+)?", present)
     values[plain] = pd.to_numeric(s[plain])
     rest = present & ~plain
     if rest.any():
-        stripped = s[rest].str.replace(r"[,\s¥￥$€]|RMB|CNY|元", "", regex=True)
-        number = pd.to_numeric(stripped.where(stripped.str.fullmatch(r"-?\d+(?:\.\d+)?").fillna(False)),
+        stripped = s[rest].str.replace(r"[, \t¥￥$€]|RMB|CNY|元", "", regex=True)
+        number = pd.to_numeric(stripped.where(stripped.str.fullmatch(r"-?[0-9]+(?:\.[0-9]+)?").fillna(False)),
                                errors="coerce")
         values[rest] = number
         fixed = rest & values.notna()
@@ -243,7 +250,9 @@ def parse_enum(name: str) -> Callable[[pd.Series, CleaningRules], Parsed]:
 
     def parse(s: pd.Series, rules: CleaningRules) -> Parsed:
         table = rules.enum_lookup(name)
-        mapped = s.str.casefold().map(table).astype("str")
+        codes, uniques = pd.factorize(s.str.lower())
+        lookup = np.array([table.get(str(u).casefold(), np.nan) for u in uniques] + [np.nan], dtype=object)
+        mapped = pd.Series(lookup[codes], index=s.index, dtype="str")
         out = Parsed(values=mapped)
         present = s.notna()
         known = present & mapped.notna()

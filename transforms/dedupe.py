@@ -69,7 +69,7 @@ def _match_keys(df: pd.DataFrame, rule: str) -> pd.DataFrame | None:
     for column in columns:
         values = df[column].astype("str")
         if column == "name":
-            values = values.str.casefold().str.replace(r"\s+", "", regex=True)
+            values = values.str.lower().str.replace(r"[ \t]+", "", regex=True)
         elif column == "email":
             values = values.str.strip().str.lower()
         keys[column] = values
