@@ -20,57 +20,39 @@ Run standalone with ``python -m sandbox.interview --port 8766``.
 from __future__ import annotations
 
 import argparse
-import base64
-import binascii
 import hashlib
 import hmac
 import html
 import json
 import math
 import random
-import re
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from connectors.interview import LOCALES, parse_rfc3339, to_rfc3339
+from connectors.interview import parse_rfc3339, to_rfc3339
 from connectors.webhooks import sign
+from sandbox.interview_rules import decode_cursor, encode_cursor, fingerprint, validate_invitation
+from sandbox.interview_sim import (
+    BAD_KINDS,
+    CLIP_LIFETIME,
+    MODEL_VERSION,
+    keywords,
+    overall_comment,
+    score_dimensions,
+    spoil,
+)
 from sandbox.server import SandboxRequest, SandboxResponse, SandboxServer
+
+__all__ = ["BAD_KINDS", "InterviewPlatformSandbox", "main", "validate_invitation"]
 
 OPENAPI_PATH = Path(__file__).with_name("interview_openapi.yaml")
 OPEN_STATUSES = ("not_started", "in_progress")
-MODEL_VERSION = "hrb-sim-interviewer-2026.11"
-CLIP_LIFETIME = timedelta(days=7)
-MAX_KEYWORD_LENGTH = 32
-BAD_KINDS = {
-    "score_out_of_range": "a dimension score lies outside the 0-100 scale",
-    "unknown_dimension": "a dimension name is not in the invitation's question plan",
-    "missing_required_field": "a required field is absent",
-    "expired_clip": "a clip link expires before the interview was completed",
-    "completed_before_invited": "completed_at is earlier than invited_at",
-    "keywords_not_short_strings": "keywords is not a list of short strings",
-    "unknown_invitation": "invitation_id refers to no invitation",
-}
-_DROPPABLE_FIELDS = ("overall_score", "candidate_id", "completed_at", "dimensions", "job_family")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-_STOPWORDS = frozenset("a an and the of to in on for with at by from under during when your you".split())
-_DIMENSION_WORDS = {
-    "communication": ("clear structure", "沟通清晰"),
-    "problem_solving": ("root cause", "问题拆解"),
-    "teamwork": ("collaboration", "团队协作"),
-    "leadership": ("ownership", "领导力"),
-    "customer_focus": ("customer empathy", "客户导向"),
-    "technical": ("technical depth", "专业能力"),
-    "learning_agility": ("fast learner", "学习敏捷"),
-    "integrity": ("accountability", "诚信"),
-}
-
-
 def _problem(status: int, title: str, detail: str, **extra: Any) -> SandboxResponse:
     body = {"type": f"https://hrbridge.dev/problems/{title.lower().replace(' ', '-')}",
             "title": title, "status": status, "detail": detail, **extra}
@@ -218,7 +200,7 @@ class InterviewPlatformSandbox(SandboxServer):
                 if position in bad_positions:
                     kind = list(BAD_KINDS)[self._bad_turn % len(BAD_KINDS)]
                     self._bad_turn += 1
-                    self._spoil(result, kind)
+                    spoil(result, kind, self._rng, self._bad_turn, self._new_id)
                     self.bad_results[result["result_id"]] = kind
                 invitation["status"], invitation["completed_at"] = "completed", now
                 invitation["started_at"] = invitation["started_at"] or now
@@ -277,11 +259,11 @@ class InterviewPlatformSandbox(SandboxServer):
         return f"{prefix}_{self._rng.getrandbits(64):016x}"
 
     def _create(self, body: dict[str, Any], key: str) -> tuple[int, dict[str, Any]]:
-        fingerprint = _fingerprint(body)
+        body_hash = fingerprint(body)
         with self._lock:
             known = self._by_key.get(key)
             if known is not None:
-                outcome = "replayed" if known[0] == fingerprint else "conflict"
+                outcome = "replayed" if known[0] == body_hash else "conflict"
                 self.invitation_posts.append({"key": key, "invitation_id": known[1], "outcome": outcome})
                 if outcome == "conflict":
                     return 409, {}
@@ -298,7 +280,7 @@ class InterviewPlatformSandbox(SandboxServer):
                 "request": body, "idempotency_key": key, "result_id": None,
             }
             self.invitations[invitation_id] = invitation
-            self._by_key[key] = (fingerprint, invitation_id)
+            self._by_key[key] = (body_hash, invitation_id)
             self.invitation_posts.append({"key": key, "invitation_id": invitation_id, "outcome": "created"})
             return 201, self._public(invitation)
 
@@ -306,17 +288,7 @@ class InterviewPlatformSandbox(SandboxServer):
         request = invitation["request"]
         plan = request["question_plan"]
         rng = self._rng
-        weights: dict[str, float] = {}
-        for question in plan["questions"]:
-            weights[question["dimension"]] = weights.get(question["dimension"], 0.0) + question["weight"]
-        total = sum(weights.values())
-        level = rng.gauss(70, 10)
-        dimensions = []
-        for name, weight in weights.items():
-            score = round(min(max(rng.gauss(level, 8), 0.0), 100.0), 1)
-            dimensions.append({"name": name, "score": score, "weight": round(weight / total, 4),
-                               "comment": _comment(name, score, request["locale"])})
-        overall = sum(d["score"] * d["weight"] for d in dimensions) / sum(d["weight"] for d in dimensions)
+        dimensions, overall = score_dimensions(plan, request["locale"], rng)
         result_id = self._new_id("res")
         clips = []
         for question in plan["questions"]:
@@ -339,32 +311,12 @@ class InterviewPlatformSandbox(SandboxServer):
             "candidate_id": request["candidate_id"], "application_id": request["application_id"],
             "job_id": request["job_id"], "job_family": request["job_family"],
             "completed_at": to_rfc3339(now), "invited_at": to_rfc3339(invitation["created_at"]),
-            "overall_score": round(overall, 1), "scale": {"min": 0, "max": 100},
-            "dimensions": dimensions, "keywords": _keywords(plan, request["locale"]), "clips": clips,
+            "overall_score": overall, "scale": {"min": 0, "max": 100},
+            "dimensions": dimensions, "keywords": keywords(plan, request["locale"]), "clips": clips,
             "report_url": f"{self.url}/reports/{result_id}", "model_version": MODEL_VERSION,
-            "interviewer_comments": _overall_comment(overall, request["locale"]),
+            "interviewer_comments": overall_comment(overall, request["locale"]),
             "transcript_ref": transcript_ref,
         }
-
-    def _spoil(self, result: dict[str, Any], kind: str) -> None:
-        """Make ``result`` invalid in the way ``kind`` names."""
-        rng = self._rng
-        if kind == "score_out_of_range":
-            result["dimensions"][0]["score"] = rng.choice([round(rng.uniform(101, 180), 1), -12.5])
-        elif kind == "unknown_dimension":
-            result["dimensions"][-1]["name"] = "telepathy"
-        elif kind == "missing_required_field":
-            del result[_DROPPABLE_FIELDS[self._bad_turn % len(_DROPPABLE_FIELDS)]]
-        elif kind == "expired_clip":
-            completed = parse_rfc3339(result["completed_at"])
-            result["clips"][0]["expires_at"] = to_rfc3339(completed - timedelta(days=1))
-        elif kind == "completed_before_invited":
-            invited = parse_rfc3339(result["invited_at"])
-            result["completed_at"] = to_rfc3339(invited - timedelta(hours=2))
-        elif kind == "keywords_not_short_strings":
-            result["keywords"] = rng.choice([", ".join(result["keywords"]) or "沟通", [42, "x" * 80]])
-        elif kind == "unknown_invitation":
-            result["invitation_id"] = self._new_id("inv_unknown")
 
     def _deliver(self, invitation: dict[str, Any], result: dict[str, Any], event_id: str) -> None:
         """POST the signed completion event; any failure is recorded, never raised."""
@@ -470,12 +422,12 @@ class InterviewPlatformSandbox(SandboxServer):
         with self._lock:
             position = 0
             if after:
-                position = _decode_cursor(after)
+                position = decode_cursor(after)
                 if position is None or position > len(self.results):
                     return _problem(400, "Bad Request", f"cursor {after!r} is not one this platform issued")
             page = self.results[position: position + int(raw_limit)]
             end = position + len(page)
-            body = {"results": page, "next_cursor": _encode_cursor(end) if page else None,
+            body = {"results": page, "next_cursor": encode_cursor(end) if page else None,
                     "has_more": end < len(self.results)}
         return SandboxResponse(200, body)
 
@@ -576,138 +528,6 @@ class InterviewPlatformSandbox(SandboxServer):
     def not_found(self, request: SandboxRequest) -> SandboxResponse:
         """Unknown paths answer with a problem document, like the rest of the API."""
         return _problem(404, "Not Found", f"no such path {request.path}")
-
-
-# ------------------------------------------------------------------------------- validation
-
-
-def validate_invitation(body: dict[str, Any], now: datetime) -> list[dict[str, str]]:
-    """Every problem with an invitation body as ``{"field", "message"}``; empty when valid."""
-    errors: list[dict[str, str]] = []
-
-    def text(container: dict[str, Any], name: str, path: str) -> None:
-        value = container.get(name)
-        if not isinstance(value, str) or not value.strip():
-            errors.append({"field": path, "message": "required non-empty string"})
-
-    for name in ("candidate_id", "application_id", "job_id", "job_family", "candidate_name"):
-        text(body, name, name)
-    email = body.get("candidate_email")
-    if not isinstance(email, str) or not re.fullmatch(r"[^@\s]+@[^@\s]+", email):
-        errors.append({"field": "candidate_email", "message": "required e-mail address"})
-    if body.get("locale") not in LOCALES:
-        errors.append({"field": "locale", "message": f"must be one of {', '.join(LOCALES)}"})
-    try:
-        if parse_rfc3339(body.get("deadline"), "deadline") <= now:
-            errors.append({"field": "deadline", "message": "must lie in the future"})
-    except ValueError as exc:
-        errors.append({"field": "deadline", "message": str(exc)})
-    callback = body.get("callback_url")
-    if callback is not None and not (isinstance(callback, str) and re.match(r"https?://\S+$", callback)):
-        errors.append({"field": "callback_url", "message": "must be an http(s) URL or absent"})
-    plan = body.get("question_plan")
-    if not isinstance(plan, dict):
-        errors.append({"field": "question_plan", "message": "required object"})
-        return errors
-    text(plan, "plan_id", "question_plan.plan_id")
-    text(plan, "version", "question_plan.version")
-    questions = plan.get("questions")
-    if not isinstance(questions, list) or not questions:
-        errors.append({"field": "question_plan.questions", "message": "required non-empty list"})
-        return errors
-    seen: set[str] = set()
-    for index, question in enumerate(questions):
-        path = f"question_plan.questions[{index}]"
-        if not isinstance(question, dict):
-            errors.append({"field": path, "message": "must be an object"})
-            continue
-        for name in ("id", "dimension", "scenario", "prompt"):
-            text(question, name, f"{path}.{name}")
-        if question.get("id") in seen:
-            errors.append({"field": f"{path}.id", "message": "duplicate question id"})
-        seen.add(str(question.get("id")))
-        weight = question.get("weight")
-        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
-            errors.append({"field": f"{path}.weight", "message": "must be a number > 0"})
-        limit = question.get("time_limit_seconds")
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            errors.append({"field": f"{path}.time_limit_seconds", "message": "must be an integer >= 1"})
-    return errors
-
-
-# ----------------------------------------------------------------------------- result texts
-
-
-def _canonical(value: Any) -> Any:
-    """JSON value with the differences a serialiser may introduce removed: null members dropped,
-    integral floats as ints, timestamps normalised to UTC milliseconds."""
-    if isinstance(value, dict):
-        return {k: _canonical(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_canonical(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and len(value) >= 20 and value[4:5] == "-" and value[10:11] == "T":
-        try:
-            return to_rfc3339(parse_rfc3339(value))
-        except ValueError:
-            return value
-    return value
-
-
-def _fingerprint(body: dict[str, Any]) -> str:
-    """What "the same body" means for an Idempotency-Key: equal canonical JSON."""
-    canonical = json.dumps(_canonical(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def _encode_cursor(position: int) -> str:
-    raw = json.dumps({"v": 1, "seq": position}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int | None:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
-        position = data["seq"]
-    except (ValueError, binascii.Error, KeyError, TypeError):
-        return None
-    return position if isinstance(position, int) and position >= 0 and data.get("v") == 1 else None
-
-
-def _keywords(plan: dict[str, Any], locale: str) -> list[str]:
-    """Short keywords taken from the plan's scenarios plus one per dimension, deduplicated."""
-    found: list[str] = []
-    for question in plan["questions"]:
-        for segment in re.split(r"[，、,;；/|()（）:：]+", question["scenario"]):
-            segment = segment.strip()
-            if not segment:
-                continue
-            if _CJK.search(segment):
-                found.append(segment[:12])
-            else:
-                words = [w for w in re.findall(r"[A-Za-z][A-Za-z-]+", segment) if w.lower() not in _STOPWORDS]
-                if words:
-                    found.append(" ".join(words[:3]).lower()[:MAX_KEYWORD_LENGTH])
-        english, chinese = _DIMENSION_WORDS.get(question["dimension"], (question["dimension"], ""))
-        found.append(chinese if locale == "zh-CN" and chinese else english.replace("_", " "))
-    unique = list(dict.fromkeys(k[:MAX_KEYWORD_LENGTH] for k in found if k))
-    return unique[:8]
-
-
-def _comment(dimension: str, score: float, locale: str) -> str:
-    band = 0 if score >= 80 else 1 if score >= 60 else 2
-    if locale == "zh-CN":
-        return f"{dimension}：" + ("表现突出，例证充分" if band == 0 else "基本达标，细节可加强" if band == 1 else "证据不足，需要追问")
-    return f"{dimension}: " + ("strong, well-evidenced" if band == 0 else "meets the bar; details could be sharper"
-                               if band == 1 else "thin evidence; probe further")
-
-
-def _overall_comment(overall: float, locale: str) -> str:
-    if locale == "zh-CN":
-        return "建议进入下一轮" if overall >= 70 else "建议人工复核"
-    return "Recommend next round." if overall >= 70 else "Recommend human review."
 
 
 def main(argv: list[str] | None = None) -> int:

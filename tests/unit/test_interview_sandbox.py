@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sandbox.interview import (
-    BAD_KINDS,
-    InterviewPlatformSandbox,
-    _decode_cursor,
-    _encode_cursor,
-    _fingerprint,
-    _keywords,
-    validate_invitation,
-)
+from sandbox.interview import InterviewPlatformSandbox
+from sandbox.interview_rules import decode_cursor, encode_cursor, fingerprint, validate_invitation
+from sandbox.interview_sim import BAD_KINDS, keywords, spoil
 from tests.factories.interview import make_plan, make_request
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -65,28 +60,30 @@ def test_same_body_means_equal_canonical_json() -> None:
         **base["question_plan"],
         "questions": [{**q, "weight": float(q["weight"])} for q in base["question_plan"]["questions"]],
     }
-    assert _fingerprint(reserialised) == _fingerprint(base)
-    assert _fingerprint({**base, "locale": "en-US"}) != _fingerprint(base)
-    assert _fingerprint({**base, "candidate_name": base["candidate_name"] + " "}) != _fingerprint(base)
+    assert fingerprint(reserialised) == fingerprint(base)
+    assert fingerprint({**base, "locale": "en-US"}) != fingerprint(base)
+    assert fingerprint({**base, "candidate_name": base["candidate_name"] + " "}) != fingerprint(base)
 
 
 def test_cursors_round_trip_and_forgeries_are_refused() -> None:
-    assert _decode_cursor(_encode_cursor(0)) == 0
-    assert _decode_cursor(_encode_cursor(12345)) == 12345
+    assert decode_cursor(encode_cursor(0)) == 0
+    assert decode_cursor(encode_cursor(12345)) == 12345
     for forged in ("", "abc", "e30", "eyJ2IjoyLCJzZXEiOjF9", "eyJ2IjoxLCJzZXEiOi0xfQ"):
-        assert _decode_cursor(forged) is None, forged
+        assert decode_cursor(forged) is None, forged
 
 
 def test_keywords_are_short_and_bilingual() -> None:
-    zh = _keywords(make_plan().to_dict(), "zh-CN")
-    en = _keywords(make_plan().to_dict(), "en-US")
+    zh = keywords(make_plan().to_dict(), "zh-CN")
+    en = keywords(make_plan().to_dict(), "en-US")
     assert "客户投诉升级处理" in zh and "沟通清晰" in zh
     assert "clear structure" in en and "production outage time" in en
     assert all(0 < len(k) <= 32 for k in zh + en) and len(zh) <= 8 and len(set(zh)) == len(zh)
 
 
-def test_each_bad_kind_is_described() -> None:
+def test_each_bad_kind_is_described_and_unknown_kinds_are_refused() -> None:
     assert len(BAD_KINDS) == 7 and all(BAD_KINDS.values())
+    with pytest.raises(ValueError, match="unknown bad-result kind 'typo'"):
+        spoil({}, "typo", random.Random(1), 0, str)
 
 
 def test_in_process_controls_without_a_running_server() -> None:
