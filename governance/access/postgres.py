@@ -97,6 +97,8 @@ def generate_postgres_sql(
                 privileges = [p for a, p in (("read", "SELECT"), ("request", "INSERT"), ("write", "UPDATE"),
                                              ("delete", "DELETE")) if a in actions]
                 plan.statements.append(f"GRANT {', '.join(privileges)} ON {base} TO {_q(pg_role(policy, role))}")
+                if "INSERT" in privileges:
+                    plan.statements.append(_grant_sequences(base, _q(pg_role(policy, role))))
             continue
         if resource.all_columns:
             columns = list(present) if present is not None else ["*"]
@@ -127,6 +129,22 @@ def generate_postgres_sql(
             if privileges:
                 plan.statements.append(f"GRANT {', '.join(privileges)} ON {view} TO {grantee}")
     return plan
+
+
+_SEQUENCE_GRANT = (
+    "DO $$ DECLARE seq text; BEGIN "
+    "FOR seq IN SELECT pg_get_serial_sequence({table}, attname) FROM pg_attribute "
+    "WHERE attrelid = {table}::regclass AND attnum > 0 AND NOT attisdropped "
+    "AND pg_get_serial_sequence({table}, attname) IS NOT NULL LOOP "
+    "EXECUTE 'GRANT USAGE ON SEQUENCE ' || seq || {to}; "
+    "END LOOP; END $$"
+)
+
+
+def _grant_sequences(base: str, grantee: str) -> str:
+    """Let ``grantee`` draw ids from the serial/identity sequences of ``base`` (needed to INSERT)."""
+    # base and grantee are identifiers already validated and quoted by _q
+    return _SEQUENCE_GRANT.format(table=_literal(base), to=_literal(" TO " + grantee))  # noqa: S608
 
 
 def _literal(text: str) -> str:

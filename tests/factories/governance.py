@@ -95,8 +95,8 @@ def hub_tables(meta: sa.MetaData | None = None) -> dict[str, sa.Table]:
     )
     requests = sa.Table(
         "deletion_requests", meta,
-        sa.Column("request_id", sa.String(64), primary_key=True),
-        sa.Column("candidate_id", sa.String(64)), sa.Column("requested_by", sa.String(64)),
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("subject_id", sa.String(200)), sa.Column("requested_by", sa.String(200)),
         sa.Column("requested_at", sa.DateTime(timezone=True)),
     )
     return {t.name: t for t in (candidates, results, log, requests)}
@@ -134,7 +134,7 @@ def seed_hub(engine: sa.Engine, vault: Any, subjects: int = 3) -> dict[str, sa.T
              "legal_basis": "PIPL Art. 47(1)(2) retention period expired", "entry_hash": "cd" * 32},
         ])
         conn.execute(sa.insert(tables["deletion_requests"]), [
-            {"request_id": f"req-{i}", "candidate_id": f"cand-{i}", "requested_by": f"cand-{i}",
+            {"subject_id": f"cand-{i}", "requested_by": f"cand-{i}",
              "requested_at": datetime(2026, 2, 1, tzinfo=UTC)} for i in range(subjects)
         ])
     return tables

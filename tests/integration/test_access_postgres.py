@@ -100,16 +100,14 @@ def test_auditor_reads_only_the_deletion_log(hub) -> None:
 
 def test_candidate_row_level_security_on_own_subject(hub) -> None:
     engine, _ = hub
-    own = run_as(engine, "candidate", "SELECT candidate_id FROM public.deletion_requests", subject="cand-1")
-    assert [r.candidate_id for r in own] == ["cand-1"]
+    own = run_as(engine, "candidate", "SELECT subject_id FROM public.deletion_requests", subject="cand-1")
+    assert [r.subject_id for r in own] == ["cand-1"]
     assert run_as(engine, "candidate", "SELECT * FROM public.deletion_requests") == []  # no subject set
     inserted = run_as(engine, "candidate",
-                      "INSERT INTO public.deletion_requests (request_id, candidate_id, requested_by) "
-                      "VALUES ('req-new', 'cand-1', 'cand-1')", subject="cand-1")
+                      "INSERT INTO public.deletion_requests (subject_id, requested_by) VALUES ('cand-1', 'cand-1')", subject="cand-1")
     assert inserted == 1
     denied(engine, "candidate",
-           "INSERT INTO public.deletion_requests (request_id, candidate_id, requested_by) "
-           "VALUES ('req-x', 'cand-2', 'cand-1')", match="row-level security", subject="cand-1")
+           "INSERT INTO public.deletion_requests (subject_id, requested_by) VALUES ('cand-2', 'cand-1')", match="row-level security", subject="cand-1")
     denied(engine, "candidate", "DELETE FROM public.deletion_requests", subject="cand-1")
     denied(engine, "candidate", "SELECT * FROM hrb_access.candidate_basic", subject="cand-1")
 

@@ -89,7 +89,7 @@ def test_auditor_reads_the_deletion_log_others_do_not(hub) -> None:
 
 def test_candidate_sees_only_own_deletion_requests(hub) -> None:
     own = reader(hub, "candidate", subject="cand-1").read_own_deletion_requests()
-    assert own["candidate_id"].tolist() == ["cand-1"]
+    assert own["subject_id"].tolist() == ["cand-1"]
     with pytest.raises(AccessDenied, match="own-subject"):  # a candidate principal without a subject
         reader(hub, "candidate").read_own_deletion_requests()
 
