@@ -17,14 +17,20 @@ POLICY = Policy.from_yaml(Path(__file__).resolve().parents[2] / "configs" / "rol
 DENIED = "permission denied"
 
 
-@pytest.fixture
-def hub(pg_url: str, tmp_path: Path) -> Iterator[tuple[sa.Engine, Vault]]:
-    engine = make_engine(pg_url)
-    vault = Vault.local(engine, tmp_path)
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[sa.Engine, Vault]]:
+    """One seeded Postgres database for the module; every statement run as a role is rolled back."""
+    from tests.conftest import PG_URL, _fresh_database
+
+    databases = _fresh_database(PG_URL, "PostgreSQL", 'CREATE DATABASE "{name}"',
+                                'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    engine = make_engine(next(databases))
+    vault = Vault.local(engine, tmp_path_factory.mktemp("keys"))
     seed_hub(engine, vault, subjects=3)
     apply_postgres_policy(engine, POLICY)
     yield engine, vault
     engine.dispose()
+    databases.close()
 
 
 def run_as(engine: sa.Engine, role: str, sql: str, subject: str | None = None) -> list[sa.Row] | int:
