@@ -81,9 +81,12 @@ def test_openapi_is_served_as_yaml_and_json_and_is_valid_31(sandbox: InterviewPl
     assert {"/v1/invitations", "/v1/invitations/{invitation_id}", "/v1/results",
             "/v1/candidates/{candidate_id}/media"} <= set(spec["paths"])
     assert "interviewCompleted" in spec["webhooks"]
-    for name in spec["components"]["schemas"]:
+    for name, schema in spec["components"]["schemas"].items():
         jsonschema.Draft202012Validator.check_schema({"$ref": f"#/components/schemas/{name}",
                                                       "components": spec["components"]})
+        for example in schema.get("examples", []):
+            component(spec, name).validate(example)
+    assert spec["components"]["schemas"]["Result"]["examples"]
 
 
 def test_client_request_bodies_conform_to_the_contract(spec: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ import pytest
 from connectors import interview
 from connectors.errors import MalformedResponseError
 from connectors.interview import (
+    InterviewPlatform,
     Invitation,
     InvitationRequest,
     QuestionPlan,
@@ -112,7 +113,7 @@ def test_idempotency_key_needs_both_parts() -> None:
 def test_build_platform_knows_hrbridge_and_registered_vendors(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(interview, "_REGISTRY", {})
     client = build_platform("hrbridge", base_url="http://127.0.0.1:9", api_key="secret-key-123")
-    assert isinstance(client, HrbridgeInterviewClient)
+    assert isinstance(client, HrbridgeInterviewClient) and isinstance(client, InterviewPlatform)
     assert "secret-key-123" not in repr(client.http.auth) + repr(client)
 
     class VendorAdapter:
