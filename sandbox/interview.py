@@ -53,6 +53,8 @@ __all__ = ["BAD_KINDS", "InterviewPlatformSandbox", "main", "validate_invitation
 
 OPENAPI_PATH = Path(__file__).with_name("interview_openapi.yaml")
 OPEN_STATUSES = ("not_started", "in_progress")
+
+
 def _problem(status: int, title: str, detail: str, **extra: Any) -> SandboxResponse:
     body = {"type": f"https://hrbridge.dev/problems/{title.lower().replace(' ', '-')}",
             "title": title, "status": status, "detail": detail, **extra}
@@ -183,8 +185,8 @@ class InterviewPlatformSandbox(SandboxServer):
         """
         if not 0.0 <= bad_fraction <= 1.0:
             raise ValueError(f"bad_fraction must be within 0..1, got {bad_fraction}")
-        now = self.clock()
         with self._lock:
+            now = self.clock()
             if invitation_ids is not None:
                 chosen = [self._open_invitation(i) for i in invitation_ids]
             else:
@@ -196,14 +198,15 @@ class InterviewPlatformSandbox(SandboxServer):
             bad_positions = set(self._rng.sample(range(len(chosen)), bad_count))
             produced = []
             for position, invitation in enumerate(chosen):
-                result = self._make_result(invitation, now)
+                finished = max(now, invitation["created_at"])  # never before the invitation
+                result = self._make_result(invitation, finished)
                 if position in bad_positions:
                     kind = list(BAD_KINDS)[self._bad_turn % len(BAD_KINDS)]
                     self._bad_turn += 1
                     spoil(result, kind, self._rng, self._bad_turn, self._new_id)
                     self.bad_results[result["result_id"]] = kind
-                invitation["status"], invitation["completed_at"] = "completed", now
-                invitation["started_at"] = invitation["started_at"] or now
+                invitation["status"], invitation["completed_at"] = "completed", finished
+                invitation["started_at"] = invitation["started_at"] or finished
                 invitation["result_id"] = result["result_id"]
                 self.results.append(result)
                 self._result_index[result["result_id"]] = result
