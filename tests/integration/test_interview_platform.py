@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -251,6 +252,34 @@ def test_results_page_by_cursor_and_never_skip_results_completed_meanwhile(
     resumed = [(page, after) for page, after in client.iter_results(after=cursor, limit=4)]
     assert [r["invitation_id"] for r in resumed[0][0]] == more
     assert resumed[-1][1] != cursor
+
+
+def test_polling_while_another_thread_completes_interviews_sees_each_result_once(
+    client: HrbridgeInterviewClient, sandbox: InterviewPlatformSandbox
+) -> None:
+    ids = invite(client, 60)
+    batches = [ids[i: i + 6] for i in range(0, 60, 6)]
+    finished = threading.Event()
+
+    def complete_in_batches() -> None:
+        for batch in batches:
+            sandbox.complete(batch)
+        finished.set()
+
+    worker = threading.Thread(target=complete_in_batches)
+    worker.start()
+    seen: list[str] = []
+    cursor = None
+    while True:
+        done = finished.is_set()  # read before polling, so the last poll happens after the end
+        for page, page_cursor in client.iter_results(after=cursor, limit=5):
+            seen.extend(result["result_id"] for result in page)
+            cursor = page_cursor
+        if done:
+            break
+    worker.join()
+    assert len(seen) == len(set(seen)) == 60
+    assert seen == [result["result_id"] for result in sandbox.results]
 
 
 def test_an_empty_platform_yields_one_empty_page_and_keeps_the_cursor(client: HrbridgeInterviewClient) -> None:
