@@ -58,7 +58,7 @@ purge_checkpoints = sa.Table(
     sa.Column("cursor", sa.Text),
     sa.Column("batches", sa.Integer, nullable=False, default=0),
     sa.Column("subjects", sa.Integer, nullable=False, default=0),
-    sa.Column("records", sa.BigInteger, nullable=False, default=0),
+    sa.Column("records", sa.Text, nullable=False, default="{}"),
     sa.Column("held", sa.Integer, nullable=False, default=0),
     sa.Column("finished", sa.Boolean, nullable=False, default=False),
 )

@@ -1,0 +1,168 @@
+"""The deletion log on SQLite and Postgres: append-only, verified, tamper caught, exported."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from connectors.sql import make_engine
+from governance.audit import AuditKeys, DeletionLog, LogEntry, verify_chain
+from governance.audit.export import export_log
+
+DONE = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> AuditKeys:
+    return AuditKeys.load_or_create(tmp_path / "keys", env={"HRBRIDGE_AUDIT_PEPPER": "test"})
+
+
+def _write(engine: Engine, keys: AuditKeys, runs: int = 2, per_run: int = 3) -> DeletionLog:
+    log = DeletionLog(engine, keys)
+    for run in range(runs):
+        entries = [LogEntry(
+            requested_by="retention policy not-hired-180d", subject_hash=keys.pseudonymise(f"C{run}{i}"),
+            categories=["candidate_profile"], stores=["hub.candidates"],
+            legal_basis="PIPL Art. 47(1)(2) retention period expired", method="delete",
+            counts_before={"hub.candidates": 1}, counts_after={"hub.candidates": 0}, done_at=DONE,
+        ) for i in range(per_run)]
+        with engine.begin() as conn:
+            log.append(conn, f"run-{run}", entries)
+    return log
+
+
+def _tamper(engine: Engine, *statements: str | tuple[str, dict[str, object]]) -> None:
+    """Bypass the append-only guard the way a database superuser could, then restore it."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("ALTER TABLE deletion_log DISABLE TRIGGER deletion_log_append_only")
+        else:
+            conn.exec_driver_sql("DROP TRIGGER deletion_log_no_update")
+            conn.exec_driver_sql("DROP TRIGGER deletion_log_no_delete")
+        for statement in statements:
+            sql, params = statement if isinstance(statement, tuple) else (statement, {})
+            conn.execute(sa.text(sql), params)
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("ALTER TABLE deletion_log ENABLE TRIGGER deletion_log_append_only")
+
+
+def test_intact_log_verifies_with_chain_and_heads(engine: Engine, keys: AuditKeys) -> None:
+    _write(engine, keys)
+    report = verify_chain(engine, keys.public_key)
+    assert report.ok, report.problem
+    assert (report.entries, report.heads, report.last_seq) == (6, 2, 6)
+
+
+def test_writer_continues_the_chain_across_runs(engine: Engine, keys: AuditKeys) -> None:
+    _write(engine, keys, runs=1)
+    _write(engine, keys, runs=1)
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT seq, prev_hash, hash FROM deletion_log ORDER BY seq").all()
+    assert [r[0] for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert all(rows[i + 1][1] == rows[i][2] for i in range(5))
+
+
+def test_update_and_delete_are_rejected(engine: Engine, keys: AuditKeys) -> None:
+    _write(engine, keys, runs=1)
+    for statement in ("UPDATE deletion_log SET method = 'x' WHERE seq = 1", "DELETE FROM deletion_log WHERE seq = 1"):
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as conn:
+            conn.exec_driver_sql(statement)
+    assert verify_chain(engine, keys.public_key).ok
+
+
+def test_edited_entry_is_named(engine: Engine, keys: AuditKeys) -> None:
+    _write(engine, keys)
+    _tamper(engine, "UPDATE deletion_log SET legal_basis = 'consent' WHERE seq = 2")
+    report = verify_chain(engine, keys.public_key)
+    assert not report.ok
+    assert report.first_bad_seq == 2
+    assert "entry seq 2 was altered" in report.problem
+
+
+def test_deleted_entry_is_named(engine: Engine, keys: AuditKeys) -> None:
+    _write(engine, keys)
+    _tamper(engine, "DELETE FROM deletion_log WHERE seq = 4")
+    report = verify_chain(engine, keys.public_key)
+    assert (report.ok, report.first_bad_seq) == (False, 4)
+    assert "entry seq 4 is missing" in report.problem
+
+
+def test_swapped_entries_are_named(engine: Engine, keys: AuditKeys) -> None:
+    _write(engine, keys)
+    _tamper(engine, "UPDATE deletion_log SET seq = -1 WHERE seq = 2",
+            "UPDATE deletion_log SET seq = 2 WHERE seq = 3",
+            "UPDATE deletion_log SET seq = 3 WHERE seq = -1")
+    report = verify_chain(engine, keys.public_key)
+    assert (report.ok, report.first_bad_seq) == (False, 2)
+    assert "does not follow entry seq 1" in report.problem
+
+
+def test_rewritten_chain_is_caught_by_the_signed_head(engine: Engine, keys: AuditKeys) -> None:
+    """Editing an entry and recomputing every later hash still breaks the signed head."""
+    from governance.audit.chain import HASHED_FIELDS, entry_hash
+
+    _write(engine, keys, runs=1)
+    with engine.connect() as conn:
+        rows = [list(r) for r in conn.execute(sa.text(
+            f"SELECT {', '.join(HASHED_FIELDS)}, prev_hash FROM deletion_log ORDER BY seq"))]  # noqa: S608
+    rows[1][HASHED_FIELDS.index("method")] = "anonymise"
+    prev, statements = rows[0][-1], []
+    rewrite = "UPDATE deletion_log SET method = :method, prev_hash = :prev, hash = :hash WHERE seq = :seq"
+    for row in rows:
+        digest = entry_hash(prev, row[:-1])
+        statements.append((rewrite, {"method": row[HASHED_FIELDS.index("method")], "prev": prev, "hash": digest,
+                                     "seq": row[0]}))
+        prev = digest
+    _tamper(engine, *statements)
+    report = verify_chain(engine, keys.public_key)
+    assert not report.ok
+    assert "signed head" in report.problem
+
+
+def test_forged_head_signature_and_unsigned_tail(engine: Engine, keys: AuditKeys, tmp_path: Path) -> None:
+    _write(engine, keys, runs=1)
+    other = AuditKeys.load_or_create(tmp_path / "other", env={})
+    report = verify_chain(engine, other.public_key)
+    assert not report.ok and "not the trusted key" in report.problem
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE deletion_log_heads SET head_seq = head_seq - 1")
+    report = verify_chain(engine, keys.public_key)
+    assert not report.ok and "does not verify" in report.problem
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "html"])
+def test_export_formats(engine: Engine, keys: AuditKeys, tmp_path: Path, fmt: str) -> None:
+    _write(engine, keys)
+    report = verify_chain(engine, keys.public_key)
+    out = tmp_path / f"log.{fmt}"
+    assert export_log(engine, report, date(2026, 3, 10), date(2026, 3, 10), fmt, out) == 6
+    assert export_log(engine, report, date(2026, 3, 11), date(2026, 3, 12), fmt, tmp_path / f"none.{fmt}") == 0
+    text = out.read_text(encoding="utf-8")
+    if fmt == "csv":
+        lines = text.splitlines()
+        assert lines[0].startswith("# Deletion log 2026-03-10 to 2026-03-10. Chain verified: all 6 entries")
+        rows = list(csv.DictReader(lines[1:]))
+        assert len(rows) == 6 and rows[0]["What was done"] == "delete"
+        assert "retention period" in rows[0]["Legal basis in plain words"]
+    elif fmt == "json":
+        document = json.loads(text)
+        assert document["chain"]["ok"] is True and len(document["entries"]) == 6
+        assert document["entries"][0]["counts_before"] == {"hub.candidates": 1}
+    else:
+        assert "<script" not in text.lower()
+        assert "Chain verified: all 6 entries intact" in text
+        assert text.count("<tr>") == 7 and "Legal basis in plain words" in text
