@@ -213,18 +213,18 @@ class SuccessFactorsConnector:
     def saml_bearer(
         cls,
         base_url: str,
+        token_url: str | None,
         company_id: str,
         client_id: str,
         assertion: str | None = None,
         *,
-        token_url: str | None = None,
         private_key: str | None = None,
         user_id: str | None = None,
         **kwargs: Any,
     ) -> SuccessFactorsConnector:
         """OAuth 2.0 SAML-bearer: exchange a base64 SAML ``assertion`` for a bearer token.
 
-        Without an assertion, SAP's ``/oauth/idp`` builds one from ``private_key`` and ``user_id``.
+        ``token_url`` defaults (None) to ``<host>/oauth/token``. Without an assertion, SAP's ``/oauth/idp`` builds one from ``private_key`` and ``user_id``.
         Tokens are renewed before they expire and once more on a 401.
         """
         if assertion is None and not (private_key and user_id):

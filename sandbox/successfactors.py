@@ -492,7 +492,8 @@ class SuccessFactorsSandbox(SandboxServer):
     def _base(self, request: SandboxRequest) -> str:
         return f"http://{request.header('host') or f'{self.host}:{self.port}'}/odata/v2"
 
-    def _serialise(self, model: EntityModel, record: dict[str, Any], base: str, select: list[str] | None) -> dict[str, Any]:
+    def _serialise(self, model: EntityModel, record: dict[str, Any], base: str, select: list[str] | None,
+                   expand: list[str] | None = None) -> dict[str, Any]:
         key = record[model.key]
         literal = f"{key}L" if model.props[model.key].type == "Edm.Int64" else f"'{key}'"
         uri = f"{base}/{model.name}({literal})"
@@ -503,9 +504,32 @@ class SuccessFactorsSandbox(SandboxServer):
             if name in model.props:
                 out[name] = encode_value(model.props[name], record.get(name), offset)
         for nav in model.navs:
-            if select is None or nav in select:
+            if expand and nav in expand:
+                out[nav] = self._expanded(model, record, nav, base)
+            elif select is None or nav in select:
                 out[nav] = {"__deferred": {"uri": f"{uri}/{nav}"}}
         return out
+
+    def _resume_of(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        owner = str(record.get("candidateId"))
+        found = [r for r in self._data["Attachment"].values() if r["documentEntityId"] == owner]
+        return found[-1] if found else None
+
+    def _expanded(self, model: EntityModel, record: dict[str, Any], nav: str, base: str) -> Any:
+        """An expanded navigation property: the resume attachment, or an empty collection."""
+        if nav != "resume":
+            return {"results": []}
+        resume = self._resume_of(record)
+        return None if resume is None else self._serialise(self.model["Attachment"], resume, base, None)
+
+    def _expand(self, model: EntityModel, text: str | None) -> list[str] | None:
+        if not text:
+            return None
+        names = [n.strip() for n in text.split(",") if n.strip()]
+        unknown = [n for n in names if n not in model.navs]
+        if unknown:
+            raise unknown_properties(model.name, unknown)
+        return names
 
     def _get(self, request: SandboxRequest) -> SandboxResponse:
         if (denied := self._guard(request)) is not None:
@@ -513,10 +537,11 @@ class SuccessFactorsSandbox(SandboxServer):
         try:
             model = self._entity(request.path_params["entity"])
             select = self._select(model, request.param("$select"))
+            expand = self._expand(model, request.param("$expand"))
             base = self._base(request)
             if "key" in request.path_params:
-                return self._single(model, request, select, base)
-            return self._collection(model, request, select, base)
+                return self._single(model, request, select, base, expand)
+            return self._collection(model, request, select, base, expand)
         except ODataFault as fault:
             return fault.response()
 
@@ -529,7 +554,8 @@ class SuccessFactorsSandbox(SandboxServer):
             raise unknown_properties(model.name, unknown)
         return names
 
-    def _single(self, model: EntityModel, request: SandboxRequest, select: list[str] | None, base: str) -> SandboxResponse:
+    def _single(self, model: EntityModel, request: SandboxRequest, select: list[str] | None, base: str,
+                expand: list[str] | None = None) -> SandboxResponse:
         raw = request.path_params["key"].split("=", 1)[-1].strip().rstrip("Ll").strip("'")
         key: Any = int(raw) if model.props[model.key].type == "Edm.Int64" and raw.lstrip("-").isdigit() else raw
         with self._lock:
@@ -538,19 +564,18 @@ class SuccessFactorsSandbox(SandboxServer):
                 raise ODataFault(404, "COE_RECORD_NOT_FOUND", f"[COE0025]{model.name} with key {model.key}={raw} was not found.")
             nav = request.path_params.get("nav")
             if nav is None:
-                return SandboxResponse(200, {"d": self._serialise(model, record, base, select)})
+                return SandboxResponse(200, {"d": self._serialise(model, record, base, select, expand)})
             if nav != "resume":
                 if nav not in model.navs:
                     raise unknown_properties(model.name, [nav])
                 return SandboxResponse(200, {"d": {"results": []}})
-            owner = str(record["candidateId"])
-            target = self.model["Attachment"]
-            found = [r for r in self._data["Attachment"].values() if r["documentEntityId"] == owner]
-            if not found:
+            resume = self._resume_of(record)
+            if resume is None:
                 return SandboxResponse(200, {"d": None})
-            return SandboxResponse(200, {"d": self._serialise(target, found[-1], base, select)})
+            return SandboxResponse(200, {"d": self._serialise(self.model["Attachment"], resume, base, select)})
 
-    def _collection(self, model: EntityModel, request: SandboxRequest, select: list[str] | None, base: str) -> SandboxResponse:
+    def _collection(self, model: EntityModel, request: SandboxRequest, select: list[str] | None, base: str,
+                    expand: list[str] | None = None) -> SandboxResponse:
         token = request.param("$skiptoken")
         try:
             size = min(int(request.param("customPageSize") or self.page_size), MAX_PAGE_SIZE)
@@ -573,7 +598,7 @@ class SuccessFactorsSandbox(SandboxServer):
                 while len(self._snapshots) > 500:
                     self._snapshots.pop(next(iter(self._snapshots)))
             table = self._data[model.name]
-            page = [self._serialise(model, table[k], base, select) for k in keys[start:start + size] if k in table]
+            page = [self._serialise(model, table[k], base, select, expand) for k in keys[start:start + size] if k in table]
         body: dict[str, Any] = {"results": page}
         if request.param("$inlinecount") == "allpages":
             body["__count"] = str(len(keys))

@@ -17,6 +17,8 @@ from connectors.errors import (
 )
 from connectors.http import RetryPolicy
 from connectors.successfactors import (
+    STREAMS,
+    StreamSpec,
     SuccessFactorsConnector,
     UnknownEntityError,
     UnknownFieldError,
@@ -129,14 +131,14 @@ def test_resume_stream_carries_parseable_content(sf_sandbox: SuccessFactorsSandb
 
 def test_saml_bearer_auth_obtains_and_uses_a_token(sf_sandbox: SuccessFactorsSandbox) -> None:
     assertion = base64.b64encode(b"<saml2:Assertion xmlns:saml2='urn:oasis:names:tc:SAML:2.0:assertion'/>").decode()
-    connector = SuccessFactorsConnector.saml_bearer(sf_sandbox.url, SANDBOX_COMPANY, SANDBOX_CLIENT, assertion,
+    connector = SuccessFactorsConnector.saml_bearer(sf_sandbox.url, f"{sf_sandbox.url}/oauth/token", SANDBOX_COMPANY, SANDBOX_CLIENT, assertion,
                                                     retry=FAST_RETRY)
     assert sum(1 for _ in connector.read("JobRequisition")) == 12
     assert sum(1 for line in sf_sandbox.request_log if line == "POST /oauth/token") == 1
 
 
 def test_saml_bearer_with_private_key_uses_idp_for_the_assertion(sf_sandbox: SuccessFactorsSandbox) -> None:
-    connector = SuccessFactorsConnector.saml_bearer(sf_sandbox.url, SANDBOX_COMPANY, SANDBOX_CLIENT,
+    connector = SuccessFactorsConnector.saml_bearer(sf_sandbox.url, None, SANDBOX_COMPANY, SANDBOX_CLIENT,
                                                     private_key="LS0tLS1CRUdJTi...", user_id="sfadmin")
     assert sum(1 for _ in connector.read("JobRequisition")) == 12
     assert "POST /oauth/idp" in sf_sandbox.request_log
@@ -144,7 +146,7 @@ def test_saml_bearer_with_private_key_uses_idp_for_the_assertion(sf_sandbox: Suc
 
 def test_unknown_oauth_client_is_an_authentication_error(sf_sandbox: SuccessFactorsSandbox) -> None:
     assertion = base64.b64encode(b"<Assertion/>").decode()
-    connector = SuccessFactorsConnector.saml_bearer(sf_sandbox.url, SANDBOX_COMPANY, "stranger", assertion)
+    connector = SuccessFactorsConnector.saml_bearer(sf_sandbox.url, None, SANDBOX_COMPANY, "stranger", assertion)
     with pytest.raises(AuthenticationError, match="stranger@SFPART000001"):
         list(connector.read("Candidate"))
 
@@ -226,3 +228,16 @@ def test_dropped_connection_is_retried(sf_sandbox: SuccessFactorsSandbox) -> Non
     connector = sandbox_connector(sf_sandbox)
     assert sum(1 for _ in connector.read("JobRequisition")) == 12
     assert connector.stats.retries == 1
+
+
+def test_declared_stream_with_expanded_resume(sf_sandbox: SuccessFactorsSandbox) -> None:
+    streams = {**STREAMS, "CandidateWithResume": StreamSpec("CandidateWithResume", "Candidate", "candidateId",
+                                                            fields=("firstName", "resume"), expand=("resume",))}
+    connector = sandbox_connector(sf_sandbox, streams=streams)
+    records = list(connector.read("CandidateWithResume"))
+    assert len(records) == 60
+    first = records[0]
+    assert set(first) == {"candidateId", "lastModifiedDateTime", "firstName", "resume"}
+    assert first["resume"]["documentEntityId"] == str(first["candidateId"])
+    assert "__metadata" not in first["resume"]
+    assert first["resume"]["lastModifiedDateTime"].tzinfo is not None
