@@ -241,3 +241,11 @@ def test_declared_stream_with_expanded_resume(sf_sandbox: SuccessFactorsSandbox)
     assert first["resume"]["documentEntityId"] == str(first["candidateId"])
     assert "__metadata" not in first["resume"]
     assert first["resume"]["lastModifiedDateTime"].tzinfo is not None
+
+
+def test_slow_response_times_out_and_is_retried(sf_sandbox: SuccessFactorsSandbox) -> None:
+    sf_sandbox.faults.add("slow", r"/odata/v2/JobRequisition$", delay=1.0)
+    connector = sandbox_connector(sf_sandbox, timeout=0.3)
+    assert sum(1 for _ in connector.read("JobRequisition")) == 12
+    assert connector.stats.retries == 1
+    assert ("slow", "/odata/v2/JobRequisition") in sf_sandbox.faults.fired

@@ -172,3 +172,25 @@ def test_python_m_sandbox_prints_urls_and_stops_on_interrupt() -> None:
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_server_base_routes_methods_and_faults() -> None:
+    from sandbox.server import SandboxResponse, SandboxServer
+
+    with SandboxServer() as server:
+        server.route("GET", r"/items/(?P<item>[^/]+)", lambda r: SandboxResponse(200, {"item": r.path_params["item"],
+                                                                                    "q": r.query, "raw": r.raw_query}))
+        server.route("POST", r"/echo", lambda r: SandboxResponse(201, r.json()))
+        got = requests.get(f"{server.url}/items/a%20b?x=1&x=2", timeout=5).json()
+        assert got == {"item": "a b", "q": {"x": ["1", "2"]}, "raw": "x=1&x=2"}
+        assert requests.post(f"{server.url}/echo", json={"k": "值"}, timeout=5).json() == {"k": "值"}
+        assert requests.delete(f"{server.url}/echo", timeout=5).status_code == 405
+        assert requests.get(f"{server.url}/nowhere", timeout=5).status_code == 404
+        server.faults.add("500", r"/items/")
+        assert requests.get(f"{server.url}/items/x", timeout=5).status_code == 500
+        server.faults.add("malformed", r"/items/")
+        with pytest.raises(ValueError):
+            requests.get(f"{server.url}/items/x", timeout=5).json()
+        with pytest.raises(ValueError, match="unknown fault kind"):
+            server.faults.add("meteor")
+        assert server.url.startswith("http://127.0.0.1:")
