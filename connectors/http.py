@@ -215,13 +215,27 @@ class CursorParamPaginator:
 
 @dataclass
 class HttpStats:
-    """Counters a connector reports in its summary."""
+    """Counters a connector reports in its summary; safe to update from a thread pool."""
 
     requests: int = 0
     retries: int = 0
     waited_seconds: float = 0.0
     pages: int = 0
     status_counts: dict[int, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(
+        self, *, requests: int = 0, retries: int = 0, waited: float = 0.0, pages: int = 0,
+        status: int | None = None,
+    ) -> None:
+        """Add to the counters atomically."""
+        with self._lock:
+            self.requests += requests
+            self.retries += retries
+            self.waited_seconds += waited
+            self.pages += pages
+            if status is not None:
+                self.status_counts[status] = self.status_counts.get(status, 0) + 1
 
 
 class HttpClient:
@@ -282,7 +296,7 @@ class HttpClient:
                 self.limiter.acquire()
             request_headers = {**self.headers, **(headers or {})}
             self.auth.apply(self.session, request_headers)
-            self.stats.requests += 1
+            self.stats.add(requests=1)
             try:
                 response = self.session.request(
                     method, url, params=params, json=json, data=data,
@@ -297,7 +311,7 @@ class HttpClient:
                 waited += self._wait(delay)
                 continue
             status = response.status_code
-            self.stats.status_counts[status] = self.stats.status_counts.get(status, 0) + 1
+            self.stats.add(status=status)
             if status in ok:
                 return response
             if status == 401 and not refreshed and self.auth.refresh():
@@ -317,8 +331,7 @@ class HttpClient:
             raise self.error_for(method, url, response)
 
     def _wait(self, delay: float) -> float:
-        self.stats.retries += 1
-        self.stats.waited_seconds += delay
+        self.stats.add(retries=1, waited=delay)
         self._sleep(delay)
         return delay
 
@@ -346,7 +359,7 @@ class HttpClient:
         url, current = self.url(path_or_url), dict(params or {})
         while True:
             page = self.get_json(url, params=current or None)
-            self.stats.pages += 1
+            self.stats.add(pages=1)
             yield page
             following = paginator.next_request(page, url, current)
             if following is None:
