@@ -139,7 +139,7 @@ class HrbridgeInterviewClient:
             if cursor:
                 params["after"] = cursor
             page = self.http.get_json("v1/results", params=params)
-            self.http.stats.pages += 1
+            self.http.stats.add(pages=1)
             results, next_cursor, has_more = _read_page(page)
             if next_cursor:
                 cursor = next_cursor
