@@ -372,23 +372,29 @@ class SuccessFactorsConnector:
         """Upsert ``records`` (each carrying ``key_field``) in chunks and check each record's status.
 
         Datetimes are sent as ``/Date(ms)/``. HTTP 200 with per-record errors is reported in
-        ``failed``, never as success.
+        ``failed``, never as success; a chunk the service refuses as a whole (an OData 4xx error)
+        marks each of its records failed with that message and the next chunk is still sent.
+        Records without a key are refused before anything is sent.
         """
+        missing = [i for i, record in enumerate(records) if record.get(key_field) is None]
+        if missing:
+            raise ValueError(f"upsert records {missing[:10]} for {entity} have no {key_field!r}; nothing was sent")
         result = UpsertResult()
         for start in range(0, len(records), chunk_size):
             chunk = records[start:start + chunk_size]
-            keys, body = [], []
-            for position, record in enumerate(chunk, start):
-                if record.get(key_field) is None:
-                    raise ValueError(f"upsert record {position} for {entity} has no {key_field!r}")
-                key = record[key_field]
-                keys.append(key)
-                payload: dict[str, Any] = {"__metadata": {"uri": f"{entity}({odata_literal(key)})"}}
+            keys = [record[key_field] for record in chunk]
+            body = []
+            for record in chunk:
+                payload: dict[str, Any] = {"__metadata": {"uri": f"{entity}({odata_literal(record[key_field])})"}}
                 for name, value in record.items():
                     if name != key_field:
                         payload[name] = to_odata_date(value) if isinstance(value, datetime) else value
                 body.append(payload)
-            response = self.client.request("POST", "upsert", params={"$format": "json"}, json=body)
+            try:
+                response = self.client.request("POST", "upsert", params={"$format": "json"}, json=body)
+            except ODataRequestError as exc:
+                result.failed.extend((key, str(exc)) for key in keys)
+                continue
             part = parse_upsert_response(decode_json(response), keys)
             result.ok.extend(part.ok)
             result.failed.extend(part.failed)

@@ -24,7 +24,7 @@ from connectors.successfactors import (
     UnknownFieldError,
     delta_since,
 )
-from sandbox.server import SandboxResponse, SandboxServer
+from sandbox.server import SandboxRequest, SandboxResponse, SandboxServer
 from sandbox.successfactors import SuccessFactorsSandbox, load_model, metadata_document
 from tests.factories.successfactors import (
     FAST_RETRY,
@@ -249,3 +249,31 @@ def test_slow_response_times_out_and_is_retried(sf_sandbox: SuccessFactorsSandbo
     assert sum(1 for _ in connector.read("JobRequisition")) == 12
     assert connector.stats.retries == 1
     assert ("slow", "/odata/v2/JobRequisition") in sf_sandbox.faults.fired
+
+
+def test_upsert_chunk_refused_as_a_whole_marks_its_records_and_continues() -> None:
+    calls: list[int] = []
+
+    def upsert(request: SandboxRequest) -> SandboxResponse:
+        calls.append(len(request.json()))
+        if len(calls) == 2:
+            return SandboxResponse(400, {"error": {"code": "COE_GENERAL_BAD_REQUEST",
+                                                   "message": {"lang": "en-US", "value": "[COE0019]Bad chunk"}}})
+        return SandboxResponse(200, {"d": [{"status": "OK", "index": i, "httpCode": 200} for i in range(calls[-1])]})
+
+    with SandboxServer() as server:
+        server.route("POST", r"/odata/v2/upsert", upsert)
+        connector = SuccessFactorsConnector(server.url, retry=FAST_RETRY)
+        records = [{"applicationId": i, "cust_aiInterviewStatus": "Invited"} for i in range(1, 6)]
+        result = connector.upsert("JobApplication", records, "applicationId", chunk_size=2)
+    assert calls == [2, 2, 1]
+    assert result.ok == [1, 2, 5]
+    assert [key for key, _ in result.failed] == [3, 4]
+    assert "[COE0019]Bad chunk" in result.failed[0][1]
+
+
+def test_upsert_refuses_records_without_key_before_sending(sf_sandbox: SuccessFactorsSandbox) -> None:
+    with pytest.raises(ValueError, match=r"upsert records \[1\] for JobApplication have no 'applicationId'"):
+        sandbox_connector(sf_sandbox).upsert("JobApplication", [{"applicationId": 700001}, {"status": "x"}],
+                                             "applicationId")
+    assert sf_sandbox.upsert_log == []
