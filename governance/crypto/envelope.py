@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import os
 import re
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ NONCE_BYTES = 12
 TAG_BYTES = 16
 KIND_TEXT = "s"
 KIND_BYTES = "b"
-_BODY = re.compile(r"[A-Za-z0-9_-]+")
+_TOKEN = re.compile(r"hrb1:(\d{1,9}):([sb]):([A-Za-z0-9_-]+)")
 
 
 @dataclass(frozen=True)
@@ -36,9 +35,9 @@ class Location:
     subject_id: str
 
     def aad(self, purpose: str, key_version: int, kind: str = "") -> bytes:
-        """Canonical, unambiguous associated data for this location (JSON array, UTF-8)."""
-        fields = [FORMAT, purpose, self.table, self.column, self.record_id, self.subject_id, key_version, kind]
-        return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        """Canonical, unambiguous associated data for this location (length-prefixed fields, UTF-8)."""
+        fields = (FORMAT, purpose, self.table, self.column, self.record_id, self.subject_id, str(key_version), kind)
+        return "|".join(f"{len(f)}:{f}" for f in fields).encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -52,20 +51,26 @@ class Token:
 
 def data_key_aad(subject_id: str, key_version: int) -> bytes:
     """Associated data for wrapping a subject's data key: a wrapped key cannot move to another subject."""
-    return json.dumps([FORMAT, "data-key", subject_id, key_version], ensure_ascii=False).encode("utf-8")
+    fields = (FORMAT, "data-key", str(subject_id), str(key_version))
+    return "|".join(f"{len(f)}:{f}" for f in fields).encode("utf-8")
 
 
-def seal(data_key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+def cipher(data_key: bytes | AESGCM) -> AESGCM:
+    """An AES-256-GCM instance for a data key (pass it around to avoid re-keying per value)."""
+    return data_key if isinstance(data_key, AESGCM) else AESGCM(data_key)
+
+
+def seal(data_key: bytes | AESGCM, plaintext: bytes, aad: bytes) -> bytes:
     """AES-256-GCM with a fresh random 96-bit nonce; returns nonce || ciphertext || tag."""
     nonce = os.urandom(NONCE_BYTES)
-    return nonce + AESGCM(data_key).encrypt(nonce, plaintext, aad)
+    return nonce + cipher(data_key).encrypt(nonce, plaintext, aad)
 
 
-def open_sealed(data_key: bytes, sealed: bytes, aad: bytes) -> bytes:
+def open_sealed(data_key: bytes | AESGCM, sealed: bytes, aad: bytes) -> bytes:
     """Inverse of :func:`seal`; raises ``InvalidTag`` when anything was altered."""
     if len(sealed) < NONCE_BYTES + TAG_BYTES:
         raise InvalidTag()
-    return AESGCM(data_key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad)
+    return cipher(data_key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad)
 
 
 def format_token(key_version: int, kind: str, sealed: bytes) -> str:
@@ -78,14 +83,10 @@ def parse_token(token: str) -> Token:
     """Split a token into its parts; raises ``ValueError`` saying what is wrong with it."""
     if not isinstance(token, str):
         raise ValueError(f"expected a text token, got {type(token).__name__}")
-    parts = token.split(":")
-    if len(parts) != 4 or parts[0] != FORMAT:
-        raise ValueError(f"not an {FORMAT} token")
-    _, version, kind, body = parts
-    if not version.isdigit() or kind not in (KIND_TEXT, KIND_BYTES):
-        raise ValueError("malformed token header")
-    if not _BODY.fullmatch(body):
-        raise ValueError("token body is not base64url")
+    match = _TOKEN.fullmatch(token)
+    if match is None:
+        raise ValueError(f"malformed {FORMAT} token" if token.startswith(FORMAT + ":") else f"not an {FORMAT} token")
+    version, kind, body = match.groups()
     try:
         sealed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except (binascii.Error, ValueError) as exc:

@@ -213,7 +213,7 @@ class Vault:
         )
 
     @staticmethod
-    def _seal(data_key: bytes, version: int, value: str | bytes, where: envelope.Location) -> str:
+    def _seal(data_key: bytes | AESGCM, version: int, value: str | bytes, where: envelope.Location) -> str:
         kind, plain = Vault._plain_bytes(value, where.column, where.record_id)
         sealed = envelope.seal(data_key, plain, where.aad("value", version, kind))
         return envelope.format_token(version, kind, sealed)
@@ -226,7 +226,7 @@ class Vault:
             raise TamperedCiphertext(where.record_id, where.column, str(exc)) from exc
 
     @staticmethod
-    def _open(data_key: bytes, parsed: envelope.Token, where: envelope.Location) -> str | bytes:
+    def _open(data_key: bytes | AESGCM, parsed: envelope.Token, where: envelope.Location) -> str | bytes:
         try:
             plain = envelope.open_sealed(data_key, parsed.sealed, where.aad("value", parsed.key_version, parsed.kind))
         except InvalidTag as exc:
@@ -288,7 +288,10 @@ class Vault:
         The column becomes ``object`` dtype with ``None`` for missing values, so it loads as SQL NULL.
         """
         located = self._locations(frame, column, table, subject_col, record_col)
-        keys = self._encryption_keys(w.subject_id for _, w in located if w is not None)
+        keys = {
+            subject: (version, envelope.cipher(key))
+            for subject, (version, key) in self._encryption_keys(w.subject_id for _, w in located if w).items()
+        }
         tokens = [
             None if w is None else self._seal(keys[w.subject_id][1], keys[w.subject_id][0], value, w)
             for value, w in located
@@ -306,7 +309,8 @@ class Vault:
         """
         located = self._locations(frame, column, table, subject_col, record_col)
         parsed = [(None, None) if w is None else (self._parse(token, w), w) for token, w in located]
-        keys = self._decryption_keys((w.subject_id, p.key_version) for p, w in parsed if w is not None)
+        refs = ((w.subject_id, p.key_version) for p, w in parsed if w is not None)
+        keys = {ref: envelope.cipher(key) for ref, key in self._decryption_keys(refs).items()}
         values = [
             None if w is None else self._open(keys[(w.subject_id, p.key_version)], p, w) for p, w in parsed
         ]

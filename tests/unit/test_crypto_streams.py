@@ -43,7 +43,7 @@ def _chunks(blob: bytes) -> tuple[bytes, list[bytes]]:
 def test_round_trip_across_chunk_boundaries(vault: Vault, size: int) -> None:
     data = os.urandom(size)
     blob = _encrypt(vault, data)
-    assert data[:64] not in blob or size == 0
+    assert size < 16 or data[:64] not in blob
     assert _decrypt(vault, blob) == data
 
 
