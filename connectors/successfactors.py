@@ -169,6 +169,21 @@ class _SuccessFactorsClient(HttpClient):
                                  status, code, response.text[:500])
 
 
+class _OAuthClient(HttpClient):
+    """HTTP client for the token endpoints: refusals carry the OAuth ``error_description``."""
+
+    def error_for(self, method: str, url: str, response: requests.Response) -> Exception:
+        """Name the OAuth error and its description (never the assertion or key)."""
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if isinstance(body, Mapping) and body.get("error"):
+            detail = f"{body['error']}: {body.get('error_description', '')}".rstrip(": ")
+            return AuthenticationError(f"{urlsplit(url).path} answered HTTP {response.status_code} ({detail})")
+        return super().error_for(method, url, response)
+
+
 def _odata_root(base_url: str) -> str:
     base = base_url.rstrip("/")
     return base if base.endswith("/odata/v2") else base + "/odata/v2"
@@ -224,14 +239,16 @@ class SuccessFactorsConnector:
     ) -> SuccessFactorsConnector:
         """OAuth 2.0 SAML-bearer: exchange a base64 SAML ``assertion`` for a bearer token.
 
-        ``token_url`` defaults (None) to ``<host>/oauth/token``. Without an assertion, SAP's ``/oauth/idp`` builds one from ``private_key`` and ``user_id``.
-        Tokens are renewed before they expire and once more on a 401.
+        ``token_url`` None means ``<host>/oauth/token``. Without an assertion, SAP's ``/oauth/idp``
+        builds one from ``private_key`` and ``user_id`` (the key then travels to SAP; prefer an
+        assertion signed locally in production). Tokens are renewed before they expire and once
+        more on a 401.
         """
         if assertion is None and not (private_key and user_id):
             raise ValueError("saml_bearer needs an assertion, or a private_key and user_id for /oauth/idp")
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(base_url))
         token_url = token_url or f"{origin}/oauth/token"
-        oauth = HttpClient(origin, retry=kwargs.get("retry"), timeout=kwargs.get("timeout", 30.0))
+        oauth = _OAuthClient(origin, retry=kwargs.get("retry"), timeout=kwargs.get("timeout", 30.0))
         principal = f"OAuth client {client_id}@{company_id}"
 
         def fetch_token() -> tuple[str, float]:
