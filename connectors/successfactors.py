@@ -379,6 +379,16 @@ class SuccessFactorsConnector:
                         f"{spec.entity_set} page {number} record {position} ({key}={row.get(key)!r}): {exc}") from exc
             yield cleaned
 
+    def read_keys(self, stream: str) -> set[Any]:
+        """Every primary key the stream holds now (``$select`` of key and cursor only).
+
+        Comparing with the keys already loaded finds records deleted or purged at the source,
+        which a ``lastModifiedDateTime`` delta can never show.
+        """
+        spec = self.stream(stream)
+        key = spec.primary_key or next(iter(self.entity_type(spec.entity_set).key), "")
+        return {record[key] for page in self.read_pages(stream, fields=[key]) for record in page}
+
     def read(self, stream: str, since: datetime | None = None, fields: list[str] | None = None) -> Iterator[dict[str, Any]]:
         """Yield clean records one at a time (see :meth:`read_pages`)."""
         for page in self.read_pages(stream, since, fields):

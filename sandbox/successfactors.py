@@ -9,8 +9,9 @@ Decimal values as JSON strings, ``__metadata`` and deferred navigation blocks, S
 bodies, ``POST /odata/v2/upsert`` answering 200 with a status per record, Basic auth as
 ``user@companyId`` and the OAuth 2.0 SAML-bearer token flow.
 
+``rate_limit`` (requests per second, token bucket) answers 429 with ``Retry-After`` beyond it.
 In-process API for tests, benchmarks and the demo: :meth:`add_applications`,
-:meth:`set_application_status`, :meth:`hire`, :meth:`update`, :meth:`get`, :meth:`records`,
+:meth:`set_application_status`, :meth:`hire`, :meth:`update`, :meth:`delete`, :meth:`get`, :meth:`records`,
 ``upsert_log``, ``request_log`` and ``faults`` (see :mod:`sandbox.server`).
 """
 
@@ -347,8 +348,11 @@ class SuccessFactorsSandbox(SandboxServer):
         page_size: int = 100,
         users: dict[str, str] | None = None,
         clients: dict[str, str] | None = None,
+        rate_limit: float | None = None,
     ) -> None:
         super().__init__(host, port)
+        self.rate_limit = rate_limit
+        self._bucket = (float(rate_limit or 0), time.monotonic())
         self.model = load_model()
         self.page_size = page_size
         self.users = dict(users or DEFAULT_USERS)
@@ -386,6 +390,11 @@ class SuccessFactorsSandbox(SandboxServer):
         """How many records ``entity`` holds."""
         with self._lock:
             return len(self._data[entity])
+
+    def delete(self, entity: str, key: Any) -> None:
+        """Remove a record, as a purge in SuccessFactors does (KeyError when absent)."""
+        with self._lock:
+            del self._data[entity][key]
 
     def update(self, entity: str, key: Any, **fields: Any) -> datetime:
         """Change fields of a record and bump its ``lastModifiedDateTime``; returns the new stamp."""
@@ -467,7 +476,26 @@ class SuccessFactorsSandbox(SandboxServer):
             return expires is not None and expires > time.monotonic()
         return False
 
+    def _throttled(self) -> float | None:
+        """Seconds until a request is allowed when over ``rate_limit`` (token bucket), else None."""
+        if not self.rate_limit:
+            return None
+        with self._lock:
+            tokens, stamp = self._bucket
+            now = time.monotonic()
+            tokens = min(self.rate_limit, tokens + (now - stamp) * self.rate_limit)
+            if tokens >= 1:
+                self._bucket = (tokens - 1, now)
+                return None
+            self._bucket = (tokens, now)
+            return (1 - tokens) / self.rate_limit
+
     def _guard(self, request: SandboxRequest) -> SandboxResponse | None:
+        wait = self._throttled()
+        if wait is not None:
+            throttled = odata_error(429, "COE_TOO_MANY_REQUESTS", "[COE0050]Too many requests; retry after Retry-After seconds.")
+            throttled.headers["Retry-After"] = str(max(1, int(wait + 0.999)))
+            return throttled
         if self._authorised(request):
             return None
         return SandboxResponse(401, "Unauthorized: invalid or missing credentials",

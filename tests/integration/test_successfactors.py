@@ -280,3 +280,21 @@ def test_upsert_refuses_records_without_key_before_sending(sf_sandbox: SuccessFa
         sandbox_connector(sf_sandbox).upsert("JobApplication", [{"applicationId": 700001}, {"status": "x"}],
                                              "applicationId")
     assert sf_sandbox.upsert_log == []
+
+
+def test_read_keys_finds_records_deleted_at_the_source(sf_sandbox: SuccessFactorsSandbox) -> None:
+    connector = sandbox_connector(sf_sandbox, page_size=50)
+    before = connector.read_keys("JobApplication")
+    sf_sandbox.delete("JobApplication", 700007)
+    after = connector.read_keys("JobApplication")
+    assert before - after == {700007}
+    assert len(after) == connector.last_count == 79
+
+
+def test_sandbox_rate_limit_answers_429_and_the_connector_keeps_going() -> None:
+    with SuccessFactorsSandbox(page_size=10, rate_limit=3) as sandbox:
+        connector = sandbox_connector(sandbox, page_size=10, retry=RetryPolicy(
+            max_attempts=10, max_retry_after=0.4, total_budget=20))
+        assert sum(1 for _ in connector.read("Candidate")) == 60
+    assert connector.stats.status_counts.get(429, 0) >= 1
+    assert connector.stats.retries == connector.stats.status_counts[429]
