@@ -10,7 +10,7 @@ encrypted data is never touched.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -258,27 +258,68 @@ class Vault:
         ref = (where.subject_id, parsed.key_version)
         return self._open(self._decryption_keys([ref])[ref], parsed, where)
 
-    # -- columns --------------------------------------------------------------------------------------
+    # -- columns and rows ---------------------------------------------------------------------------
     @staticmethod
-    def _locations(
-        frame: pd.DataFrame, column: str, table: str, subject_col: str, record_col: str
+    def _locate(
+        values: list[Any], subjects: list[Any], records: list[Any], *, table: str, column: str,
+        subject_name: str, record_name: str,
     ) -> list[tuple[Any, envelope.Location | None]]:
-        for name in (column, subject_col, record_col):
-            if name not in frame.columns:
-                raise KeyError(f"table {table!r}: frame has no column {name!r}")
         out: list[tuple[Any, envelope.Location | None]] = []
-        rows = zip(frame[column].tolist(), frame[subject_col].tolist(), frame[record_col].tolist(), strict=True)
-        for position, (value, subject, record) in enumerate(rows):
+        for position, (value, subject, record) in enumerate(zip(values, subjects, records, strict=True)):
             if _is_missing(value):
                 out.append((None, None))
                 continue
             if _is_missing(subject) or _is_missing(record):
                 raise ValueError(
                     f"table {table!r}, column {column!r}, row {position}: a value needs both "
-                    f"{subject_col!r} (subject) and {record_col!r} (record id) to be encrypted"
+                    f"{subject_name!r} (subject) and {record_name!r} (record id)"
                 )
             out.append((value, envelope.Location(table, column, str(record), str(subject))))
         return out
+
+    def _frame_locations(
+        self, frame: pd.DataFrame, column: str, table: str, subject_col: str, record_col: str
+    ) -> list[tuple[Any, envelope.Location | None]]:
+        for name in (column, subject_col, record_col):
+            if name not in frame.columns:
+                raise KeyError(f"table {table!r}: frame has no column {name!r}")
+        return self._locate(
+            frame[column].tolist(), frame[subject_col].tolist(), frame[record_col].tolist(),
+            table=table, column=column, subject_name=subject_col, record_name=record_col,
+        )
+
+    def _row_locations(
+        self, rows: Sequence[Mapping[str, Any]], columns: Sequence[str], table: str, subject_key: str,
+        record_key: str,
+    ) -> dict[str, list[tuple[Any, envelope.Location | None]]]:
+        subjects = [row.get(subject_key) for row in rows]
+        records = [row.get(record_key) for row in rows]
+        return {
+            column: self._locate([row.get(column) for row in rows], subjects, records, table=table,
+                                 column=column, subject_name=subject_key, record_name=record_key)
+            for column in columns
+        }
+
+    def _seal_all(self, located: list[list[tuple[Any, envelope.Location | None]]]) -> list[list[str | None]]:
+        """Encrypt several located lists with one key lookup per subject across all of them."""
+        subjects = {w.subject_id for items in located for _, w in items if w is not None}
+        keys = {s: (v, envelope.cipher(k)) for s, (v, k) in self._encryption_keys(subjects).items()}
+        return [
+            [None if w is None else self._seal(keys[w.subject_id][1], keys[w.subject_id][0], value, w)
+             for value, w in items]
+            for items in located
+        ]
+
+    def _open_all(self, located: list[list[tuple[Any, envelope.Location | None]]]) -> list[list[Any]]:
+        """Decrypt several located lists with one key unwrap per subject and key version."""
+        parsed = [[(None, None) if w is None else (self._parse(token, w), w) for token, w in items]
+                  for items in located]
+        refs = {(w.subject_id, p.key_version) for items in parsed for p, w in items if w is not None}
+        keys = {ref: envelope.cipher(key) for ref, key in self._decryption_keys(refs).items()}
+        return [
+            [None if w is None else self._open(keys[(w.subject_id, p.key_version)], p, w) for p, w in items]
+            for items in parsed
+        ]
 
     def encrypt_column(
         self, frame: pd.DataFrame, column: str, *, table: str, subject_col: str, record_col: str
@@ -287,15 +328,7 @@ class Vault:
 
         The column becomes ``object`` dtype with ``None`` for missing values, so it loads as SQL NULL.
         """
-        located = self._locations(frame, column, table, subject_col, record_col)
-        keys = {
-            subject: (version, envelope.cipher(key))
-            for subject, (version, key) in self._encryption_keys(w.subject_id for _, w in located if w).items()
-        }
-        tokens = [
-            None if w is None else self._seal(keys[w.subject_id][1], keys[w.subject_id][0], value, w)
-            for value, w in located
-        ]
+        [tokens] = self._seal_all([self._frame_locations(frame, column, table, subject_col, record_col)])
         out = frame.copy()
         out[column] = pd.Series(tokens, index=frame.index, dtype=object)  # keep None → SQL NULL
         return out
@@ -307,16 +340,29 @@ class Vault:
 
         Text columns come back with pandas' inferred string dtype, bytes as ``object``.
         """
-        located = self._locations(frame, column, table, subject_col, record_col)
-        parsed = [(None, None) if w is None else (self._parse(token, w), w) for token, w in located]
-        refs = ((w.subject_id, p.key_version) for p, w in parsed if w is not None)
-        keys = {ref: envelope.cipher(key) for ref, key in self._decryption_keys(refs).items()}
-        values = [
-            None if w is None else self._open(keys[(w.subject_id, p.key_version)], p, w) for p, w in parsed
-        ]
+        [values] = self._open_all([self._frame_locations(frame, column, table, subject_col, record_col)])
         out = frame.copy()
         out[column] = pd.Series(values, index=frame.index)
         return out
+
+    def encrypt_rows(
+        self, rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, table: str, subject_key: str,
+        record_key: str,
+    ) -> list[dict[str, Any]]:
+        """Copies of ``rows`` (dicts, e.g. for ``upsert``) with ``columns`` encrypted; one key lookup
+        per subject for all columns together."""
+        located = self._row_locations(rows, columns, table, subject_key, record_key)
+        sealed = dict(zip(located, self._seal_all(list(located.values())), strict=True))
+        return [{**row, **{c: sealed[c][i] for c in columns}} for i, row in enumerate(rows)]
+
+    def decrypt_rows(
+        self, rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, table: str, subject_key: str,
+        record_key: str,
+    ) -> list[dict[str, Any]]:
+        """Copies of ``rows`` with ``columns`` decrypted (inverse of :meth:`encrypt_rows`)."""
+        located = self._row_locations(rows, columns, table, subject_key, record_key)
+        opened = dict(zip(located, self._open_all(list(located.values())), strict=True))
+        return [{**row, **{c: opened[c][i] for c in columns}} for i, row in enumerate(rows)]
 
     # -- media streams ---------------------------------------------------------------------------------
     def encrypt_stream(

@@ -184,3 +184,27 @@ def test_concurrent_first_use_creates_exactly_one_key(engine: sa.Engine, tmp_pat
     assert len(_data_keys(engine)) == 1
     assert [vault.decrypt("cand-new", t, table="t", column="c", record_id=str(i)) for i, t in enumerate(tokens)] \
         == [f"v{i}" for i in range(16)]
+
+
+def test_rows_round_trip_with_one_key_lookup_for_all_columns(vault: Vault) -> None:
+    rows = candidate_frame(count=8, subjects=4).to_dict("records")
+    rows[-1]["email"] = None  # pandas gave NaN; plain rows carry None
+    secret = vault.encrypt_rows(rows, ["name", "email", "resume_pdf"], table="candidates",
+                                subject_key="candidate_id", record_key="record_id")
+    assert vault.stats.unwraps == 4 and vault.stats.keys_created == 4
+    assert secret[0]["record_id"] == "app-0" and secret[0]["email"].startswith("hrb1:")
+    assert secret[-1]["email"] is None and rows[0]["email"] == "person0@example.com"  # input untouched
+    vault.stats.unwraps = 0
+    back = vault.decrypt_rows(secret, ["name", "email", "resume_pdf"], table="candidates",
+                              subject_key="candidate_id", record_key="record_id")
+    assert back == rows and vault.stats.unwraps == 4
+
+
+def test_vault_on_an_external_kms_rotates_and_shreds(engine: sa.Engine) -> None:
+    kms = LoopbackKms()
+    vault = Vault(engine, KmsKeyProvider(kms, name="corp-kms"))
+    secret = vault.encrypt_column(candidate_frame(), "email", **COLUMNS)
+    result = vault.rotate_master()
+    assert result.old_master_ids == ["kms-1"] and result.new_master_id == "kms-2" and result.rewrapped == 3
+    assert vault.decrypt_column(secret, "email", **COLUMNS)["email"].iloc[0] == "person0@example.com"
+    assert vault.shred("cand-0") and vault.key_status()["provider"] == {"provider": "corp-kms", "current": "kms-2"}
