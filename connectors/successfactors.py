@@ -39,12 +39,20 @@ from connectors.odata import (
     EntityType,
     build_filter,
     clean_record,
+    format_odata_datetime,
     odata_literal,
     parse_metadata,
+    parse_odata_date,
     parse_odata_error,
     results_of,
     to_odata_date,
 )
+
+__all__ = [
+    "STREAMS", "ODataRequestError", "StreamSpec", "SuccessFactorsConnector", "UnknownEntityError",
+    "UnknownFieldError", "UpsertResult", "delta_since", "format_odata_datetime", "parse_odata_date",
+    "parse_upsert_response",
+]
 
 SAML_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:saml2-bearer"
 MAX_PAGE_SIZE = 1000
