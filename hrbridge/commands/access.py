@@ -13,6 +13,13 @@ from typing import Any
 from hrbridge.cli import UsageError
 
 DENIED_EXIT = 3
+READS = {
+    "candidates": "read_candidates",
+    "scores": "read_scores",
+    "media": "read_media_refs",
+    "deletion_log": "read_deletion_log",
+    "own_deletion_requests": "read_own_deletion_requests",
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,6 +44,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sql.add_argument("--live", action="store_true",
                      help="fit the SQL to the tables/columns of HRBRIDGE_DB_URL (must be Postgres)")
     sql.set_defaults(func=run_sql)
+    read = sub.add_parser("read", help="read hub data as a role, through the enforced reader")
+    read.add_argument("--role", required=True)
+    read.add_argument("--data", required=True, choices=sorted(READS), help="what to read")
+    read.add_argument("--candidate", action="append", help="only this candidate id (repeatable)")
+    read.add_argument("--subject", help="the principal's own subject id (role candidate)")
+    read.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    read.set_defaults(func=run_read)
     apply = sub.add_parser("apply", help="create/refresh roles, views, grants and RLS in HRBRIDGE_DB_URL")
     apply.add_argument("--json", action="store_true", help="print one JSON summary object")
     apply.set_defaults(func=run_apply)
@@ -88,6 +102,37 @@ def run_roles(args: argparse.Namespace) -> int:
         print(f"{name}: {entry['description']}")
         for resource, actions in entry["grants"].items():
             print(f"  {resource}: {', '.join(actions)}")
+    return 0
+
+
+def run_read(args: argparse.Namespace) -> int:
+    """Print hub data as ``--role`` sees it: forbidden columns are never selected or decrypted."""
+    from connectors.sql import make_engine
+    from governance.access import AccessDenied, Principal, SecureReader, UnknownRole
+    from governance.crypto import CryptoError, Vault
+    from hrbridge.settings import load_settings
+
+    policy = load_policy(args)
+    settings = load_settings().ensure_dirs()
+    engine = make_engine(settings.db_url)
+    reader = SecureReader(engine, policy, Vault.local(engine, settings.home), Principal(args.role, args.subject))
+    method = getattr(reader, READS[args.data])
+    try:
+        frame = method(args.candidate) if args.data in ("candidates", "scores", "media") else method()
+    except UnknownRole as exc:
+        raise UsageError(str(exc)) from exc
+    except AccessDenied as exc:
+        print(f"denied: {exc}", file=sys.stderr)
+        return DENIED_EXIT
+    except (LookupError, CryptoError) as exc:
+        print(f"hrbridge access read: {exc}", file=sys.stderr)
+        return 1
+    if args.format == "json":
+        print(frame.to_json(orient="records", force_ascii=False, date_format="iso", default_handler=str))
+    elif args.format == "csv":
+        sys.stdout.write(frame.to_csv(index=False))
+    else:
+        print(frame.to_string(index=False) if len(frame) else "(no rows)")
     return 0
 
 

@@ -63,3 +63,34 @@ def test_bad_roles_file_and_dialect_are_usage_errors(tmp_path: Path, capsys) -> 
 def test_apply_on_sqlite_is_refused(hrbridge_home: Path, capsys) -> None:
     assert main(["access", "apply"]) == 2
     assert "needs Postgres" in capsys.readouterr().err
+
+
+def _seeded_hub(home: Path) -> None:
+    from connectors.sql import make_engine
+    from governance.crypto import Vault
+    from hrbridge.settings import load_settings
+    from tests.factories.governance import seed_hub
+
+    settings = load_settings().ensure_dirs()
+    engine = make_engine(settings.db_url)
+    seed_hub(engine, Vault.local(engine, settings.home), subjects=2)
+    engine.dispose()
+
+
+def test_read_as_hiring_manager_shows_decrypted_media(hrbridge_home: Path, capsys) -> None:
+    _seeded_hub(hrbridge_home)
+    assert main(["access", "read", "--role", "hiring_manager", "--data", "media", "--candidate", "cand-1",
+                 "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows == [{"result_id": "res-1", "candidate_id": "cand-1", "application_id": "app-1",
+                     "clips": '["s3://media/cand-1/clip1.mp4"]', "transcript_ref": "s3://media/cand-1/t.txt"}]
+
+
+def test_read_denied_and_unknown_role(hrbridge_home: Path, capsys) -> None:
+    _seeded_hub(hrbridge_home)
+    assert main(["access", "read", "--role", "hr_specialist", "--data", "media"]) == 3
+    assert "may not read 'interview.video'" in capsys.readouterr().err
+    assert main(["access", "read", "--role", "nobody", "--data", "candidates"]) == 2
+    assert main(["access", "read", "--role", "hr_specialist", "--data", "candidates", "--format", "csv"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("candidate_id,") and "c0@example.com" in out and "extras" not in out
