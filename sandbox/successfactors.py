@@ -622,9 +622,10 @@ class SuccessFactorsSandbox(SandboxServer):
                 keys = self._matching_keys(model, request)[skip:]
                 keys = keys[:top] if top is not None else keys
                 snapshot_id, start = secrets.token_hex(6), 0
-                self._snapshots[snapshot_id] = keys
-                while len(self._snapshots) > 500:
-                    self._snapshots.pop(next(iter(self._snapshots)))
+                if len(keys) > size:  # only multi-page reads need a snapshot to page through
+                    self._snapshots[snapshot_id] = keys
+                    while len(self._snapshots) > 200:
+                        self._snapshots.pop(next(iter(self._snapshots)))
             table = self._data[model.name]
             page = [self._serialise(model, table[k], base, select, expand) for k in keys[start:start + size] if k in table]
         body: dict[str, Any] = {"results": page}
