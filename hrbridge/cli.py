@@ -23,7 +23,10 @@ class UsageError(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     """Assemble the parser from every module in :mod:`hrbridge.commands`."""
-    parser = argparse.ArgumentParser(prog="hrbridge", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="hrbridge",
+        description="Wire AI interviewing into the HR data flow: sync, results, archive, migration, retention.",
+    )
     parser.add_argument("--version", action="version", version=f"hrbridge {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
