@@ -144,3 +144,11 @@ def render_html(report: Mapping[str, Any]) -> str:
         "timings": _e(", ".join(f"{k} {v:.2f} s" for k, v in report["timings"].items())),
     }
     return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(values)
+
+
+def render_file(json_path: Path) -> Path:
+    """(Re)write ``report.html`` next to a ``report.json``; returns the HTML path."""
+    report = json.loads(json_path.read_text(encoding="utf-8"))
+    html_path = json_path.with_name("report.html")
+    html_path.write_text(render_html(report), encoding="utf-8")
+    return html_path

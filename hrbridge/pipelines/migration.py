@@ -558,7 +558,7 @@ def migrate_batch(options: MigrationOptions, batch: Mapping[str, Any]) -> dict[s
                      batch.get("low"), batch.get("high"))
     if spec.batch_no in run.loader.committed(run.run_id):
         return {"batch_no": spec.batch_no, "status": "skipped"}
-    run.restore(upto=spec.batch_no)
+    run.restore()  # every committed batch, whatever order the tasks ran in
     try:
         raw = run.source.read_batch(spec, options.effective_batch_size())
     except SourceError as exc:
