@@ -28,6 +28,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="erase master keys no data key uses any more (old database backups of data_keys "
                              "become unreadable, which completes crypto-shredding for them)")
     rotate.set_defaults(func=run_rotate)
+    backfill = sub.add_parser("encrypt-existing", help="encrypt plaintext already stored in a column, in place")
+    backfill.add_argument("--table", required=True)
+    backfill.add_argument("--column", required=True)
+    backfill.add_argument("--subject-col", required=True, help="column holding the candidate id")
+    backfill.add_argument("--record-col", required=True, help="primary-key column of the row")
+    backfill.add_argument("--archive", action="store_true", help="the table is in HRBRIDGE_ARCHIVE_URL")
+    backfill.add_argument("--json", action="store_true", help="print one JSON summary object")
+    backfill.set_defaults(func=run_encrypt_existing)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
 
@@ -105,4 +113,32 @@ def run_rotate(args: argparse.Namespace) -> int:
               f" (previously under {', '.join(result.old_master_ids) or 'no key'})")
         if result.destroyed_master_ids:
             print(f"destroyed master keys: {', '.join(result.destroyed_master_ids)}")
+    return 0
+
+
+def run_encrypt_existing(args: argparse.Namespace) -> int:
+    """Encrypt every plaintext value of one column in place (keys stay in the hub database)."""
+    from connectors.sql import make_engine
+    from governance.crypto.backfill import encrypt_existing
+    from hrbridge.settings import load_settings
+
+    vault = _guard(_vault)
+    if vault is None:
+        return 1
+    target = make_engine(load_settings().archive_url) if args.archive else vault.engine
+    from sqlalchemy.exc import NoSuchTableError
+
+    try:
+        count = _guard(lambda: encrypt_existing(vault, target, args.table, args.column,
+                                                subject_col=args.subject_col, record_col=args.record_col))
+    except NoSuchTableError as exc:
+        raise UsageError(f"table {args.table!r} does not exist") from exc
+    except (KeyError, ValueError) as exc:
+        raise UsageError(str(exc).strip('"')) from exc
+    if count is None:
+        return 1
+    if args.json:
+        print(json.dumps({"table": args.table, "column": args.column, "encrypted": count}))
+    else:
+        print(f"encrypted {count} values of {args.table}.{args.column}")
     return 0

@@ -68,3 +68,21 @@ def test_progress_bar_draws_only_on_a_terminal() -> None:
             bar(done, 10)
     assert tty.getvalue().endswith("[" + "#" * 30 + "] 10/10\n") and "5/10" in tty.getvalue()
     assert pipe.getvalue() == ""
+
+
+def test_encrypt_existing_through_the_cli(hrbridge_home: Path, capsys) -> None:
+    settings = load_settings().ensure_dirs()
+    engine = make_engine(settings.db_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE notes (id TEXT PRIMARY KEY, cand TEXT, body TEXT)")
+        conn.exec_driver_sql("INSERT INTO notes VALUES ('n1', 'c1', '面试笔记'), ('n2', 'c2', NULL)")
+    argv = ["keys", "encrypt-existing", "--table", "notes", "--column", "body", "--subject-col", "cand",
+            "--record-col", "id", "--json"]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["encrypted"] == 1
+    with engine.connect() as conn:
+        token = conn.exec_driver_sql("SELECT body FROM notes WHERE id = 'n1'").scalar_one()
+    vault = Vault.local(engine, settings.home)
+    assert vault.decrypt("c1", token, table="notes", column="body", record_id="n1") == "面试笔记"
+    assert main([*argv[:3], "nope", *argv[4:]]) == 2
+    assert "'nope' does not exist" in capsys.readouterr().err
