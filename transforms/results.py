@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 SCALAR_FIELDS = (
     "result_id", "invitation_id", "candidate_id", "application_id", "job_id", "job_family",
@@ -170,14 +173,52 @@ def _rescale(scores: pd.Series, src_min: pd.Series, src_max: pd.Series, params: 
     return scores.where(~differs, rescaled)
 
 
-def _allowed_dimension_pairs(params: CheckParameters, families: pd.Series) -> pd.DataFrame:
-    """(job_family, name) pairs accepted: each family's own list, else the ``default`` list."""
-    pairs: list[tuple[str, str]] = []
-    default = tuple(params.dimensions.get("default", ()))
-    for family in families.dropna().unique().tolist():
-        for name in params.dimensions.get(family, default):
-            pairs.append((family, name))
-    return pd.DataFrame(pairs, columns=["job_family", "name"]).drop_duplicates()
+def _arrow_strings(values: pd.Series | Iterable[str]) -> pa.Array:
+    if isinstance(values, pd.Series):
+        return pa.array(values.astype("str"), type=pa.string())
+    return pa.array([str(v) for v in values], type=pa.string())
+
+
+def _regex_ok(values: pa.Array, pattern: str) -> np.ndarray:
+    """Vectorised (RE2, in Arrow) regex match; missing values do not match."""
+    return pc.fill_null(pc.match_substring_regex(values, pattern), False).to_numpy(zero_copy_only=False)
+
+
+def _is_in(values: pa.Array, known: pa.Array) -> np.ndarray:
+    """Vectorised membership test in Arrow; missing values are not members."""
+    return pc.fill_null(pc.is_in(values, value_set=known, skip_nulls=True), False).to_numpy(zero_copy_only=False)
+
+
+def _start_string_checks(
+    pool: ThreadPoolExecutor, clip_ids: pd.Series, urls: pd.Series, invitation_ids: pd.Series,
+    known: Iterable[str] | pd.Series, params: CheckParameters,
+) -> list[Future[np.ndarray]]:
+    """Start the three string-heavy checks in threads (Arrow kernels release the GIL)."""
+    return [
+        pool.submit(lambda: _regex_ok(_arrow_strings(clip_ids), params.clip_id_pattern)),
+        pool.submit(lambda: _regex_ok(_arrow_strings(urls), params.clip_url_pattern)),
+        pool.submit(lambda: _is_in(
+            _arrow_strings(invitation_ids),
+            _arrow_strings(known.dropna() if isinstance(known, pd.Series) else known),
+        )),
+    ]
+
+
+def _known_dimensions(params: CheckParameters, families: pd.Series, names: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """Per dimension row: is its name allowed for its result's job family (else the default list)?
+
+    Families and names are factorised once and looked up in a small allowed[family, name] table,
+    so the cost is a few array indexings whatever the number of rows.
+    """
+    family_codes, family_values = pd.factorize(families)
+    name_codes, name_values = pd.factorize(names)
+    default = set(params.dimensions.get("default", ()))
+    # The extra last row/column stands for a missing family/name (code -1): never allowed.
+    allowed = np.zeros((len(family_values) + 1, len(name_values) + 1), dtype=bool)
+    for i, family in enumerate(family_values):
+        accepted = set(params.dimensions.get(family, default))
+        allowed[i, : len(name_values)] = [name in accepted for name in name_values]
+    return allowed[family_codes[rows], name_codes]
 
 
 def derive_check_columns(
@@ -192,6 +233,13 @@ def derive_check_columns(
     non-numeric dimension score counts as +inf so it fails the scale check), ``dimensions_known``,
     ``keywords_ok``, ``clips_ok``, ``belongs_to_known_invitation``, ``completion_lag_seconds``.
     """
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        pending = _start_string_checks(pool, frames.clips["clip_id"], frames.clips["url"],
+                                       frames.results["invitation_id"], known_invitations, params)
+        return _derive(frames, params, now, pending)
+
+
+def _derive(frames: ResultFrames, params: CheckParameters, now: datetime, pending: list[Future[np.ndarray]]) -> pd.DataFrame:
     results = frames.results.copy()
     n = len(results)
     results["overall_score"] = _rescale(
@@ -206,38 +254,38 @@ def derive_check_columns(
         params,
     ).fillna(np.inf)
     by_row = pd.DataFrame({"row": dims["row"].to_numpy(), "score": scores.to_numpy()}).groupby("row")["score"]
-    results["dimension_count"] = by_row.size().reindex(range(n), fill_value=0).to_numpy()
+    results["dimension_count"] = np.bincount(dims["row"].to_numpy(), minlength=n)[:n]
     results["dimension_score_min"] = by_row.min().reindex(range(n)).to_numpy()
     results["dimension_score_max"] = by_row.max().reindex(range(n)).to_numpy()
 
-    families = results["job_family"].iloc[dims["row"].to_numpy()].to_numpy()
-    dim_keys = pd.DataFrame({"row": dims["row"].to_numpy(), "job_family": families, "name": dims["name"].to_numpy()})
-    allowed = _allowed_dimension_pairs(params, results["job_family"]).assign(known=True)
-    known = dim_keys.merge(allowed, on=["job_family", "name"], how="left")["known"].eq(True)
-    all_known = known.groupby(dim_keys["row"].to_numpy()).all().reindex(range(n), fill_value=False)
-    results["dimensions_known"] = all_known.to_numpy() & (results["dimension_count"].to_numpy() > 0)
+    dim_rows = dims["row"].to_numpy()
+    known = _known_dimensions(params, results["job_family"], dims["name"], dim_rows)
+    unknown_rows = np.unique(dim_rows[~known])
+    dimensions_known = results["dimension_count"].to_numpy() > 0
+    dimensions_known[unknown_rows] = False
+    results["dimensions_known"] = dimensions_known
 
     kws = frames.keywords
     lengths = kws["keyword"].str.len()
-    keyword_bad = (lengths.isna() | (lengths == 0) | (lengths > params.max_keyword_chars)).groupby(kws["row"]).any()
-    keyword_count = kws.groupby("row").size()
-    keyword_bad = keyword_bad.reindex(range(n), fill_value=False).to_numpy()
-    keyword_count = keyword_count.reindex(range(n), fill_value=0).to_numpy()
-    results["keywords_ok"] = (
-        results["keywords_well_typed"].to_numpy() & ~keyword_bad & (keyword_count <= params.max_keywords)
+    kw_rows = kws["row"].to_numpy()
+    too_long = (lengths.isna() | (lengths == 0) | (lengths > params.max_keyword_chars)).to_numpy(dtype=bool)
+    keywords_ok = results["keywords_well_typed"].to_numpy(dtype=bool) & (
+        np.bincount(kw_rows, minlength=n)[:n] <= params.max_keywords
     )
+    keywords_ok[np.unique(kw_rows[too_long])] = False
+    results["keywords_ok"] = keywords_ok
 
     clips = frames.clips
-    clip_good = (
-        clips["clip_id"].str.match(params.clip_id_pattern).eq(True)
-        & clips["url"].str.match(params.clip_url_pattern).eq(True)
-        & clips["expires_at"].gt(pd.Timestamp(now).tz_convert("UTC") if pd.Timestamp(now).tzinfo else pd.Timestamp(now, tz="UTC"))
-    )
-    clips_ok = clip_good.groupby(clips["row"].to_numpy()).all().reindex(range(n), fill_value=True)
-    results["clips_ok"] = clips_ok.to_numpy(dtype=bool)
+    moment = pd.Timestamp(now)
+    moment = moment.tz_convert("UTC") if moment.tzinfo else moment.tz_localize("UTC")
+    ids_ok, urls_ok, in_hub = (future.result() for future in pending)
+    clip_good = ids_ok & urls_ok & clips["expires_at"].gt(moment).to_numpy(dtype=bool)
+    clip_bad_rows = np.unique(clips["row"].to_numpy()[~clip_good])
+    clips_ok = np.ones(n, dtype=bool)
+    clips_ok[clip_bad_rows] = False
+    results["clips_ok"] = clips_ok
 
-    known_ids = known_invitations if isinstance(known_invitations, pd.Series) else pd.Series(list(known_invitations), dtype=object)
-    results["belongs_to_known_invitation"] = results["invitation_id"].isin(known_ids).to_numpy()
+    results["belongs_to_known_invitation"] = in_hub
     lag = (results["completed_at"] - results["invited_at"]).dt.total_seconds()
     results["completion_lag_seconds"] = lag.astype("float64")
     return results
