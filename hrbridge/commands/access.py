@@ -25,7 +25,7 @@ READS = {
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``access check``, ``access roles``, ``access sql`` and ``access apply``."""
     parser = subparsers.add_parser("access", help="role-based access: check, list, Postgres enforcement",
-                                   description=__doc__.splitlines()[0])
+                                   description="Check a role's permissions, list the matrix, read data as a role, and enforce the policy in Postgres.")
     parser.add_argument("--roles", help="roles file (default: configs/roles.yaml)")
     sub = parser.add_subparsers(dest="access_command", metavar="ACTION")
     check = sub.add_parser("check", help="may ROLE do ACTION on RESOURCE? exit 0 yes, 3 no, 2 unknown role")

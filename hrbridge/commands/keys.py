@@ -17,7 +17,7 @@ from hrbridge.cli import UsageError
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``keys status`` and ``keys rotate``."""
     parser = subparsers.add_parser("keys", help="encryption keys: status and master-key rotation",
-                                   description=__doc__.splitlines()[0])
+                                   description="Status of the master keys and data keys, master-key rotation, and encrypting stored plaintext.")
     sub = parser.add_subparsers(dest="keys_command", metavar="ACTION")
     status = sub.add_parser("status", help="master keys and data-key counts (never key material)")
     status.add_argument("--json", action="store_true", help="print one JSON object")
