@@ -139,3 +139,37 @@ def test_configured_columns_missing_from_the_table_are_reported(hub, caplog) -> 
     with caplog.at_level(logging.WARNING, logger="governance.access.reader"):
         reader(hub, "hr_specialist").read_candidates()
     assert "['city', 'current_title', 'created_at', 'last_modified']" in caplog.text
+
+
+def test_reader_on_the_real_hub_schema(tmp_path: Path) -> None:
+    """Tokens in the hub's own tables (JSON clips included) decrypt through the reader, per role."""
+    from datetime import UTC, datetime
+
+    from hrbridge.store import create_schema
+    from hrbridge.store.recruiting import candidates
+    from hrbridge.store.results import interview_results
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    create_schema(engine)
+    vault = Vault.local(engine, tmp_path)
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    person = vault.encrypt_rows(
+        [{"candidate_id": "C1", "first_name": "梅梅", "last_name": "韩", "email": "hmm@example.com",
+          "phone": "13800001111", "last_modified": now, "loaded_at": now, "extras": {"cust_x": "hidden"}}],
+        ["email", "phone"], table="candidates", subject_key="candidate_id", record_key="candidate_id")
+    result = vault.encrypt_rows(
+        [{"result_id": "R1", "invitation_id": "I1", "candidate_id": "C1", "application_id": "A1",
+          "completed_at": now, "overall_score": 81.5, "dimensions": {"communication": 4.5}, "keywords": ["B2B"],
+          "clips": json.dumps([{"url": "https://media.example.com/R1/1.mp4"}]), "transcript_ref": "t/R1.txt",
+          "source": "poll", "run_id": "run-1", "stored_at": now}],
+        ["clips", "transcript_ref"], table="interview_results", subject_key="candidate_id", record_key="result_id")
+    with engine.begin() as conn:
+        conn.execute(sa.insert(candidates), person)
+        conn.execute(sa.insert(interview_results), result)
+    hr = SecureReader(engine, POLICY, vault, Principal("hr_specialist"))
+    people = hr.read_candidates()
+    assert people["email"].tolist() == ["hmm@example.com"] and "extras" not in people.columns
+    assert hr.read_scores()["dimensions"].tolist() == [{"communication": 4.5}]
+    media = SecureReader(engine, POLICY, vault, Principal("hiring_manager")).read_media_refs(["C1"])
+    assert json.loads(media["clips"].iloc[0]) == [{"url": "https://media.example.com/R1/1.mp4"}]
+    assert media["transcript_ref"].tolist() == ["t/R1.txt"]
