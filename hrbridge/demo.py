@@ -99,6 +99,83 @@ STEPS: list[DemoStep] = [
 ]
 
 
+def complete_interviews_step(ctx: DemoContext) -> dict[str, int]:
+    """The interview sandbox completes every open interview; a fifth of the results are made bad."""
+    platform = ctx.sandboxes["interview"]
+    completed = platform.complete(bad_fraction=0.2)
+    return {"completed": len(completed), "deliberately_bad": len(platform.bad_results)}
+
+
+def interview_results_step(ctx: DemoContext) -> dict[str, int]:
+    """Run the interview_results DAG once: validate, store, quarantine, write back, report."""
+    import sqlalchemy as sa
+
+    from hrbridge.airflow_env import AirflowRunError, run_dag
+    from hrbridge.store import hub_engine
+    from hrbridge.store.results import results_writeback, validation_runs
+
+    state = run_dag("interview_results", settings=ctx.settings, log_file=ctx.log_file)
+    if state != "success":
+        raise AirflowRunError(f"interview_results ended {state}; see {ctx.log_file}")
+    with hub_engine(ctx.settings).connect() as conn:
+        run = conn.execute(sa.select(validation_runs).order_by(validation_runs.c.started_at.desc()).limit(1)).one()
+        written = conn.execute(sa.select(sa.func.count()).select_from(results_writeback)
+                               .where(results_writeback.c.state == "written")).scalar_one()
+    if run.report_path:
+        ctx.artefacts["validation report"] = run.report_path
+    return {"results_read": run.rows_checked + run.duplicates, "stored": run.stored,
+            "quarantined": run.quarantined, "scores_written_back": written}
+
+
+def hire_step(ctx: DemoContext) -> dict[str, int]:
+    """Hire three interviewed candidates in the SuccessFactors sandbox and refresh the hub."""
+    import logging
+
+    import sqlalchemy as sa
+
+    from hrbridge.connections import successfactors_from_env
+    from hrbridge.pipelines.candidate_sync import extract_and_load, load_sync_config, new_run_id
+    from hrbridge.store import hub_engine
+    from hrbridge.store.results import interview_results
+
+    engine = hub_engine(ctx.settings)
+    with engine.connect() as conn:
+        app_ids = conn.execute(sa.select(interview_results.c.application_id)
+                               .order_by(interview_results.c.application_id).limit(3)).scalars().all()
+    ctx.sandboxes["successfactors"].hire([int(a) for a in app_ids])
+    quiet = logging.getLogger("hrbridge.pipelines.candidate_sync")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)  # per-stream progress lines belong in logs, not the summary
+    try:
+        extract_and_load(successfactors_from_env(), engine, load_sync_config(ctx.settings), run_id=new_run_id())
+    finally:
+        quiet.setLevel(level)
+    return {"hired": len(app_ids)}
+
+
+def archive_sync_step(ctx: DemoContext) -> dict[str, int]:
+    """Run the archive_sync DAG once and count the archive's rows."""
+    import sqlalchemy as sa
+
+    from hrbridge.airflow_env import AirflowRunError, run_dag
+    from hrbridge.archive import archive_engine, employments, persons, portraits
+
+    state = run_dag("archive_sync", settings=ctx.settings, log_file=ctx.log_file)
+    if state != "success":
+        raise AirflowRunError(f"archive_sync ended {state}; see {ctx.log_file}")
+    with archive_engine(ctx.settings).connect() as conn:
+        return {name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+                for name, table in (("persons", persons), ("employments", employments), ("portraits", portraits))}
+
+
+STEPS += [
+    DemoStep("interviews completed (sandbox)", complete_interviews_step),
+    DemoStep("interview_results DAG", interview_results_step),
+    DemoStep("candidates hired (sandbox)", hire_step),
+    DemoStep("archive_sync DAG", archive_sync_step),
+]
+
+
 def demo_settings(base: Settings | None = None) -> Settings:
     """Point hub, archive and reports at a fresh ``HRBRIDGE_HOME/demo/<run>`` and Airflow at the home's.
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -385,7 +386,7 @@ def record_run(engine: Engine, counts: RunCounts, started: datetime, settings: S
     if counts.gx_results:
         gx_dir = settings.ensure_dirs().reports_dir / "gx"
         gx_dir.mkdir(parents=True, exist_ok=True)
-        gx_path = gx_dir / f"{counts.run_id}.json"
+        gx_path = gx_dir / f"{_file_safe(counts.run_id)}.json"
         gx_path.write_text(json.dumps(counts.gx_results, default=str), encoding="utf-8")
     with engine.begin() as conn:
         upsert(conn, validation_runs, [{
@@ -692,6 +693,11 @@ def example_detail(rule: Any, payload: Mapping[str, Any]) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
+def _file_safe(name: str) -> str:
+    """A run id usable as a file name everywhere (Airflow run ids contain ':' and '+')."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")
+
+
 def build_validation_report(
     engine: Engine,
     settings: Settings | None = None,
@@ -745,9 +751,9 @@ def build_validation_report(
     docs_index = None
     gx_path = Path(run["gx_result_path"]) if run.get("gx_result_path") else None
     if gx_path and gx_path.exists():
-        docs_index = build_data_docs(gx_path, out_dir / "data-docs" / run["run_id"],
+        docs_index = build_data_docs(gx_path, out_dir / "data-docs" / _file_safe(run["run_id"]),
                                      f"Interview results validation {run['run_id']}")
-    page = out_dir / f"validation-{run['run_id']}.html"
+    page = out_dir / f"validation-{_file_safe(run['run_id'])}.html"
     href = str(docs_index.relative_to(out_dir)) if docs_index else None
     page.write_text(render_validation_page(run, rules, examples, trend, href), encoding="utf-8")
     with engine.begin() as conn:
