@@ -119,6 +119,14 @@ class AuditKeys:
         return pseudonymise(self.pepper, subject_id)
 
 
+_KEYED: dict[bytes, hmac.HMAC] = {}
+
+
 def pseudonymise(pepper: bytes, subject_id: object) -> str:
     """HMAC-SHA256 (hex) of ``str(subject_id)`` keyed with ``pepper``."""
-    return hmac.new(pepper, str(subject_id).encode("utf-8"), hashlib.sha256).hexdigest()
+    keyed = _KEYED.get(pepper)
+    if keyed is None:
+        keyed = _KEYED.setdefault(pepper, hmac.new(pepper, digestmod=hashlib.sha256))
+    mac = keyed.copy()
+    mac.update(str(subject_id).encode("utf-8"))
+    return mac.hexdigest()

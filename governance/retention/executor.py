@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from governance.audit.chain import LogEntry
+from governance.audit.chain import LogEntry, compact_json
 from governance.audit.log import DeletionLog
 from governance.retention.config import Policy, RetentionConfig, StoreSpec
 from governance.retention.holds import active_holds
@@ -302,16 +302,31 @@ class RetentionExecutor:
                 if id(engine) not in conns:
                     conns[id(engine)] = stack.enter_context(engine.connect())
             holds = active_holds(hub_conn)
-            before: dict[str, dict[str, int]] = {}
-            clauses = {}
-            for bound in item.stores:
-                action = self._store_action(item, bound)
-                clauses[bound.spec.key + bound.spec.category] = bound.table.conditions(
-                    row_cutoff, anonymise=action == "anonymise")
-                conn = conns[id(bound.table.engine)]
-                for subject, n in bound.table.counts(conn, unique, clauses[bound.spec.key + bound.spec.category]).items():
-                    per = before.setdefault(subject, {})
-                    per[bound.spec.key] = per.get(bound.spec.key, 0) + n
+            clauses = {
+                id(bound): bound.table.conditions(row_cutoff, anonymise=self._store_action(item, bound) == "anonymise")
+                for bound in item.stores
+            }
+            acting = not dry_run and item.action != "crypto-shred"
+            # Counted up front: everything for a plan or a key shred; only the held people when acting,
+            # since the DELETE/UPDATE ... RETURNING of the others reports their counts exactly.
+            before = self._counts(item, conns, [k for k in unique if k in holds] if acting else unique, clauses)
+            after: dict[str, dict[str, int]] = {}
+            if acting:
+                candidates = [k for k in unique if k not in holds]
+                # Other databases first, the hub last: its commit carries log and checkpoint.
+                for bound in sorted(item.stores, key=lambda b: b.table.engine is self.hub):
+                    conn = conns[id(bound.table.engine)]
+                    apply = bound.table.anonymise if self._store_action(item, bound) == "anonymise" else bound.table.delete
+                    for subject, n in apply(conn, candidates, clauses[id(bound)]).items():
+                        per = before.setdefault(subject, {})
+                        per[bound.spec.key] = per.get(bound.spec.key, 0) + n
+                    if candidates and bound.table.remaining(conn, candidates, clauses[id(bound)]):
+                        for subject, n in bound.table.counts(conn, candidates, clauses[id(bound)]).items():
+                            per = after.setdefault(subject, {})
+                            per[bound.spec.key] = per.get(bound.spec.key, 0) + n
+                for conn in conns.values():
+                    if conn is not hub_conn and conn.in_transaction():
+                        conn.commit()
             held = [k for k in unique if k in holds and (is_request or before.get(k))]
             active = [k for k in unique if k not in holds and (is_request or before.get(k))]
             if item.action == "crypto-shred" and self.shredder is not None and hasattr(self.shredder, "is_shredded"):
@@ -326,25 +341,6 @@ class RetentionExecutor:
                     _add(counts.records, store, n)
             if dry_run:
                 return
-            after: dict[str, dict[str, int]] = {}
-            if item.action != "crypto-shred" and active:
-                # Other databases first, the hub last: its commit carries log and checkpoint.
-                ordered = sorted(item.stores, key=lambda b: b.table.engine is self.hub)
-                for bound in ordered:
-                    conn = conns[id(bound.table.engine)]
-                    if not conn.in_transaction():
-                        conn.begin()
-                    key = bound.spec.key + bound.spec.category
-                    if self._store_action(item, bound) == "anonymise":
-                        bound.table.anonymise(conn, active, clauses[key])
-                    else:
-                        bound.table.delete(conn, active, clauses[key])
-                    for subject, n in bound.table.counts(conn, active, clauses[key]).items():
-                        per = after.setdefault(subject, {})
-                        per[bound.spec.key] = per.get(bound.spec.key, 0) + n
-                for conn in conns.values():
-                    if conn is not hub_conn and conn.in_transaction():
-                        conn.commit()
             if not hub_conn.in_transaction():
                 hub_conn.begin()
             entries = self._entries(item, run_id, batch, holds, before, after, set(active))
@@ -362,37 +358,66 @@ class RetentionExecutor:
                      records=json.dumps(counts.records, sort_keys=True)))
             hub_conn.commit()
 
+    def _counts(self, item: WorkItem, conns: Mapping[int, Connection], subjects: list[str],
+                clauses: Mapping[int, list[sa.ColumnElement[bool]]]) -> dict[str, dict[str, int]]:
+        """Records in scope per subject and store, for the subjects given."""
+        out: dict[str, dict[str, int]] = {}
+        if not subjects:
+            return out
+        for bound in item.stores:
+            conn = conns[id(bound.table.engine)]
+            for subject, n in bound.table.counts(conn, subjects, clauses[id(bound)]).items():
+                per = out.setdefault(subject, {})
+                per[bound.spec.key] = per.get(bound.spec.key, 0) + n
+        return out
+
     def _entries(self, item: WorkItem, run_id: str, batch: list[dict[str, Any]], holds: Mapping[str, int],
                  before: Mapping[str, dict[str, int]], after: Mapping[str, dict[str, int]],
                  active: set[str]) -> list[LogEntry]:
         entries: list[LogEntry] = []
-        now = datetime.now(UTC)
         policy_by = f"retention policy {item.policy.name}" if item.policy else ""
+        is_request = item.key == "requests"
+        categories_text = ",".join(item.categories)
+        shapes: dict[tuple[tuple[str, int], ...], tuple[str, str, str]] = {}
+        pseudonymise = self.log.pseudonymise
         for row in batch:
             subject = str(row["subject_id"])
             held = subject in holds
             if not held and subject not in active:
                 continue
             counted = before.get(subject, {})
-            if item.key == "requests":
+            if is_request:
                 actions = sorted({b.spec.on_request for b in item.stores if counted.get(b.spec.key)}) or ["delete"]
                 method = "hold" if held else "+".join(actions)
                 requested_by, basis = row["requested_by"], row["legal_basis"]
-                requested_at, due_at = row["requested_at"], row["due_at"]
+                requested_at, due_at = _aware(row["requested_at"]), _aware(row["due_at"])
+                categories = ",".join(dict.fromkeys(
+                    b.spec.category for b in item.stores if counted.get(b.spec.key))) or categories_text
             else:
                 if item.action == "crypto-shred" and not held:
                     continue  # logged when the key is destroyed (pending action)
                 method = "hold" if held else item.action
                 requested_by, basis, requested_at, due_at = policy_by, item.legal_basis, None, None
-            categories = item.categories if item.key != "requests" else tuple(dict.fromkeys(
-                b.spec.category for b in item.stores if counted.get(b.spec.key))) or item.categories
+                categories = categories_text
+            # Most people of a batch have the same shape of counts: build their texts once.
+            shape = tuple(sorted(counted.items()))
+            texts = shapes.get(shape)
+            if texts is None:
+                texts = shapes[shape] = (",".join(k for k, _ in shape), compact_json(dict(shape)),
+                                         compact_json({k: 0 for k, _ in shape}))
+            stores_text, before_text, zero_text = texts
+            if held:
+                after_text = before_text
+            elif subject in after:
+                left = after[subject]
+                after_text = compact_json({k: left.get(k, 0) for k, _ in shape})
+            else:
+                after_text = zero_text
             entries.append(LogEntry(
-                requested_by=requested_by, subject_hash=self.log.pseudonymise(subject), categories=categories,
-                stores=sorted(counted), legal_basis=basis, method=method, counts_before=dict(sorted(counted.items())),
-                counts_after=dict(sorted(counted.items())) if held else {s: after.get(subject, {}).get(s, 0)
-                                                                          for s in sorted(counted)},
-                hold=f"legal hold #{holds[subject]}" if held else None,
-                requested_at=_aware(requested_at), due_at=_aware(due_at), done_at=now))
+                requested_by=requested_by, subject_hash=pseudonymise(subject), categories=categories,
+                stores=stores_text, legal_basis=basis, method=method, counts_before=before_text,
+                counts_after=after_text, hold=f"legal hold #{holds[subject]}" if held else None,
+                requested_at=requested_at, due_at=due_at))
         return entries
 
     def _enqueue(self, conn: Connection, item: WorkItem, run_id: str, batch: list[dict[str, Any]],

@@ -152,25 +152,42 @@ class BoundTable:
                 out[str(subject)] = int(count)
         return out
 
-    def delete(self, conn: Connection, subjects: Sequence[Any], clauses: list[sa.ColumnElement[bool]]) -> int:
-        """Delete the in-scope rows of ``subjects``; returns the number of rows deleted."""
+    def remaining(self, conn: Connection, subjects: Sequence[Any], clauses: list[sa.ColumnElement[bool]]) -> int:
+        """How many in-scope rows of ``subjects`` exist (one number: the cheap after-check)."""
         total = 0
         for chunk in self._chunks(conn, self.coerce(subjects)):
             if chunk:
-                total += conn.execute(self.table.delete().where(self._subject_in(conn, chunk), *clauses)).rowcount
+                query = sa.select(sa.func.count()).select_from(self.table).where(self._subject_in(conn, chunk), *clauses)
+                total += int(conn.execute(query).scalar_one())
         return total
 
+    def delete(self, conn: Connection, subjects: Sequence[Any],
+               clauses: list[sa.ColumnElement[bool]]) -> dict[str, int]:
+        """Delete the in-scope rows of ``subjects``; returns rows deleted per subject (RETURNING)."""
+        out: dict[str, int] = {}
+        for chunk in self._chunks(conn, self.coerce(subjects)):
+            if chunk:
+                statement = self.table.delete().where(self._subject_in(conn, chunk), *clauses).returning(self.subject)
+                _tally(out, conn.execute(statement))
+        return out
+
     def anonymise(self, conn: Connection, subjects: Sequence[Any],
-                  clauses: list[sa.ColumnElement[bool]]) -> int:
-        """Blank the configured columns of the in-scope rows of ``subjects``; returns rows changed."""
-        total = 0
+                  clauses: list[sa.ColumnElement[bool]]) -> dict[str, int]:
+        """Blank the configured columns of the in-scope rows of ``subjects``; returns rows per subject."""
+        out: dict[str, int] = {}
         blank = dict(self.blank)
         for chunk in self._chunks(conn, self.coerce(subjects)):
             if chunk:
-                total += conn.execute(
-                    self.table.update().where(self._subject_in(conn, chunk), *clauses).values(**blank)
-                ).rowcount
-        return total
+                statement = (self.table.update().where(self._subject_in(conn, chunk), *clauses)
+                             .values(**blank).returning(self.subject))
+                _tally(out, conn.execute(statement))
+        return out
+
+
+def _tally(out: dict[str, int], rows: Any) -> None:
+    for (subject,) in rows:
+        key = subject if isinstance(subject, str) else str(subject)
+        out[key] = out.get(key, 0) + 1
 
 
 def _python_type(column: sa.Column[Any]) -> type | None:
