@@ -65,56 +65,62 @@ def as_text(raw: pd.Series) -> pd.Series:
     return raw.astype("str")
 
 
-def normalise(text: pd.Series, rules: CleaningRules) -> tuple[pd.Series, dict[str, pd.Series]]:
+def normalise(text: pd.Series, rules: CleaningRules) -> tuple[pd.Series, dict[str, np.ndarray]]:
     """Fold full-width ASCII, trim, and null the sentinels; returns values and the mask per rule."""
-    present = text.notna()
-    wide = pd.Series(False, index=text.index)
-    foreign = present & ~text.str.isascii().fillna(True).astype(bool)
+    present = text.notna().to_numpy()
+    wide = np.zeros(len(text), dtype=bool)
+    foreign = present & ~text.str.isascii().fillna(True).to_numpy(dtype=bool)
     if foreign.any():
-        wide[foreign] = text[foreign].str.contains(FULLWIDTH_CHARS, regex=True).fillna(False).astype(bool)
-    folded = text.copy()
+        wide[foreign] = text[foreign].str.contains(FULLWIDTH_CHARS, regex=True).fillna(False).to_numpy(dtype=bool)
+    folded = text
     if wide.any():
+        folded = text.copy()
         folded[wide] = text[wide].str.translate(FULLWIDTH)
     stripped = folded.str.strip()
     sentinels = {s.strip().upper() for s in rules.null_sentinels}
-    sentinel = present & stripped.str.upper().isin(sentinels)
-    trimmed = present & ~wide & (stripped != text).fillna(False)
+    short = present & (stripped.str.len() <= max(map(len, sentinels), default=0)).fillna(False).to_numpy(dtype=bool)
+    sentinel = np.zeros(len(text), dtype=bool)
+    if short.any():
+        sentinel[short] = stripped[short].str.upper().isin(sentinels).to_numpy(dtype=bool)
+    trimmed = present & ~wide & (stripped != text).fillna(False).to_numpy(dtype=bool)
     values = stripped.mask(sentinel) if sentinel.any() else stripped
     return values, {"null_sentinel": sentinel, "fullwidth": wide & ~sentinel, "trim": trimmed & ~sentinel}
 
 
-def _display(values: pd.Series, kind: str) -> pd.Series:
+def _display(values: pd.Series, kind: str) -> np.ndarray:
     """Typed values → the text written to the repair log (only called on the repaired subset)."""
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         fmt = "%Y-%m-%d" if kind == "date" else "%Y-%m-%d %H:%M:%S"
-        return values.dt.strftime(fmt).astype("str")
+        return values.dt.strftime(fmt).to_numpy(dtype=object)
     if pd.api.types.is_float_dtype(values.dtype):
-        return pd.Series([f"{v:g}" if pd.notna(v) else None for v in values], index=values.index, dtype="str")
-    return values.astype("str")
+        return np.array([f"{v:g}" if pd.notna(v) else None for v in values], dtype=object)
+    return values.to_numpy(dtype=object)
 
 
-def _repair_lines(column: str, rule: str, mask: pd.Series, before: pd.Series, after: pd.Series) -> pd.DataFrame:
-    return pd.DataFrame({"row": mask.index[mask.to_numpy()].to_numpy(dtype="int64"), "column": column,
-                         "original": before[mask].to_numpy(), "new": after.reindex(mask.index[mask.to_numpy()]).to_numpy(),
-                         "rule": rule},
-                        columns=REPAIR_COLUMNS)
+def _repair_lines(column: str, rule: str, rows: np.ndarray, mask: np.ndarray, before: pd.Series,
+                  after: np.ndarray | None) -> pd.DataFrame:
+    """Repair log lines for the ``mask`` rows; ``after`` holds the new values of exactly those rows."""
+    new = np.full(int(mask.sum()), None, dtype=object) if after is None else after
+    return pd.DataFrame({"row": rows[mask], "column": column, "original": before[mask].to_numpy(dtype=object),
+                         "new": new, "rule": rule}, columns=REPAIR_COLUMNS)
 
 
-def _quarantine_lines(column: str, rule: str, mask: pd.Series, raw: pd.Series,
-                      reason: pd.Series | str) -> pd.DataFrame:
-    reasons = reason[mask].to_numpy() if isinstance(reason, pd.Series) else reason
-    return pd.DataFrame({"row": mask.index[mask.to_numpy()].to_numpy(dtype="int64"), "column": column,
-                         "value": raw[mask].to_numpy(), "rule": rule, "reason": reasons},
-                        columns=QUARANTINE_COLUMNS)
+def _quarantine_lines(column: str, rule: str, rows: np.ndarray, mask: np.ndarray, raw: pd.Series,
+                      reason: str | np.ndarray) -> pd.DataFrame:
+    reasons = reason[mask] if isinstance(reason, np.ndarray) else reason
+    return pd.DataFrame({"row": rows[mask], "column": column, "value": raw[mask].to_numpy(dtype=object),
+                         "rule": rule, "reason": reasons}, columns=QUARANTINE_COLUMNS)
 
 
-def _parse_column(raw: pd.Series, kind: str, rules: CleaningRules) -> tuple[Parsed, pd.Series, dict[str, pd.Series]]:
+def _parse_column(raw: pd.Series, kind: str,
+                  rules: CleaningRules) -> tuple[Parsed, pd.Series, pd.Series, dict[str, np.ndarray]]:
     if kind in ("date", "datetime") and pd.api.types.is_datetime64_any_dtype(raw.dtype):
         values = raw.astype("datetime64[us]")
-        return Parsed(values=values.dt.floor("D") if kind == "date" else values), raw.astype("str"), {}
+        text = raw.astype("str")
+        return Parsed(values=values.dt.floor("D") if kind == "date" else values), text, text, {}
     text = as_text(raw)
     normal, steps = normalise(text, rules)
-    return parser_for(kind)(normal, rules), text, {"normal": normal, **steps}
+    return parser_for(kind)(normal, rules), text, normal, steps
 
 
 def clean_frame(df: pd.DataFrame, rules: CleaningRules, columns: Mapping[str, str] | None = None,
@@ -130,68 +136,70 @@ def clean_frame(df: pd.DataFrame, rules: CleaningRules, columns: Mapping[str, st
     if missing:
         raise ValueError(f"required column(s) missing from the data: {', '.join(missing)}")
     overrides = dict(columns or {})
-    source = df.set_axis(pd.RangeIndex(row_offset, row_offset + len(df)))
+    index = pd.RangeIndex(row_offset, row_offset + len(df))
+    rows = np.arange(row_offset, row_offset + len(df), dtype="int64")
+    source = df.set_axis(index)
     typed: dict[str, pd.Series] = {}
     repairs: list[pd.DataFrame] = []
     quarantine: list[pd.DataFrame] = []
     kinds: dict[str, str] = {}
-    failures: dict[str, pd.Series] = {}
+    failures: dict[str, np.ndarray] = {}
     for column in source.columns:
-        kind = overrides.get(column) or rules.column_types.get(column, "text")
-        kinds[column] = kind
-        parsed, text, steps = _parse_column(source[column], kind, rules)
-        failed = pd.Series(False, index=source.index)
+        kind = kinds[column] = overrides.get(column) or rules.column_types.get(column, "text")
+        parsed, text, normal, steps = _parse_column(source[column], kind, rules)
+        failed = np.zeros(len(df), dtype=bool)
         for rule, mask, reason in parsed.errors:
             mask = mask & ~failed
             if mask.any():
-                quarantine.append(_quarantine_lines(column, rule, mask, text, reason))
+                quarantine.append(_quarantine_lines(column, rule, rows, mask, text, reason))
                 failed |= mask
         if column in rules.required:
-            absent = parsed.values.isna() & ~failed
+            absent = parsed.values.isna().to_numpy() & ~failed
             if absent.any():
-                quarantine.append(_quarantine_lines(column, "required", absent, text, "required value is missing"))
-        normal = steps.pop("normal", text)
+                quarantine.append(_quarantine_lines(column, "required", rows, absent, text, "required value is missing"))
         for rule, mask in steps.items():
             mask = mask & ~failed
             if mask.any():
-                after = normal if rule != "null_sentinel" else pd.Series(np.nan, index=text.index, dtype="str")
-                repairs.append(_repair_lines(column, rule, mask, text, after))
+                after = None if rule == "null_sentinel" else normal[mask].to_numpy(dtype=object)
+                repairs.append(_repair_lines(column, rule, rows, mask, text, after))
         for rule, mask in parsed.repairs:
             mask = mask & ~failed
             if mask.any():
-                repairs.append(_repair_lines(column, rule, mask, normal, _display(parsed.values[mask], kind)))
-        typed[column] = parsed.values
+                repairs.append(_repair_lines(column, rule, rows, mask, normal, _display(parsed.values[mask], kind)))
+        typed[column] = parsed.values.set_axis(index)
         failures[column] = failed
-    quarantine.extend(_cross_checks(source, typed, kinds, rules, failures))
+    quarantine.extend(_cross_checks(source, typed, kinds, rules, rows, failures))
     bad = pd.concat(quarantine, ignore_index=True) if quarantine else pd.DataFrame(columns=QUARANTINE_COLUMNS)
     bad = bad.astype({"row": "int64"}).sort_values(["row", "column"], kind="stable").reset_index(drop=True)
+    bad_rows = bad["row"].to_numpy()
     log = pd.concat(repairs, ignore_index=True) if repairs else pd.DataFrame(columns=REPAIR_COLUMNS)
     log = log.astype({"row": "int64"})
-    log = log[~log["row"].isin(bad["row"])].sort_values(["row", "column"], kind="stable").reset_index(drop=True)
-    frame = pd.DataFrame(typed, index=source.index)
-    frame = frame[~frame.index.isin(bad["row"])]
-    return CleanResult(frame=frame, repairs=log, quarantine=bad, read=len(df))
+    log = log[~np.isin(log["row"].to_numpy(), bad_rows)].sort_values(["row", "column"], kind="stable")
+    keep = ~np.isin(rows, bad_rows)
+    frame = pd.DataFrame(typed, index=index)
+    if not keep.all():
+        frame = frame[keep]
+    return CleanResult(frame=frame, repairs=log.reset_index(drop=True), quarantine=bad, read=len(df))
 
 
-def _cross_checks(source: pd.DataFrame, typed: dict[str, pd.Series], kinds: dict[str, str],
-                  rules: CleaningRules, failures: dict[str, pd.Series]) -> list[pd.DataFrame]:
+def _cross_checks(source: pd.DataFrame, typed: dict[str, pd.Series], kinds: dict[str, str], rules: CleaningRules,
+                  rows: np.ndarray, failures: dict[str, np.ndarray]) -> list[pd.DataFrame]:
     """Checks that span columns: the birth date inside the ID number must equal ``birth_date``."""
     id_cols = [c for c, k in kinds.items() if k == "id_number"]
     if not rules.id_birth_consistency or not id_cols or kinds.get("birth_date") != "date":
         return []
     column = id_cols[0]
     ids, births = typed[column], typed["birth_date"]
-    both = ids.notna() & births.notna() & ~failures[column] & ~failures["birth_date"]
+    both = ids.notna().to_numpy() & births.notna().to_numpy() & ~failures[column] & ~failures["birth_date"]
     if not both.any():
         return []
     embedded = id_birth_dates(ids[both])
-    differs = embedded != births[both]
-    mask = pd.Series(False, index=ids.index)
+    differs = (embedded != births[both]).to_numpy()
+    mask = np.zeros(len(ids), dtype=bool)
     mask[both] = differs
     if not mask.any():
         return []
-    reason = ("embedded birth date " + embedded[differs].dt.strftime("%Y-%m-%d") + " differs from birth_date "
-              + births[both][differs].dt.strftime("%Y-%m-%d"))
-    full_reason = pd.Series("", index=ids.index, dtype="str")
-    full_reason[mask] = reason
-    return [_quarantine_lines(column, "id_birth_mismatch", mask, as_text(source[column]), full_reason)]
+    reason = np.full(len(ids), "", dtype=object)
+    reason[mask] = ("embedded birth date " + embedded[differs].dt.strftime("%Y-%m-%d") + " differs from birth_date "
+                    + births[mask].dt.strftime("%Y-%m-%d")).to_numpy(dtype=object)
+    return [_quarantine_lines(column, "id_birth_mismatch", rows, mask, as_text(source[column]), reason)]

@@ -8,25 +8,45 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
 CHECK_CHARS = np.array(list("10X98765432"))
+CHECK_CODES = np.array([ord(c) for c in "10X98765432"], dtype=np.uint8)
+CODE_TO_INDEX = np.zeros(256, dtype=np.int64)
+CODE_TO_INDEX[CHECK_CODES] = np.arange(11)
 ID18 = r"[0-9]{17}[0-9X]"
 ID15 = r"[0-9]{15}"
 
 
 def digit_matrix(values: pd.Series, width: int) -> np.ndarray:
-    """ASCII-digit strings of exactly ``width`` characters → an ``(n, width)`` int matrix (no Python loop)."""
+    """ASCII-digit strings of exactly ``width`` characters → an ``(n, width)`` int matrix."""
+    return digit_bytes(values, width).astype(np.int64) - 48
+
+
+def digit_bytes(values: pd.Series, width: int) -> np.ndarray:
+    """ASCII strings of exactly ``width`` characters → their ``(n, width)`` uint8 byte matrix (zero-copy)."""
     if len(values) == 0:
-        return np.zeros((0, width), dtype=np.int64)
-    raw = "".join(values.tolist()).encode("ascii")
-    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, width).astype(np.int64) - 48
+        return np.zeros((0, width), dtype=np.uint8)
+    arr = pa.array(values, type=pa.large_string())
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset: arr.offset + len(arr) + 1]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0]: offsets[-1]]
+    if len(data) != len(values) * width:
+        raise ValueError(f"expected {len(values)} values of exactly {width} ASCII characters")
+    return data.reshape(-1, width)
+
+
+def check_codes(raw: np.ndarray) -> np.ndarray:
+    """The MOD 11-2 check character (as an ASCII code) for each row of a byte matrix whose first 17 are digits."""
+    total = np.zeros(len(raw), dtype=np.int32)
+    for position, weight in enumerate(WEIGHTS):
+        total += (raw[:, position].astype(np.int32) - 48) * int(weight)
+    return CHECK_CODES[total % 11]
 
 
 def check_chars(first17: pd.Series) -> np.ndarray:
     """The MOD 11-2 check character for each 17-digit body."""
-    digits = digit_matrix(first17, 17)
-    return CHECK_CHARS[(digits @ WEIGHTS) % 11]
+    return CHECK_CHARS[CODE_TO_INDEX[check_codes(digit_bytes(first17, 17))]]
 
 
 def upgrade_15(ids15: pd.Series) -> pd.Series:

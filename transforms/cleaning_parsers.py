@@ -2,8 +2,9 @@
 
 Each parser takes a normalised string Series (trimmed, full-width folded, sentinels already null)
 and returns a :class:`Parsed`: the typed values, the masks of values it repaired (one rule per
-value) and the masks of values it could not repair (rule + reason). The common, already-canonical
-path is one regex ``fullmatch`` plus one typed conversion; slower work only touches the rest.
+value) and the masks of values it could not repair (rule + reason). Masks are numpy boolean
+arrays aligned with the input. The common, already-canonical path is one regex ``fullmatch``
+plus one pyarrow conversion over the column; slower work only touches the rest.
 """
 
 from __future__ import annotations
@@ -14,13 +15,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from transforms.cleaning_ids import ID15, ID18, check_chars, upgrade_15
+from transforms.cleaning_dates import decode_ymd, strict_iso_dates
+from transforms.cleaning_ids import ID15, check_codes, digit_bytes, upgrade_15
 from transforms.cleaning_rules import PHONE_REGIONS, CleaningRules
 
-EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-EMAIL = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}"
+EXCEL_EPOCH = np.datetime64("1899-12-30", "us")
+EMAIL = (r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+         r"@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}")
 ISO_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[ T][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
+NUMBER = r"-?[0-9]+(?:\.[0-9]+)?"
+NAT = np.datetime64("NaT", "us")
+
+Reason = str | np.ndarray
 
 
 @dataclass
@@ -28,22 +37,28 @@ class Parsed:
     """Typed values plus which values were repaired (by rule) and which cannot be repaired."""
 
     values: pd.Series
-    repairs: list[tuple[str, pd.Series]] = field(default_factory=list)
-    errors: list[tuple[str, pd.Series, pd.Series | str]] = field(default_factory=list)
+    repairs: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    errors: list[tuple[str, np.ndarray, Reason]] = field(default_factory=list)
 
 
-def _false(s: pd.Series) -> pd.Series:
-    return pd.Series(False, index=s.index)
-
-
-def _match(s: pd.Series, pattern: str, where: pd.Series) -> pd.Series:
-    """Boolean mask: ``where`` and the value fully matches ``pattern`` (only ``where`` rows are tested)."""
-    if where.all():
-        return s.str.fullmatch(pattern).fillna(False).astype(bool)
-    out = _false(s)
-    if where.any():
-        out[where] = s[where].str.fullmatch(pattern).fillna(False).astype(bool)
+def fullmatch(s: pd.Series, pattern: str, where: np.ndarray) -> np.ndarray:
+    """Rows in ``where`` whose value fully matches ``pattern`` (scans only ``where`` when it is small)."""
+    if not where.any():
+        return np.zeros(len(s), dtype=bool)
+    if where.mean() > 0.5:
+        return s.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool) & where
+    out = np.zeros(len(s), dtype=bool)
+    out[where] = s[where].str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
     return out
+
+
+def subset(s: pd.Series, mask: np.ndarray) -> pd.Series:
+    """``s[mask]`` without copying when every row is selected."""
+    return s if mask.all() else s[mask]
+
+
+def _bools(values: pd.Series) -> np.ndarray:
+    return values.fillna(False).to_numpy(dtype=bool)
 
 
 def parse_text(s: pd.Series, rules: CleaningRules) -> Parsed:
@@ -57,58 +72,59 @@ def _date_forms(rules: CleaningRules) -> list[tuple[str, str, Callable[[pd.Serie
         ("date_ymd", r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}", lambda v: v, "%Y-%m-%d"),
         ("date_slash", r"[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}", lambda v: v, "%Y/%m/%d"),
         ("date_dot", r"[0-9]{4}\.[0-9]{1,2}\.[0-9]{1,2}", lambda v: v, "%Y.%m.%d"),
-        ("date_cn", r"[0-9]{4}年[0-9]{1,2}月[0-9]{1,2}日?", lambda v: v.str.replace(r"[年月]", "-", regex=True)
-         .str.replace("日", "", regex=False), "%Y-%m-%d"),
+        ("date_cn", r"[0-9]{4}年[0-9]{1,2}月[0-9]{1,2}日?",
+         lambda v: v.str.replace(r"[年月]", "-", regex=True).str.replace("日", "", regex=False), "%Y-%m-%d"),
         ("date_compact", r"(?:19|20)[0-9]{6}", lambda v: v, "%Y%m%d"),
-        ("date_day_first" if rules.day_first else "date_month_first", r"[0-9]{1,2}[/.-][0-9]{1,2}[/.-][0-9]{4}",
-         lambda v: v.str.replace(r"[.-]", "/", regex=True), first),
+        ("date_day_first" if rules.day_first else "date_month_first",
+         r"[0-9]{1,2}[/.-][0-9]{1,2}[/.-][0-9]{4}", lambda v: v.str.replace(r"[.-]", "/", regex=True), first),
     ]
 
 
 def parse_date(s: pd.Series, rules: CleaningRules, keep_time: bool = False) -> Parsed:
     """ISO dates pass through; slash, dot, 年月日, compact, day/month-first and Excel serials are repaired."""
-    values = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
-    out = Parsed(values=values)
-    left = s.notna()
-    iso = _match(s, ISO_DATE, left)
-    if iso.all():
-        values = out.values = pd.to_datetime(s, format="ISO8601", errors="coerce").astype("datetime64[us]")
-    elif iso.any():
-        values[iso] = pd.to_datetime(s[iso], format="ISO8601", errors="coerce").astype("datetime64[us]")
+    values = np.full(len(s), NAT)
+    repairs: list[tuple[str, np.ndarray]] = []
+    errors: list[tuple[str, np.ndarray, Reason]] = []
+    left = s.notna().to_numpy(copy=True)
+    if left.any():
+        values[left] = strict_iso_dates(subset(s, left))
+    left &= np.isnan(values)
+    iso = fullmatch(s, ISO_DATE, left)  # ISO with a T, fractions or no seconds; impossible ISO dates
+    if iso.any():
+        values[iso] = pd.to_datetime(s[iso], format="ISO8601", errors="coerce").to_numpy(dtype="datetime64[us]")
     left &= ~iso
-    parsed_by_form = iso.copy()
+    by_form = iso.copy()
     for rule, pattern, prepare, fmt in _date_forms(rules):
-        hit = _match(s, pattern, left)
+        hit = fullmatch(s, pattern, left)
         if hit.any():
-            values[hit] = pd.to_datetime(prepare(s[hit]), format=fmt, errors="coerce").astype("datetime64[us]")
-            out.repairs.append((rule, hit & values.notna()))
-            parsed_by_form |= hit
+            values[hit] = pd.to_datetime(prepare(s[hit]), format=fmt, errors="coerce").to_numpy(dtype="datetime64[us]")
+            repairs.append((rule, hit & ~np.isnan(values)))
+            by_form |= hit
             left &= ~hit
-    serial = _match(s, r"[0-9]{1,6}(?:\.0+)?", left)
+    serial = fullmatch(s, r"[0-9]{1,6}(?:\.0+)?", left)
     if serial.any():
-        number = pd.to_numeric(s[serial], errors="coerce")
-        ok = (number >= rules.excel_serial_min) & (number <= rules.excel_serial_max)
+        number = pc.cast(pa.array(s[serial], type=pa.large_string()), pa.float64()).to_numpy(zero_copy_only=False)
+        in_range = (number >= rules.excel_serial_min) & (number <= rules.excel_serial_max)
         serial_ok = serial.copy()
-        serial_ok[serial] = ok
-        days = pd.to_timedelta(number[ok].astype("int64"), unit="D")
-        values[serial_ok] = (EXCEL_EPOCH + days).astype("datetime64[us]")
-        out.repairs.append(("excel_serial", serial_ok))
-        out.errors.append(("date", serial & ~serial_ok, f"number outside the Excel serial range "
-                           f"{rules.excel_serial_min}..{rules.excel_serial_max}"))
+        serial_ok[serial] = in_range
+        values[serial_ok] = EXCEL_EPOCH + number[in_range].astype("int64").astype("timedelta64[D]")
+        repairs.append(("excel_serial", serial_ok))
+        errors.append(("date", serial & ~serial_ok, f"number outside the Excel serial range "
+                       f"{rules.excel_serial_min}..{rules.excel_serial_max}"))
         left &= ~serial
-    out.errors.append(("date", parsed_by_form & values.isna(), "not a calendar date"))
-    out.errors.append(("date", left, "unrecognised date format"))
-    lo, hi = pd.Timestamp(rules.date_min), pd.Timestamp(rules.date_max) + pd.Timedelta(days=1)
-    outside = values.notna() & ((values < lo) | (values >= hi))
-    out.errors.append(("date_range", outside, f"date outside {rules.date_min}..{rules.date_max}"))
+    missing = np.isnan(values)
+    errors.append(("date", by_form & missing, "not a calendar date"))
+    errors.append(("date", left, "unrecognised date format"))
+    lo, hi = np.datetime64(rules.date_min, "us"), np.datetime64(rules.date_max + dt.timedelta(days=1), "us")
+    errors.append(("date_range", ~missing & ((values < lo) | (values >= hi)),
+                   f"date outside {rules.date_min}..{rules.date_max}"))
     if not keep_time:
-        timed = values.notna() & (values != values.dt.floor("D"))
+        days = values.astype("datetime64[D]").astype("datetime64[us]")
+        timed = ~missing & (values != days)
         if timed.any():
-            values[timed] = values[timed].dt.floor("D")
-            for i, (rule, mask) in enumerate(out.repairs):
-                out.repairs[i] = (rule, mask & ~timed)
-            out.repairs.append(("date_time_dropped", timed))
-    return out
+            values = days
+            repairs = [(rule, mask & ~timed) for rule, mask in repairs] + [("date_time_dropped", timed)]
+    return Parsed(values=pd.Series(values, index=s.index), repairs=repairs, errors=errors)
 
 
 def parse_datetime(s: pd.Series, rules: CleaningRules) -> Parsed:
@@ -119,40 +135,38 @@ def parse_datetime(s: pd.Series, rules: CleaningRules) -> Parsed:
 def parse_phone(s: pd.Series, rules: CleaningRules) -> Parsed:
     """Phone numbers → E.164 (``+8613812345678``); separators and ``0086`` prefixes are repairs."""
     country = PHONE_REGIONS[rules.phone_region]
-    values = pd.Series(np.nan, index=s.index, dtype="str")
-    out = Parsed(values=values)
-    present = s.notna()
-    mobile = _match(s, r"1[3-9][0-9]{9}", present)
-    e164 = _match(s, rf"\+{country}(?:1[3-9][0-9]{{9}}|[1-9][0-9]{{8,10}})", present & ~mobile)
+    present = s.notna().to_numpy()
+    mobile = fullmatch(s, r"1[3-9][0-9]{9}", present)
+    e164 = fullmatch(s, rf"\+{country}(?:1[3-9][0-9]{{9}}|[1-9][0-9]{{8,10}})", present & ~mobile)
     if mobile.all():
-        values = out.values = f"+{country}" + s
-    else:
-        values[mobile] = f"+{country}" + s[mobile]
-        values[e164] = s[e164]
+        return Parsed(values=f"+{country}" + s, repairs=[("phone_e164", mobile)] if rules.log_conversions else [])
+    values = np.full(len(s), np.nan, dtype=object)
+    values[mobile] = (f"+{country}" + s[mobile]).to_numpy(dtype=object)
+    values[e164] = s[e164].to_numpy(dtype=object)
+    out = Parsed(values=s)
     if rules.log_conversions:
         out.repairs.append(("phone_e164", mobile))
     rest = present & ~mobile & ~e164
     if rest.any():
-        raw = s[rest]
-        digits = raw.str.replace(r"[ \t\-().（）]", "", regex=True)
-        intl = digits.str.match(r"(?:\+|00)")
+        digits = s[rest].str.replace(r"[ \t\-().（）]", "", regex=True)
+        intl = _bools(digits.str.match(r"(?:\+|00)"))
         digits = digits.str.replace(r"^(?:\+|00)", "", regex=True)
-        home = intl & digits.str.fullmatch(rf"{country}(?:1[3-9][0-9]{{9}}|[1-9][0-9]{{8,10}})")
-        national_mobile = ~intl & digits.str.fullmatch(r"1[3-9][0-9]{9}")
-        landline = ~intl & digits.str.fullmatch(r"0[1-9][0-9]{8,10}")
-        foreign = intl & ~home & digits.str.fullmatch(r"[1-9][0-9]{7,14}")
-        fixed = pd.Series(np.nan, index=raw.index, dtype="str")
-        fixed[home | foreign] = "+" + digits[home | foreign]
-        fixed[national_mobile] = f"+{country}" + digits[national_mobile]
-        fixed[landline] = f"+{country}" + digits[landline].str.slice(1)
-        ok = fixed.notna()
+        home = intl & _bools(digits.str.fullmatch(rf"{country}(?:1[3-9][0-9]{{9}}|[1-9][0-9]{{8,10}})"))
+        national_mobile = ~intl & _bools(digits.str.fullmatch(r"1[3-9][0-9]{9}"))
+        landline = ~intl & _bools(digits.str.fullmatch(r"0[1-9][0-9]{8,10}"))
+        foreign = intl & ~home & _bools(digits.str.fullmatch(r"[1-9][0-9]{7,14}"))
+        raw = digits.to_numpy(dtype=object)
+        fixed = np.full(len(raw), np.nan, dtype=object)
+        fixed[home | foreign] = "+" + raw[home | foreign]
+        fixed[national_mobile] = f"+{country}" + raw[national_mobile]
+        fixed[landline] = f"+{country}" + digits[landline].str.slice(1).to_numpy(dtype=object)
+        ok = home | foreign | national_mobile | landline
         values[rest] = fixed
-        rest_ok = _false(s)
-        rest_ok[rest] = ok
+        rest_ok, rest_bad = rest.copy(), rest.copy()
+        rest_ok[rest], rest_bad[rest] = ok, ~ok
         out.repairs.append(("phone_format", rest_ok))
-        rest_bad = _false(s)
-        rest_bad[rest] = ~ok
         out.errors.append(("phone", rest_bad, "not a valid phone number"))
+    out.values = pd.Series(values, index=s.index, dtype="str")
     return out
 
 
@@ -160,10 +174,10 @@ def parse_email(s: pd.Series, rules: CleaningRules) -> Parsed:
     """E-mail addresses are lower-cased (a repair when that changes them) and syntax-checked."""
     lowered = s.str.lower()
     out = Parsed(values=lowered)
-    present = s.notna()
-    changed = present & (lowered != s).fillna(False)
+    present = s.notna().to_numpy()
+    changed = present & _bools(lowered != s)
     if rules.email_check:
-        valid = _match(lowered, EMAIL, present)
+        valid = fullmatch(lowered, EMAIL, present)
         out.repairs.append(("email_lowercase", changed & valid))
         out.errors.append(("email", present & ~valid, "not a valid e-mail address"))
     else:
@@ -171,77 +185,99 @@ def parse_email(s: pd.Series, rules: CleaningRules) -> Parsed:
     return out
 
 
+def _id_shape(raw: np.ndarray) -> np.ndarray:
+    """Rows of an 18-byte matrix that are 17 digits followed by a digit or ``X``."""
+    ok = np.ones(len(raw), dtype=bool)
+    for i in range(17):
+        ok &= (raw[:, i] >= 48) & (raw[:, i] <= 57)
+    last = raw[:, 17]
+    return ok & (((last >= 48) & (last <= 57)) | (last == ord("X")))
+
+
 def parse_id_number(s: pd.Series, rules: CleaningRules) -> Parsed:
     """18-character resident IDs: ``x`` → ``X``, 15-digit upgrade, check digit and embedded birth date."""
     upper = s.str.upper()
-    values = upper.copy()
-    out = Parsed(values=values)
-    present = s.notna()
-    lower_x = present & (upper != s).fillna(False)
+    present = s.notna().to_numpy()
+    out = Parsed(values=upper)
+    lower_x = present & _bools(upper != s)
+    size = pc.binary_length(pa.array(upper, type=pa.large_string())).to_numpy(zero_copy_only=False)
     if rules.id_upgrade_15:
-        old = _match(upper, ID15, present)
+        old = fullmatch(upper, ID15, present & (size == 15))
         if old.any():
-            values[old] = upgrade_15(upper[old])
+            upper = upper.copy()
+            upper[old] = upgrade_15(upper[old])
+            out.values = upper
             out.repairs.append(("id_upgrade_15", old))
-    shaped = _match(values, ID18, present)
-    out.errors.append(("id_number", present & ~shaped,
-                       "expected 18 characters: 17 digits and a check digit"))
-    checked = shaped.copy()
-    if shaped.any():
-        body = values[shaped]
-        expected = pd.Series(check_chars(body.str.slice(0, 17)), index=body.index, dtype="str")
-        wrong = expected != body.str.slice(17, 18)
-        bad = _false(s)
-        bad[shaped] = wrong
-        reason = pd.Series("", index=s.index, dtype="str")
-        reason[bad] = "check digit is " + body[wrong].str.slice(17, 18) + ", expected " + expected[wrong]
-        out.errors.append(("id_checksum", bad, reason))
-        births = id_birth_dates(values[shaped & ~bad])
-        lo, hi = pd.Timestamp(rules.date_min), pd.Timestamp(dt.date.today())
-        impossible = births.isna() | (births < lo) | (births > hi)
-        bad_birth = _false(s)
-        bad_birth[impossible.index] = impossible
-        out.errors.append(("id_birth_date", bad_birth, "embedded birth date is not a plausible date"))
-        checked = shaped & ~bad & ~bad_birth
-    out.repairs.append(("id_uppercase_x", lower_x & checked))
+            size = np.where(old, 18, size)
+    candidate = present & (size == 18)
+    raw = digit_bytes(subset(upper, candidate), 18)
+    shaped_sub = _id_shape(raw)
+    shaped = np.zeros(len(s), dtype=bool)
+    shaped[candidate] = shaped_sub
+    out.errors.append(("id_number", present & ~shaped, "expected 18 characters: 17 digits and a check digit"))
+    raw = raw[shaped_sub]
+    expected, given = check_codes(raw), raw[:, 17]
+    wrong = expected != given
+    bad = np.zeros(len(s), dtype=bool)
+    bad[shaped] = wrong
+    reason = np.full(len(s), "", dtype=object)
+    if wrong.any():
+        chars = np.array([chr(c) for c in range(256)], dtype=object)
+        reason[bad] = "check digit is " + chars[given[wrong]] + ", expected " + chars[expected[wrong]]
+    out.errors.append(("id_checksum", bad, reason))
+    births = decode_ymd(raw, 6, 10, 12)
+    lo, hi = np.datetime64(rules.date_min, "us"), np.datetime64(dt.date.today(), "us")
+    impossible = ~wrong & (np.isnan(births) | (births < lo) | (births > hi))
+    bad_birth = np.zeros(len(s), dtype=bool)
+    bad_birth[shaped] = impossible
+    out.errors.append(("id_birth_date", bad_birth, "embedded birth date is not a plausible date"))
+    out.repairs.append(("id_uppercase_x", lower_x & shaped & ~bad & ~bad_birth))
     return out
 
 
 def id_birth_dates(ids: pd.Series) -> pd.Series:
-    """The birth date embedded in 18-character IDs (NaT when it is not a calendar date)."""
-    return pd.to_datetime(ids.str.slice(6, 14), format="%Y%m%d", errors="coerce").astype("datetime64[us]")
+    """The birth date embedded in valid 18-character IDs (NaT when it is not a calendar date)."""
+    return pd.Series(decode_ymd(digit_bytes(ids, 18), 6, 10, 12), index=ids.index)
 
 
 def parse_employee_id(s: pd.Series, rules: CleaningRules) -> Parsed:
     """Employee numbers: all-digit IDs shorter than the width get their leading zeros back."""
-    out = Parsed(values=s.copy())
-    present = s.notna()
+    present = s.notna().to_numpy()
     width = rules.employee_id_width
-    short = present & s.str.fullmatch(r"[0-9]+").fillna(False).astype(bool) & (s.str.len() < width).fillna(False)
+    short = present & _bools(s.str.len() < width)
+    short &= fullmatch(s, r"[0-9]+", short)
+    values = s
+    out = Parsed(values=s)
     if short.any():
-        out.values[short] = s[short].str.zfill(width)
+        values = s.copy()
+        values[short] = s[short].str.zfill(width)
+        out.values = values
         out.repairs.append(("employee_id_zero_pad", short))
-    valid = _match(out.values, rules.employee_id_pattern, present)
+    valid = fullmatch(values, rules.employee_id_pattern, present)
     out.errors.append(("employee_id", present & ~valid, f"does not match {rules.employee_id_pattern}"))
     return out
 
 
 def parse_number(s: pd.Series, rules: CleaningRules) -> Parsed:
     """Numbers: thousands separators and currency signs are repairs; anything else non-numeric is bad."""
-    values = pd.Series(np.nan, index=s.index, dtype="float64")
-    out = Parsed(values=values)
-    present = s.notna()
-    plain = _match(s, r"-?[0-9]+(?:\.[0-9]+)?", present)
-    values[plain] = pd.to_numeric(s[plain])
+    values = np.full(len(s), np.nan)
+    present = s.notna().to_numpy()
+    plain = fullmatch(s, NUMBER, present)
+    if plain.any():
+        values[plain] = pc.cast(pa.array(subset(s, plain), type=pa.large_string()), pa.float64()) \
+            .to_numpy(zero_copy_only=False)
+    out = Parsed(values=s)
     rest = present & ~plain
     if rest.any():
         stripped = s[rest].str.replace(r"[, \t¥￥$€]|RMB|CNY|元", "", regex=True)
-        number = pd.to_numeric(stripped.where(stripped.str.fullmatch(r"-?[0-9]+(?:\.[0-9]+)?").fillna(False)),
-                               errors="coerce")
-        values[rest] = number
-        fixed = rest & values.notna()
+        numeric = _bools(stripped.str.fullmatch(NUMBER))
+        fixed = rest.copy()
+        fixed[rest] = numeric
+        values[fixed] = pc.cast(pa.array(stripped[numeric], type=pa.large_string()), pa.float64()) \
+            .to_numpy(zero_copy_only=False)
         out.repairs.append(("number_format", fixed))
-        out.errors.append(("number", rest & values.isna(), "not a number"))
+        out.errors.append(("number", rest & ~fixed, "not a number"))
+    out.values = pd.Series(values, index=s.index)
     return out
 
 
@@ -254,10 +290,10 @@ def parse_enum(name: str) -> Callable[[pd.Series, CleaningRules], Parsed]:
         lookup = np.array([table.get(str(u).casefold(), np.nan) for u in uniques] + [np.nan], dtype=object)
         mapped = pd.Series(lookup[codes], index=s.index, dtype="str")
         out = Parsed(values=mapped)
-        present = s.notna()
-        known = present & mapped.notna()
+        present = s.notna().to_numpy()
+        known = present & mapped.notna().to_numpy()
         if rules.log_conversions:
-            out.repairs.append((f"enum_{name}", known & (mapped != s).fillna(False)))
+            out.repairs.append((f"enum_{name}", known & _bools(mapped != s)))
         allowed = ", ".join(sorted(set(rules.enums[name].values())))
         out.errors.append((f"enum:{name}", present & ~known, f"unknown {name} value; expected one of {allowed}"))
         return out
@@ -284,4 +320,5 @@ def parser_for(kind: str) -> Callable[[pd.Series, CleaningRules], Parsed]:
     try:
         return PARSERS[kind]
     except KeyError:
-        raise ValueError(f"unknown column type {kind!r}; known: {', '.join(sorted(PARSERS))}, enum:<name>") from None
+        known = ", ".join(sorted(PARSERS))
+        raise ValueError(f"unknown column type {kind!r}; known: {known}, enum:<name>") from None
