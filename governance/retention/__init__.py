@@ -6,7 +6,7 @@ deletion_log, shredder, erasers)`` with ``.plan()`` and ``.run()``; holds and re
 """
 
 from governance.retention.config import Policy, RetentionConfig, RetentionConfigError, StoreSpec, parse_config
-from governance.retention.executor import RetentionExecutor
+from governance.retention.executor import RetentionBusyError, RetentionExecutor
 from governance.retention.holds import (
     HoldError,
     add_hold,
@@ -26,6 +26,6 @@ from governance.retention.protocols import (
 
 __all__ = [
     "CRYPTO_SYSTEM", "ExternalEraser", "HoldError", "InterviewPlatform", "Policy", "RetentionConfig",
-    "RetentionConfigError", "RetentionExecutor", "Shredder", "StoreSpec", "add_hold", "list_holds",
+    "RetentionBusyError", "RetentionConfigError", "RetentionExecutor", "Shredder", "StoreSpec", "add_hold", "list_holds",
     "list_requests", "parse_config", "platform_eraser", "remove_holds", "request_deletion", "shredder_eraser",
 ]

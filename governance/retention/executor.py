@@ -41,9 +41,14 @@ from governance.retention.stores import BoundTable, MissingTableError
 from transforms.masking import mask_pii
 
 log = logging.getLogger(__name__)
+RUN_LOCK = 7412095
 SAMPLE = 5
 DRAIN_CHUNK = 500
 BatchHook = Callable[[str, int], None]
+
+
+class RetentionBusyError(RuntimeError):
+    """Another retention run holds the run lock on this hub database."""
 
 
 @dataclass
@@ -174,7 +179,22 @@ class RetentionExecutor:
         return self._summary(items, as_of) | {"dry_run": True, "pending_actions": pending}
 
     def run(self, now: datetime | None = None, on_batch: BatchHook | None = None) -> dict[str, Any]:
-        """Execute retention; resumes an unfinished run from its checkpoints."""
+        """Execute retention; resumes an unfinished run from its checkpoints.
+
+        On Postgres a session advisory lock keeps a second run (CLI next to Airflow) from
+        working the same checkpoints at the same time.
+        """
+        with ExitStack() as stack:
+            if self.hub.dialect.name == "postgresql":
+                lock = stack.enter_context(self.hub.connect())
+                if not lock.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": RUN_LOCK}).scalar():
+                    raise RetentionBusyError("another retention run is in progress on this hub database")
+                lock.commit()
+                stack.callback(lambda: (lock.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": RUN_LOCK}),
+                                        lock.commit()))
+            return self._run(now, on_batch)
+
+    def _run(self, now: datetime | None, on_batch: BatchHook | None) -> dict[str, Any]:
         run_id, as_of, resumed = self._start_run(now or datetime.now(UTC))
         try:
             retried = self._drain(run_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from hrbridge.cli import UsageError
@@ -67,9 +68,14 @@ def run_plan(args: argparse.Namespace) -> int:
 
 def run_run(args: argparse.Namespace) -> int:
     """Execute retention and print what was done."""
+    from governance.retention import RetentionBusyError
     from hrbridge.pipelines.retention import run_retention
 
-    result = _guard(run_retention)
+    try:
+        result = _guard(run_retention)
+    except RetentionBusyError as exc:
+        print(f"hrbridge retention run: {exc}; try again when it has finished", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps(result, indent=2, default=str))
         return 0

@@ -199,3 +199,22 @@ def test_failed_media_deletion_stays_pending_and_is_retried(interview_sandbox: A
     external = [e for e in _log(hub) if e["method"] == "external request"]
     assert len(external) == 1 and external[0]["run_id"] == second["run_id"]
     assert verify_chain(hub, executor.log.keys.public_key).ok
+
+
+def test_a_second_run_waits_for_the_first_on_postgres(pg_url: str, tmp_path: Path) -> None:
+    from governance.retention import RetentionBusyError
+    from governance.retention.executor import RUN_LOCK
+
+    hub = make_engine(pg_url)
+    archive = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    create_tables(hub, archive)
+    add_candidate(hub, archive, "C1")
+    executor = make_executor(hub, archive, tmp_path / "keys", erasers={"interview_platform": RecordingEraser()})
+    with hub.connect() as other:
+        other.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": RUN_LOCK})
+        with pytest.raises(RetentionBusyError, match="in progress"):
+            executor.run(NOW)
+        other.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": RUN_LOCK})
+    assert executor.run(NOW)["totals"]["subjects"] == 2
+    assert count(hub, t_candidates) == 0
+    hub.dispose()
