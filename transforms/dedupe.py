@@ -59,52 +59,79 @@ def survivor_order(df: pd.DataFrame, rules: CleaningRules) -> np.ndarray:
     return np.lexsort((position, recent, complete))
 
 
-def _match_keys(df: pd.DataFrame, rule: str) -> pd.DataFrame | None:
+def _repeated(values: pd.Series, nulls_match: bool) -> np.ndarray:
+    """Rows whose value occurs more than once (null never matches unless ``nulls_match``)."""
+    codes, _ = pd.factorize(values, use_na_sentinel=not nulls_match)
+    counts = np.bincount(codes[codes >= 0], minlength=1)
+    return (codes >= 0) & (counts[np.maximum(codes, 0)] > 1)
+
+
+def _normalised(df: pd.DataFrame, column: str, exact: bool = False) -> pd.Series:
+    """The match key of ``column``: names compare case- and space-insensitively unless ``exact``."""
+    values = df[column]
+    if column == "name" and not exact:
+        return values.astype("str").str.lower().str.replace(r"[ \t]+", "", regex=True)
+    return values
+
+
+def _rule_columns(df: pd.DataFrame, rule: str) -> list[str] | None:
     if rule == "exact":
-        return df
-    columns = RULE_KEYS[rule]
-    if any(c not in df.columns for c in columns):
-        return None
-    keys = pd.DataFrame(index=df.index)
+        selective = [c for c in ("employee_id", "id_number", "email", "phone") if c in df.columns]
+        return selective + [c for c in df.columns if c not in selective]
+    columns = list(RULE_KEYS[rule])
+    return columns if all(c in df.columns for c in columns) else None
+
+
+def _candidates(df: pd.DataFrame, positions: np.ndarray, columns: list[str], exact: bool) -> np.ndarray:
+    """Positions that share their value with another row in every column (a superset of the duplicates).
+
+    The first column is checked over the standing rows; every later one only over the survivors of
+    the previous check, so a million rows cost one factorisation of one column in practice.
+    """
     for column in columns:
-        values = df[column].astype("str")
-        if column == "name":
-            values = values.str.lower().str.replace(r"[ \t]+", "", regex=True)
-        elif column == "email":
-            values = values.str.strip().str.lower()
-        keys[column] = values
-    return keys.dropna()
+        if len(positions) < 2:
+            return positions[:0]
+        part = df[[column]] if len(positions) == len(df) else df[[column]].iloc[positions]
+        positions = positions[_repeated(_normalised(part, column, exact), nulls_match=exact)]
+    return positions
 
 
-def _merge_by(keys: pd.DataFrame, rule: str, rank: pd.Series, survivorship: str) -> pd.DataFrame:
-    keys = keys[keys.duplicated(keep=False).to_numpy()]
-    ordered = keys.loc[rank.loc[keys.index].sort_values(kind="stable").index]
-    group = ordered.groupby(list(ordered.columns), sort=False, dropna=False).ngroup().to_numpy()
-    labels = pd.Series(ordered.index.to_numpy())
-    survivors = labels.groupby(group).transform("first").to_numpy()
-    merged = survivors != labels.to_numpy()
-    return pd.DataFrame({"survivor_row": survivors[merged], "merged_row": labels.to_numpy()[merged],
-                         "rule": rule, "survivorship": survivorship}, columns=MERGE_COLUMNS)
+def _merge_group(df: pd.DataFrame, positions: np.ndarray, columns: list[str], rule: str, exact: bool,
+                 rules: CleaningRules) -> pd.DataFrame:
+    part = df.iloc[positions]
+    ordered = part.iloc[survivor_order(part, rules)]
+    keys = pd.DataFrame({c: _normalised(ordered, c, exact) for c in columns}, index=ordered.index)
+    group = keys.groupby(columns, sort=False, dropna=not exact).ngroup().to_numpy()
+    labels = ordered.index.to_numpy()
+    valid = group >= 0
+    labels, group = labels[valid], group[valid]
+    first = pd.Series(labels).groupby(group).transform("first").to_numpy()
+    merged = first != labels
+    return pd.DataFrame({"survivor_row": first[merged], "merged_row": labels[merged], "rule": rule,
+                         "survivorship": rules.dedupe.survivorship}, columns=MERGE_COLUMNS)
 
 
 def dedupe(df: pd.DataFrame, rules: CleaningRules) -> DedupeResult:
     """Merge duplicates in a cleaned frame by ``rules.dedupe`` (see the module docstring).
 
-    ``df`` is normally ``clean_frame(...).frame``; its index (the source row) identifies records
-    in the merge log. Rules whose columns are absent are skipped.
+    ``df`` is normally ``clean_frame(...).frame`` (e-mails already lower-cased); its index (the
+    source row) identifies records in the merge log. Rules whose columns are absent are skipped.
     """
-    rank = pd.Series(np.empty(len(df), dtype="int64"), index=df.index)
-    rank.iloc[survivor_order(df, rules)] = np.arange(len(df))
-    standing = df
+    standing = np.arange(len(df))
     merges: list[pd.DataFrame] = []
     for rule in rules.dedupe.rules:
-        keys = _match_keys(standing, rule)
-        if keys is None or len(keys) < 2:
+        columns = _rule_columns(df, rule)
+        if columns is None:
             continue
-        merged = _merge_by(keys, rule, rank, rules.dedupe.survivorship)
+        exact = rule == "exact"
+        candidates = _candidates(df, standing, columns, exact)
+        if len(candidates) < 2:
+            continue
+        merged = _merge_group(df, candidates, columns if not exact else list(df.columns), rule, exact, rules)
         if len(merged):
             merges.append(merged)
-            standing = standing[~standing.index.isin(merged["merged_row"])]
+            standing = standing[~np.isin(df.index.to_numpy()[standing], merged["merged_row"].to_numpy())]
     log = pd.concat(merges, ignore_index=True) if merges else pd.DataFrame(columns=MERGE_COLUMNS)
     log = log.astype({"survivor_row": "int64", "merged_row": "int64"})
-    return DedupeResult(frame=standing, merges=log)
+    frame = df if len(standing) == len(df) else df.iloc[standing]
+    return DedupeResult(frame=frame, merges=log)

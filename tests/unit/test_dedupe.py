@@ -108,3 +108,9 @@ def test_counts_reconcile(survivorship: str) -> None:
                                                                            "id_number": 1}}
     assert set(result.merges["merged_row"]).isdisjoint(result.frame.index)
     assert set(result.merges["survivor_row"]) <= set(result.frame.index)
+
+
+def test_exact_means_exact_names_differing_in_case_are_not_exact_copies() -> None:
+    a = person(1, name="Li Lei", id_number=None, email=None, phone=None)
+    df = cleaned(a, {**a, "_row": 2, "name": "li lei"})
+    assert dedupe(df, RECENT).merges.empty
