@@ -204,11 +204,11 @@ class QuestionPlanner:
         self._cache: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     def plan(self, inputs: PlanInputs) -> dict[str, Any]:
-        """The plan for ``inputs`` (a fresh copy, safe to mutate)."""
+        """The plan for ``inputs``; shared between equal inputs, so treat it as read-only."""
         signals = inputs.signals
         key = (inputs.job_family, inputs.locale, signals.years_experience, signals.skills,
                signals.languages, signals.education)
         plan = self._cache.get(key)
         if plan is None:
             plan = self._cache[key] = build_question_plan(self.rules, inputs, self.digest)
-        return json.loads(json.dumps(plan))
+        return plan

@@ -12,6 +12,7 @@ import binascii
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date
+from functools import lru_cache
 
 from transforms.canonical import ResumeSignals
 
@@ -91,10 +92,26 @@ def decode_resume(content: str | bytes | None) -> str:
     return raw.decode("utf-8", errors="ignore")
 
 
-def _alias_found(alias: str, lowered: str) -> bool:
-    if _CJK.search(alias):
-        return alias in lowered
-    return re.search(r"(?<![a-z0-9])" + re.escape(alias) + r"(?![a-z0-9])", lowered) is not None
+@lru_cache(maxsize=32)
+def _matcher(vocabulary: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[re.Pattern[str], dict[str, str]]:
+    """One compiled alternation for a whole vocabulary (Latin aliases on word boundaries)."""
+    owner: dict[str, str] = {}
+    for name, aliases in vocabulary:
+        for alias in aliases:
+            owner.setdefault(alias.lower(), name)
+    ordered = sorted(owner, key=len, reverse=True)
+    latin = [re.escape(a) for a in ordered if not _CJK.search(a)]
+    cjk = [re.escape(a) for a in ordered if _CJK.search(a)]
+    parts = []
+    if latin:
+        parts.append(r"(?<![a-z0-9])(?:" + "|".join(latin) + r")(?![a-z0-9])")
+    if cjk:
+        parts.append("|".join(cjk))
+    return re.compile("|".join(parts) or r"(?!x)x"), owner
+
+
+def _freeze(vocabulary: Mapping[str, Sequence[str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((name, tuple(aliases)) for name, aliases in vocabulary.items())
 
 
 def years_of_experience(text: str, today: date | None = None) -> float | None:
@@ -120,18 +137,14 @@ def years_of_experience(text: str, today: date | None = None) -> float | None:
 
 def find_terms(text: str, vocabulary: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
     """Canonical names (sorted) of every vocabulary entry with an alias in ``text``."""
-    lowered = text.lower()
-    return tuple(sorted(name for name, aliases in vocabulary.items()
-                        if any(_alias_found(a.lower(), lowered) for a in aliases)))
+    pattern, owner = _matcher(_freeze(vocabulary))
+    return tuple(sorted({owner[m.group(0)] for m in pattern.finditer(text.lower())}))
 
 
 def education_level(text: str) -> str | None:
     """The highest education level mentioned, e.g. ``master``; None when nothing matches."""
-    lowered = text.lower()
-    for level, aliases in EDUCATION_LEVELS:
-        if any(_alias_found(a, lowered) for a in aliases):
-            return level
-    return None
+    found = set(find_terms(text, dict(EDUCATION_LEVELS)))
+    return next((level for level, _ in EDUCATION_LEVELS if level in found), None)
 
 
 def extract_signals(

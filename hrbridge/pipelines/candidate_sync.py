@@ -396,7 +396,8 @@ def plan_invitations(
             "application_id": app.application_id, "candidate_id": app.candidate_id,
             "requisition_id": app.requisition_id, "job_family": request["job_family"],
             "idempotency_key": idempotency_key(app.application_id, plan["version"]),
-            "state": store.PLANNED, "plan_id": plan["plan_id"], "plan_version": plan["version"], "plan": plan,
+            "state": store.PLANNED, "plan_id": plan["plan_id"], "plan_version": plan["version"],
+            "plan": {k: plan[k] for k in ("job_family", "level", "weights")},
             "request": request, "deadline": deadline, "planned_at": now, "attempts": 0, "run_id": run_id,
         })
     for chunk in _chunks(rows, config.invite_batch_size):

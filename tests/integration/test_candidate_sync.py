@@ -92,7 +92,9 @@ def test_full_run_invites_triggered_applications_and_writes_back(loop: Loop) -> 
 
 def test_plans_are_personalised_by_job_family_and_resume(loop: Loop) -> None:
     loop.run()
-    plans = {row.job_family: row.plan for row in loop.invitations().values()}
+    plans = {row.job_family: row.request["question_plan"] for row in loop.invitations().values()}
+    summaries = [row.plan for row in loop.invitations().values()]
+    assert all(s["level"] in {"junior", "mid", "senior"} and s["weights"] for s in summaries)
     posted = loop.platform_sandbox.invitation_posts
     assert posted
     if "Sales" in plans:

@@ -80,12 +80,13 @@ def test_plans_are_deterministic_and_versions_track_inputs_and_rules(rules) -> N
     assert build_question_plan(changed, PlanInputs("Sales", ResumeSignals(4.0), "en-US"))["version"] != a["version"]
 
 
-def test_planner_caches_but_returns_independent_copies(rules) -> None:
+def test_planner_reuses_plans_for_equal_inputs(rules) -> None:
     planner = QuestionPlanner(rules)
     inputs = PlanInputs("Sales", ResumeSignals(4.0), "en-US")
     first = planner.plan(inputs)
-    first["questions"].clear()
-    assert planner.plan(inputs) == build_question_plan(rules, inputs)
+    assert first == build_question_plan(rules, inputs)
+    assert planner.plan(PlanInputs("Sales", ResumeSignals(4.0), "en-US")) is first
+    assert planner.plan(PlanInputs("Sales", ResumeSignals(5.0), "en-US")) is not first
 
 
 def test_seniority_levels(rules) -> None:
