@@ -184,8 +184,19 @@ def _split_duplicates(conn: Connection, raw: Sequence[Mapping[str, Any]]) -> tup
     return fresh, len(raw) - len(fresh)
 
 
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def _json_safe(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str, ensure_ascii=False))
+    """A JSON-storable copy of a raw payload (NaN/Infinity, which Postgres JSON rejects, become text)."""
+    return json.loads(json.dumps(_finite(value), default=str, ensure_ascii=False, allow_nan=False))
 
 
 def _py(value: Any) -> Any:
@@ -444,7 +455,9 @@ def ingest_results(
         total.rule_titles = {r.name: r.title for r in suite_runner(config).rules}
         total.failures = {name: 0 for name in total.rule_titles}
     record_run(engine, total, started, settings)
-    assert total.reconciles(), f"results run {run_id} does not reconcile: {total}"
+    if not total.reconciles():
+        raise RuntimeError(f"results run {run_id} does not reconcile: read {total.read} != stored {total.stored}"
+                           f" + quarantined {total.quarantined} + duplicates {total.duplicates}")
     log.info("results run %s: read %d, stored %d, quarantined %d, duplicates %d",
              run_id, total.read, total.stored, total.quarantined, total.duplicates)
     return total

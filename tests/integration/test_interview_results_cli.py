@@ -1,0 +1,54 @@
+"""`hrbridge sync results --json`, `sync archive`, `report validation` against the sandboxes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from connectors.interview_rest import HrbridgeInterviewClient
+from hrbridge.cli import main
+from hrbridge.store import hub_engine
+from tests.factories.results import invite
+
+
+@pytest.fixture
+def sandbox_env(monkeypatch, hrbridge_home, sf_sandbox, interview_sandbox):
+    monkeypatch.setenv("HRBRIDGE_SF_URL", sf_sandbox.url)
+    monkeypatch.setenv("HRBRIDGE_SF_USER", "sfadmin")
+    monkeypatch.setenv("HRBRIDGE_SF_PASSWORD", "sandbox-secret")
+    monkeypatch.setenv("HRBRIDGE_SF_COMPANY_ID", "SFPART000001")
+    monkeypatch.setenv("HRBRIDGE_INTERVIEW_URL", interview_sandbox.url)
+    monkeypatch.setenv("HRBRIDGE_INTERVIEW_API_KEY", "sandbox-interview-key")
+    return sf_sandbox, interview_sandbox
+
+
+def test_sync_results_json_then_report(sandbox_env, capsys, tmp_path) -> None:
+    sf_sandbox, interview_sandbox = sandbox_env
+    app_ids = [str(r["applicationId"]) for r in sf_sandbox.records("JobApplication")[:5]]
+    client = HrbridgeInterviewClient(interview_sandbox.url, "sandbox-interview-key")
+    invite(client, hub_engine(), app_ids)
+    client.close()
+    interview_sandbox.complete(bad_fraction=0.2)
+
+    assert main(["sync", "results", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["read"] == 5 and summary["stored"] == 4 and summary["quarantined"] == 1
+    assert summary["read"] == summary["stored"] + summary["quarantined"] + summary["duplicates"]
+    assert summary["written_back"] == 4 and summary["report"].endswith(".html")
+
+    assert main(["report", "validation", "--run", summary["run_id"], "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert str(tmp_path) in out and any(tmp_path.glob("validation-*.html"))
+    assert main(["report", "validation", "--run", "no-such-run"]) == 2
+
+
+def test_sync_archive_and_missing_credentials(hrbridge_home, monkeypatch, capsys) -> None:
+    assert main(["sync", "archive", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["hires"] == 0
+    for name in ("HRBRIDGE_SF_URL", "HRBRIDGE_SF_USER", "HRBRIDGE_SF_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["sync", "results"]) == 2
+    assert "HRBRIDGE_SF_URL" in capsys.readouterr().err
+    monkeypatch.delenv("HRBRIDGE_WEBHOOK_SECRET", raising=False)
+    assert main(["webhook", "serve"]) == 2
