@@ -22,6 +22,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -119,31 +121,41 @@ def _plan_counts(rows: int, fault_rate: float) -> dict[str, int]:
     return {kind: share + (1 if i < extra else 0) for i, kind in enumerate(FAULTS)}
 
 
-def _day_strings(days: np.ndarray, fmt: str = "%Y-%m-%d") -> np.ndarray:
+STRING = pa.large_string()
+
+
+def _pool(values: list[str], index: np.ndarray) -> pa.Array:
+    """``values[index]`` as an Arrow string array (a C-level take, no Python strings per row)."""
+    return pa.array(values, type=STRING).take(pa.array(index))
+
+
+def _join(*parts: pa.Array | str) -> pa.Array:
+    """Element-wise concatenation of Arrow string arrays and literal strings."""
+    typed = [pa.scalar(p, STRING) if isinstance(p, str) else p for p in parts]
+    return pc.binary_join_element_wise(*typed, pa.scalar("", STRING))
+
+
+def _digits(values: np.ndarray, width: int = 0) -> pa.Array:
+    """Integers → decimal strings, left-padded with zeros to ``width``."""
+    text = pc.cast(pa.array(values), STRING)
+    return pc.utf8_lpad(text, width, "0") if width else text
+
+
+def _day_strings(days: np.ndarray, fmt: str = "%Y-%m-%d") -> pa.Array:
     """Format datetime64[D] values through a lookup table of the distinct days (fast for millions)."""
     ordinal = days.astype("datetime64[D]").astype("int64")
     low = int(ordinal.min()) if len(ordinal) else 0
     span = np.arange(low, low + (int(ordinal.max()) - low + 1 if len(ordinal) else 0)).astype("datetime64[D]")
-    table = pd.Series(span).dt.strftime(fmt).to_numpy(dtype=object)
-    return table[ordinal - low]
+    return _pool(pd.Series(span).dt.strftime(fmt).tolist(), ordinal - low)
 
 
-def _clock_strings(seconds: np.ndarray) -> np.ndarray:
+def _clock_strings(seconds: np.ndarray) -> pa.Array:
     """Seconds of the day → ``HH:MM:SS`` through a lookup table."""
-    table = pd.Series(np.arange(86400).astype("timedelta64[s]") + np.datetime64("2000-01-01T00:00:00")) \
-        .dt.strftime("%H:%M:%S").to_numpy(dtype=object)
-    return table[seconds]
+    clock = pd.Series(np.arange(86400).astype("timedelta64[s]") + np.datetime64("2000-01-01T00:00:00"))
+    return _pool(clock.dt.strftime("%H:%M:%S").tolist(), seconds)
 
 
-def _pick(pool: list[str] | np.ndarray, index: np.ndarray) -> np.ndarray:
-    return np.asarray(pool, dtype=object)[index]
-
-
-def _text(values: np.ndarray | pd.Series) -> np.ndarray:
-    return pd.Series(values).astype("str").to_numpy(dtype=object)
-
-
-def _people(rng: np.random.Generator, n: int, zh: bool) -> dict[str, np.ndarray]:
+def _people(rng: np.random.Generator, n: int, zh: bool) -> dict[str, pa.Array]:
     """``n`` clean, mutually distinct employees (unique employee id, ID number, phone and e-mail) as columns."""
     numbers = rng.choice(max(2 * n, 1000), size=n, replace=False) + 1
     identity = rng.choice(BIRTH_DAYS * len(REGIONS) * 500, size=n, replace=False)
@@ -151,21 +163,20 @@ def _people(rng: np.random.Generator, n: int, zh: bool) -> dict[str, np.ndarray]
         BIRTH_DAYS * len(REGIONS))
     male = rng.random(n) < 0.5
     birth = BIRTH_START + day.astype("timedelta64[D]")
-    seq = pd.Series(serial * 2 + male).astype("str").str.zfill(3).to_numpy(dtype=object)
-    body = _pick(REGIONS, region) + _day_strings(birth, "%Y%m%d") + seq
-    id_number = body + check_chars(pd.Series(body, dtype="str")).astype(object)
-    chinese = rng.random(n) < (0.85 if zh else 0.4)
+    body = _join(_pool(REGIONS, region), _day_strings(birth, "%Y%m%d"), _digits(serial * 2 + male, 3))
+    id_number = _join(body, pa.array(check_chars(pd.Series(body.to_numpy(zero_copy_only=False), dtype="str")),
+                                     type=STRING))
+    chinese = pa.array(rng.random(n) < (0.85 if zh else 0.4))
     sur, giv = rng.integers(0, len(SURNAMES), n), rng.integers(0, len(GIVEN), n)
     first, last = rng.integers(0, len(FIRST), n), rng.integers(0, len(LAST), n)
-    sur_zh, sur_py = (np.array(c, dtype=object) for c in zip(*SURNAMES, strict=True))
-    giv_zh, giv_py = (np.array(c, dtype=object) for c in zip(*GIVEN, strict=True))
-    first_a, last_a = np.array(FIRST, dtype=object), np.array(LAST, dtype=object)
-    first_l, last_l = np.array([f.lower() for f in FIRST], dtype=object), np.array([x.lower() for x in LAST],
-                                                                                     dtype=object)
-    name = np.where(chinese, sur_zh[sur] + giv_zh[giv], first_a[first] + " " + last_a[last])
-    local = np.where(chinese, giv_py[giv] + "." + sur_py[sur], first_l[first] + "." + last_l[last])
-    email = local + _text(numbers) + "@" + _pick(DOMAINS, rng.integers(0, len(DOMAINS), n))
-    phone = _text(13_000_000_000 + rng.choice(7_000_000_000, size=n, replace=False))
+    sur_zh, sur_py = ([c[i] for c in SURNAMES] for i in (0, 1))
+    giv_zh, giv_py = ([c[i] for c in GIVEN] for i in (0, 1))
+    name = pc.if_else(chinese, _join(_pool(sur_zh, sur), _pool(giv_zh, giv)),
+                      _join(_pool(FIRST, first), " ", _pool(LAST, last)))
+    local = pc.if_else(chinese, _join(_pool(giv_py, giv), ".", _pool(sur_py, sur)),
+                       _join(_pool([f.lower() for f in FIRST], first), ".", _pool([x.lower() for x in LAST], last)))
+    email = _join(local, _digits(numbers), "@", _pool(list(DOMAINS), rng.integers(0, len(DOMAINS), n)))
+    phone = _digits(13_000_000_000 + rng.choice(7_000_000_000, size=n, replace=False))
     earliest = np.maximum(birth + np.timedelta64(20 * 365, "D"), np.datetime64("2000-01-01"))
     span = np.maximum((LAST_HIRE - earliest).astype("int64"), 1)
     hire = np.minimum(earliest + (rng.random(n) * span).astype("int64").astype("timedelta64[D]"), LAST_HIRE)
@@ -174,20 +185,20 @@ def _people(rng: np.random.Generator, n: int, zh: bool) -> dict[str, np.ndarray]
     lang = 0 if zh else 1
     status = rng.choice(len(STATUSES), size=n, p=[s[2] for s in STATUSES])
     return {
-        "employee_id": pd.Series(numbers).astype("str").str.zfill(EMPLOYEE_ID_WIDTH).to_numpy(dtype=object),
+        "employee_id": _digits(numbers, EMPLOYEE_ID_WIDTH),
         "name": name,
         "id_number": id_number,
         "phone": phone,
         "email": email,
-        "department": _pick([d[lang] for d in DEPARTMENTS], dept),
-        "title": _pick([t[lang] for t in TITLES], title),
+        "department": _pool([d[lang] for d in DEPARTMENTS], dept),
+        "title": _pool([t[lang] for t in TITLES], title),
         "hire_date": _day_strings(hire),
-        "gender": _pick(["男", "女"] if zh else ["Male", "Female"], (~male).astype(int)),
+        "gender": _pool(["男", "女"] if zh else ["Male", "Female"], (~male).astype(int)),
         "birth_date": _day_strings(birth),
-        "employment_status": _pick([s[lang] for s in STATUSES], status),
-        "salary": _text(rng.integers(50, 600, n) * 100) + ".00",
-        "updated_at": _day_strings(updated_day) + " " + _clock_strings(rng.integers(0, 86400, n)),
-        "_number": numbers,
+        "employment_status": _pool([s[lang] for s in STATUSES], status),
+        "salary": _join(_digits(rng.integers(50, 600, n) * 100), ".00"),
+        "updated_at": _join(_day_strings(updated_day), " ", _clock_strings(rng.integers(0, 86400, n))),
+        "_number": pa.array(numbers),
     }
 
 
@@ -202,17 +213,26 @@ def _fullwidth_digits(values: pd.Series) -> pd.Series:
 class _Rows:
     """Read and write one column at the chosen row positions as a pandas string Series."""
 
-    def __init__(self, columns: dict[str, np.ndarray], rows: np.ndarray) -> None:
+    def __init__(self, columns: dict[str, pa.Array], rows: np.ndarray) -> None:
         self.columns, self.rows = columns, rows
 
     def __getitem__(self, column: str) -> pd.Series:
-        return pd.Series(self.columns[column][self.rows], dtype="str")
+        return pd.Series(self.columns[column].take(pa.array(self.rows)).to_numpy(zero_copy_only=False), dtype="str")
 
     def __setitem__(self, column: str, values: pd.Series | np.ndarray) -> None:
-        self.columns[column][self.rows] = np.asarray(values, dtype=object)
+        _put(self.columns, column, self.rows, np.asarray(values, dtype=object))
 
 
-def _inject(columns: dict[str, np.ndarray], kind: str, rows: np.ndarray, rng: np.random.Generator) -> None:
+def _put(columns: dict[str, pa.Array], column: str, rows: np.ndarray, values: np.ndarray) -> None:
+    """Replace the values at ``rows`` (any order) of an Arrow column."""
+    order = np.argsort(rows, kind="stable")
+    mask = np.zeros(len(columns[column]), dtype=bool)
+    mask[rows] = True
+    replacement = pa.array([str(v) for v in values[order]], type=STRING)
+    columns[column] = pc.replace_with_mask(columns[column], pa.array(mask), replacement)
+
+
+def _inject(columns: dict[str, pa.Array], kind: str, rows: np.ndarray, rng: np.random.Generator) -> None:
     """Put fault ``kind`` into the given row positions (each row receives exactly one fault)."""
     n = len(rows)
     if n == 0:
@@ -225,7 +245,8 @@ def _inject(columns: dict[str, np.ndarray], kind: str, rows: np.ndarray, rng: np
         values = _cycle(["NULL", "N/A", "无", "-", "null", "NA"], n)
         for column in ("department", "title", "salary"):
             hit = targets == column
-            columns[column][rows[hit]] = values[hit]
+            if hit.any():
+                _put(columns, column, rows[hit], values[hit])
     elif kind == "fullwidth":
         at["phone"] = _fullwidth_digits(phone)
     elif kind == "whitespace":
@@ -276,18 +297,24 @@ def _inject(columns: dict[str, np.ndarray], kind: str, rows: np.ndarray, rng: np
         raise ValueError(f"unknown fault kind {kind!r}")
 
 
-def _rule_duplicates(columns: dict[str, np.ndarray], first: int, sources: np.ndarray) -> dict[str, int]:
+def _rule_duplicates(columns: dict[str, pa.Array], first: int, sources: np.ndarray) -> dict[str, int]:
     """Turn the people from position ``first`` on into duplicates of ``sources`` sharing one match key each."""
     rule = np.arange(len(sources)) % len(DUPLICATE_RULES)
     targets = first + np.arange(len(sources))
-    columns["name"][targets] = columns["name"][sources]
+
+    def copy(column: str, hit: np.ndarray) -> None:
+        if hit.any():
+            values = columns[column].take(pa.array(sources[hit])).to_numpy(zero_copy_only=False)
+            _put(columns, column, targets[hit], values)
+
+    copy("name", np.ones(len(sources), dtype=bool))
     shared = {"id_number": ["id_number", "birth_date", "gender"], "email+name": ["email"], "phone+name": ["phone"]}
     by_rule = {}
     for i, name in enumerate(DUPLICATE_RULES):
         hit = rule == i
         by_rule[name] = int(hit.sum())
         for column in shared[name]:
-            columns[column][targets[hit]] = columns[column][sources[hit]]
+            copy(column, hit)
     return by_rule
 
 
@@ -303,7 +330,7 @@ def generate(rows: int, seed: int = 42, fault_rate: float = 0.05,
     n_base = rows - counts["exact_duplicate"] - counts["rule_duplicate"]
     columns = _people(rng, n_base + counts["rule_duplicate"], zh=headers == "zh")
     order = rng.permutation(n_base)
-    zero_able = columns["_number"][:n_base] < 10 ** (EMPLOYEE_ID_WIDTH - 1)
+    zero_able = columns["_number"].to_numpy()[:n_base] < 10 ** (EMPLOYEE_ID_WIDTH - 1)
     used = np.zeros(n_base, dtype=bool)
     for kind, (effect, _rule) in FAULTS.items():
         if effect == "merge":
@@ -320,8 +347,8 @@ def generate(rows: int, seed: int = 42, fault_rate: float = 0.05,
     keep = np.concatenate([np.arange(n_base + counts["rule_duplicate"]), free[:exact]])
     keep = keep[rng.permutation(len(keep))]
     names = HEADERS[headers]
-    frame = pd.DataFrame({names[c]: pd.Series(values[keep], dtype="str") for c, values in columns.items()
-                          if c in names})
+    table = pa.table({names[c]: values for c, values in columns.items() if c in names}).take(pa.array(keep))
+    frame = table.to_pandas().astype("str")
     return frame, _expectations(len(frame), seed, fault_rate, headers, counts, merges_by_rule)
 
 
