@@ -128,3 +128,8 @@ def test_cli_writes_data_and_expectations(tmp_path: Path, capsys: pytest.Capture
     saved = json.loads(expected_path.read_text(encoding="utf-8"))
     assert saved == generate(400, seed=8)[1].to_dict()
     assert len(pd.read_csv(out, encoding="gbk", dtype=str, keep_default_na=False)) == 400
+
+
+def test_cli_bench_reports_timings_and_matching_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--rows", "600", "--out", str(tmp_path / "l.parquet"), "--bench"]) == 0
+    assert "counts match the injected faults: True" in capsys.readouterr().out
