@@ -1,0 +1,119 @@
+"""Configuration, run ids and the per-run counts of the interview_results loop."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from hrbridge.settings import Settings, load_config, load_settings
+from transforms.results import CheckParameters
+from validation.results_suite import SuiteRunner, load_rules
+
+CURSOR_NAME = "interview_results"
+PENDING, WRITTEN = "pending", "written"
+FINAL_STATUSES = frozenset({"completed", "expired"})
+
+
+@dataclass(frozen=True)
+class ResultsConfig:
+    """``configs/interview_results.yaml`` plus the suite file, resolved once per run."""
+
+    raw: Mapping[str, Any]
+    suite_path: Path
+
+    @property
+    def params(self) -> CheckParameters:
+        """Parameters of the row-level checks (scale, dimensions, keyword and clip limits)."""
+        return CheckParameters.from_config(self.raw)
+
+    @property
+    def page_size(self) -> int:
+        """Results pulled per page."""
+        return int(self.raw.get("page_size", 500))
+
+    @property
+    def writeback(self) -> Mapping[str, Any]:
+        """Write-back target: entity, key field, field names, chosen dimensions, batch size."""
+        return self.raw.get("writeback") or {}
+
+    @property
+    def status(self) -> Mapping[str, Any]:
+        """Interview status field and value mapping."""
+        return self.raw.get("status") or {}
+
+    @property
+    def match_report(self) -> Mapping[str, Any]:
+        """Match-report weights and where requisition requirements live."""
+        return self.raw.get("match_report") or {}
+
+
+def load_results_config(settings: Settings | None = None) -> ResultsConfig:
+    """Read the results config and locate the expectation suite under the configs folder."""
+    settings = settings or load_settings()
+    return ResultsConfig(
+        raw=load_config("interview_results", settings),
+        suite_path=settings.configs_dir / "expectations" / "interview_results.yaml",
+    )
+
+
+@cache
+def _runner(suite_path: str, scale_min: float, scale_max: float, mtime: float) -> SuiteRunner:
+    name, rules = load_rules(Path(suite_path), {"scale": {"min": scale_min, "max": scale_max}})
+    return SuiteRunner(name, rules)
+
+
+def suite_runner(config: ResultsConfig) -> SuiteRunner:
+    """The GX suite runner for ``config`` (built once per suite file and scale, then reused)."""
+    params = config.params
+    path = config.suite_path.resolve()
+    return _runner(str(path), params.scale_min, params.scale_max, path.stat().st_mtime)
+
+
+@dataclass
+class RunCounts:
+    """Counts of one validation run; ``read == stored + quarantined + duplicates`` always."""
+
+    run_id: str
+    source: str
+    read: int = 0
+    stored: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
+    rule_titles: dict[str, str] = field(default_factory=dict)
+    gx_results: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, other: RunCounts) -> None:
+        """Fold another batch's counts into this run."""
+        self.read += other.read
+        self.stored += other.stored
+        self.quarantined += other.quarantined
+        self.duplicates += other.duplicates
+        for name, count in other.failures.items():
+            self.failures[name] = self.failures.get(name, 0) + count
+        self.rule_titles.update(other.rule_titles)
+        self.gx_results.extend(other.gx_results)
+
+    def reconciles(self) -> bool:
+        """True when every result read is stored, quarantined or a counted duplicate."""
+        return self.read == self.stored + self.quarantined + self.duplicates
+
+
+def new_run_id(prefix: str = "results") -> str:
+    """A sortable, unique run id: ``results-20261127T120000-1a2b3c``."""
+    return f"{prefix}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def file_safe(name: str) -> str:
+    """A run id usable as a file name everywhere (Airflow run ids contain ':' and '+')."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")
+
+
+def key_value(app_id: str) -> Any:
+    return int(app_id) if app_id.isdigit() else app_id

@@ -1,0 +1,371 @@
+"""Pull → validate (Great Expectations) → store or quarantine, one transaction per page with the cursor."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from connectors.sql import upsert
+from hrbridge.pipelines.interview_results.config import (
+    CURSOR_NAME,
+    PENDING,
+    ResultsConfig,
+    RunCounts,
+    file_safe,
+    load_results_config,
+    new_run_id,
+    suite_runner,
+)
+from hrbridge.settings import Settings, load_settings
+from hrbridge.store import metadata
+from hrbridge.store.results import (
+    interview_results,
+    results_cursors,
+    results_inbox,
+    results_quarantine,
+    results_writeback,
+    validation_runs,
+)
+from transforms.match_report import build_match_report
+from transforms.results import derive_check_columns, flatten_results
+from validation.results_suite import SuiteOutcome
+
+log = logging.getLogger("hrbridge.pipelines.interview_results")
+
+# ------------------------------------------------------------------------------ validate + store
+
+
+def known_invitation_ids(conn: Connection, invitation_ids: Iterable[str]) -> set[str]:
+    """Which of ``invitation_ids`` the hub sent (platform ids in the candidate_sync ledger)."""
+    table = metadata.tables.get("invitations")
+    wanted = sorted({i for i in invitation_ids if i})
+    if table is None or not wanted:
+        return set()
+    found: set[str] = set()
+    for start in range(0, len(wanted), 900):
+        chunk = wanted[start : start + 900]
+        rows = conn.execute(sa.select(table.c.platform_invitation_id).where(table.c.platform_invitation_id.in_(chunk)))
+        found.update(r[0] for r in rows)
+    return found
+
+
+def _stored_ids(conn: Connection, result_ids: Iterable[str]) -> set[str]:
+    wanted = sorted({i for i in result_ids if i})
+    found: set[str] = set()
+    for start in range(0, len(wanted), 900):
+        chunk = wanted[start : start + 900]
+        rows = conn.execute(sa.select(interview_results.c.result_id).where(interview_results.c.result_id.in_(chunk)))
+        found.update(r[0] for r in rows)
+    return found
+
+
+def _split_duplicates(conn: Connection, raw: Sequence[Mapping[str, Any]]) -> tuple[list[Mapping[str, Any]], int]:
+    """Drop results already stored or repeated within the batch; returns (fresh, duplicate count)."""
+    ids = [str(r.get("result_id")).strip() if isinstance(r, Mapping) and r.get("result_id") else None for r in raw]
+    stored = _stored_ids(conn, [i for i in ids if i])
+    seen: set[str] = set()
+    fresh: list[Mapping[str, Any]] = []
+    for item, result_id in zip(raw, ids, strict=True):
+        if result_id and (result_id in stored or result_id in seen):
+            continue
+        if result_id:
+            seen.add(result_id)
+        fresh.append(item if isinstance(item, Mapping) else {"payload": item})
+    return fresh, len(raw) - len(fresh)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _json_safe(value: Any) -> Any:
+    """A JSON-storable copy of a raw payload (NaN/Infinity, which Postgres JSON rejects, become text)."""
+    return json.loads(json.dumps(_finite(value), default=str, ensure_ascii=False, allow_nan=False))
+
+
+def _py(value: Any) -> Any:
+    """pandas scalars → plain Python (NaN/NaT → None; timestamps → aware datetimes)."""
+    if value is None or (not isinstance(value, (list, dict, str)) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _match_inputs(conn: Connection, application_ids: Iterable[str], config: ResultsConfig) -> dict[str, dict[str, Any]]:
+    """Requisition requirements and resume signals per application, from the candidate_sync tables."""
+    apps, signals, reqs = (metadata.tables.get(n) for n in ("applications", "resume_signals", "requisitions"))
+    wanted = sorted({a for a in application_ids if a})
+    if apps is None or signals is None or reqs is None or not wanted:
+        return {}
+    fields = config.match_report.get("requirements") or {}
+    skill_keys = list(fields.get("skills") or ["cust_requiredSkills"])
+    years_keys = list(fields.get("min_years") or ["cust_minYearsExperience"])
+    query = (
+        sa.select(apps.c.application_id, signals.c.skills, signals.c.years_experience, reqs.c.extras)
+        .select_from(apps.outerjoin(signals, apps.c.candidate_id == signals.c.candidate_id)
+                     .outerjoin(reqs, apps.c.requisition_id == reqs.c.requisition_id))
+        .where(apps.c.application_id.in_(wanted))
+    )
+    inputs: dict[str, dict[str, Any]] = {}
+    for app_id, skills, years, extras in conn.execute(query):
+        extras = extras or {}
+        required = next((extras[k] for k in skill_keys if extras.get(k)), None)
+        if isinstance(required, str):
+            required = [s for s in (p.strip() for p in required.replace(";", ",").split(",")) if s]
+        inputs[app_id] = {
+            "required_skills": required,
+            "min_years": next((extras[k] for k in years_keys if extras.get(k) is not None), None),
+            "resume_skills": skills,
+            "years_experience": years,
+        }
+    return inputs
+
+
+def writeback_fields(row: Mapping[str, Any], match: Mapping[str, Any], config: ResultsConfig) -> dict[str, Any]:
+    """The HR-system field values for one stored result, named by the configured target fields."""
+    spec = config.writeback
+    names = spec.get("fields") or {}
+    chosen = list(spec.get("dimension_scores") or [])
+    dims = {d["name"]: d["score"] for d in row["dimensions"] if d.get("name") and (not chosen or d["name"] in chosen)}
+    keywords = ", ".join(row["keywords"][: int(spec.get("max_keywords", 10))])[:1000]
+    values = {
+        "overall_score": f"{row['overall_score']:.1f}",
+        "dimension_scores": json.dumps(dims, ensure_ascii=False, separators=(",", ":"))[:4000],
+        "keywords": keywords,
+        "report_url": row.get("report_url"),
+        "match_percent": None if match.get("match_percent") is None else f"{match['match_percent']:.1f}",
+    }
+    return {names[k]: v for k, v in values.items() if names.get(k) and v is not None}
+
+
+def validate_and_store(
+    engine: Engine,
+    raw: Sequence[Mapping[str, Any]],
+    config: ResultsConfig,
+    *,
+    run_id: str,
+    source: str,
+    now: datetime | None = None,
+    extra: Any = None,
+) -> RunCounts:
+    """Validate one batch with the GX suite and commit it in one transaction; returns its counts.
+
+    ``extra(conn)``, when given, runs inside the same transaction (the caller stores its cursor or
+    marks inbox rows processed there, so the batch and its bookkeeping commit together).
+    """
+    now = now or datetime.now(UTC)
+    runner = suite_runner(config)
+    counts = RunCounts(run_id=run_id, source=source, read=len(raw),
+                       rule_titles={r.name: r.title for r in runner.rules})
+    with engine.begin() as conn:
+        fresh, counts.duplicates = _split_duplicates(conn, raw)
+        if fresh:
+            frames = flatten_results(fresh)
+            known = known_invitation_ids(conn, frames.results["invitation_id"].dropna().tolist())
+            checked = derive_check_columns(frames, config.params, known, now)
+            outcome = runner.validate(checked)
+            counts.failures = outcome.failure_counts
+            counts.gx_results.append(outcome.to_json_dict())
+            _store(conn, fresh, checked, frames, outcome, config, run_id=run_id, source=source, now=now, counts=counts)
+        else:
+            counts.failures = {r.name: 0 for r in runner.rules}
+        if extra is not None:
+            extra(conn)
+    if counts.quarantined:
+        log.warning("results run %s: %d of %d results quarantined (%s)", run_id, counts.quarantined, counts.read,
+                    ", ".join(f"{k}={v}" for k, v in counts.failures.items() if v))
+    return counts
+
+
+def _store(
+    conn: Connection,
+    fresh: Sequence[Mapping[str, Any]],
+    checked: pd.DataFrame,
+    frames: Any,
+    outcome: SuiteOutcome,
+    config: ResultsConfig,
+    *,
+    run_id: str,
+    source: str,
+    now: datetime,
+    counts: RunCounts,
+) -> None:
+    broken = outcome.rules_by_row()
+    quarantine_rows = [
+        {"run_id": run_id, "result_id": _py(checked.at[pos, "result_id"]), "position": pos, "rules": rules,
+         "payload": _json_safe(fresh[pos]), "source": source, "quarantined_at": now}
+        for pos, rules in sorted(broken.items())
+    ]
+    if quarantine_rows:
+        conn.execute(results_quarantine.insert(), quarantine_rows)
+    good = [pos for pos in range(len(fresh)) if pos not in broken]
+    counts.quarantined, counts.stored = len(quarantine_rows), len(good)
+    if not good:
+        return
+    dims = frames.dimensions.groupby("row")
+    dims_by_row = {row: group for row, group in dims}
+    inputs = _match_inputs(conn, [str(checked.at[p, "application_id"]) for p in good], config)
+    params = config.params
+    weights = config.match_report.get("weights")
+    rows, queue = [], []
+    for pos in good:
+        raw = fresh[pos]
+        dim_frame = dims_by_row.get(pos)
+        dimensions = [] if dim_frame is None else [
+            {"name": n, "score": _py(s), "weight": _py(w), "comment": _py(c)}
+            for n, s, w, c in zip(dim_frame["name"], dim_frame["score"], dim_frame["weight"], dim_frame["comment"],
+                                  strict=True)
+        ]
+        app_id = str(checked.at[pos, "application_id"])
+        signals = inputs.get(app_id, {})
+        match = build_match_report(
+            required_skills=signals.get("required_skills"), min_years=signals.get("min_years"),
+            resume_skills=signals.get("resume_skills"), years_experience=signals.get("years_experience"),
+            interview_score=float(checked.at[pos, "overall_score"]),
+            scale_min=params.scale_min, scale_max=params.scale_max, weights=weights,
+        )
+        row = {
+            "result_id": str(checked.at[pos, "result_id"]),
+            "invitation_id": str(checked.at[pos, "invitation_id"]),
+            "candidate_id": str(checked.at[pos, "candidate_id"]),
+            "application_id": app_id,
+            "job_id": _py(checked.at[pos, "job_id"]),
+            "job_family": _py(checked.at[pos, "job_family"]),
+            "completed_at": _py(checked.at[pos, "completed_at"]),
+            "invited_at": _py(checked.at[pos, "invited_at"]),
+            "overall_score": round(float(checked.at[pos, "overall_score"]), 2),
+            "dimensions": dimensions,
+            "keywords": list(raw.get("keywords") or []),
+            "clips": _json_safe(raw.get("clips") or []),
+            "report_url": _py(checked.at[pos, "report_url"]),
+            "model_version": _py(checked.at[pos, "model_version"]),
+            "interviewer_comments": _py(checked.at[pos, "interviewer_comments"]),
+            "transcript_ref": _py(checked.at[pos, "transcript_ref"]),
+            "match_percent": match["match_percent"],
+            "match_report": match,
+            "source": source,
+            "run_id": run_id,
+            "stored_at": now,
+        }
+        rows.append(row)
+        queue.append({"application_id": app_id, "result_id": row["result_id"], "state": PENDING, "attempts": 0,
+                      "last_error": None, "fields": writeback_fields(row, match, config), "updated_at": now,
+                      "written_at": None})
+    upsert(conn, interview_results, rows, key=["result_id"], update=[])
+    # One write-back row per application: the latest stored result wins.
+    latest: dict[str, dict[str, Any]] = {}
+    for item in queue:
+        latest[item["application_id"]] = item
+    upsert(conn, results_writeback, list(latest.values()), key=["application_id"])
+
+
+# -------------------------------------------------------------------------------- cursor, runs
+
+
+def read_cursor(conn: Connection, name: str = CURSOR_NAME) -> str | None:
+    """The platform cursor stored after the last committed page (None before the first run)."""
+    return conn.execute(sa.select(results_cursors.c.value).where(results_cursors.c.name == name)).scalar()
+
+
+def _save_cursor(conn: Connection, value: str | None, now: datetime, name: str = CURSOR_NAME) -> None:
+    if value is not None:
+        upsert(conn, results_cursors, [{"name": name, "value": value, "updated_at": now}], key=["name"])
+
+
+def record_run(engine: Engine, counts: RunCounts, started: datetime, settings: Settings) -> Path | None:
+    """Save the run row and the GX results (JSON under reports/gx/, for Data Docs built later)."""
+    gx_path = None
+    if counts.gx_results:
+        gx_dir = settings.ensure_dirs().reports_dir / "gx"
+        gx_dir.mkdir(parents=True, exist_ok=True)
+        gx_path = gx_dir / f"{file_safe(counts.run_id)}.json"
+        gx_path.write_text(json.dumps(counts.gx_results, default=str), encoding="utf-8")
+    with engine.begin() as conn:
+        upsert(conn, validation_runs, [{
+            "run_id": counts.run_id, "source": counts.source, "started_at": started,
+            "finished_at": datetime.now(UTC), "rows_checked": counts.read - counts.duplicates,
+            "stored": counts.stored, "quarantined": counts.quarantined, "duplicates": counts.duplicates,
+            "failures": counts.failures, "rule_titles": counts.rule_titles,
+            "gx_result_path": str(gx_path) if gx_path else None, "report_path": None,
+        }], key=["run_id"])
+    return gx_path
+
+
+def process_inbox(engine: Engine, config: ResultsConfig, *, run_id: str, now: datetime | None = None) -> RunCounts:
+    """Validate and store every webhook-delivered result not processed yet (same rules, same tables)."""
+    with engine.connect() as conn:
+        pending = conn.execute(
+            sa.select(results_inbox.c.id, results_inbox.c.payload)
+            .where(results_inbox.c.processed_at.is_(None)).order_by(results_inbox.c.id)
+        ).all()
+    if not pending:
+        return RunCounts(run_id=run_id, source="webhook")
+    ids = [row.id for row in pending]
+
+    def mark(conn: Connection) -> None:
+        conn.execute(results_inbox.update().where(results_inbox.c.id.in_(ids)).values(processed_at=datetime.now(UTC)))
+
+    return validate_and_store(engine, [row.payload for row in pending], config, run_id=run_id, source="webhook",
+                              now=now, extra=mark)
+
+
+def ingest_results(
+    platform: Any,
+    engine: Engine,
+    config: ResultsConfig | None = None,
+    *,
+    settings: Settings | None = None,
+    run_id: str | None = None,
+    now: datetime | None = None,
+) -> RunCounts:
+    """Drain the webhook inbox, then pull every result completed after the cursor; record the run."""
+    settings = settings or load_settings()
+    config = config or load_results_config(settings)
+    run_id = run_id or new_run_id()
+    started = datetime.now(UTC)
+    total = RunCounts(run_id=run_id, source="poll")
+    total.add(process_inbox(engine, config, run_id=run_id, now=now))
+    with engine.connect() as conn:
+        cursor = read_cursor(conn)
+    for page, next_cursor in platform.iter_results(after=cursor, limit=config.page_size):
+        def save(conn: Connection, value: str | None = next_cursor) -> None:
+            _save_cursor(conn, value, datetime.now(UTC))
+
+        total.add(validate_and_store(engine, page, config, run_id=run_id, source="poll", now=now, extra=save))
+    if not total.rule_titles:
+        total.rule_titles = {r.name: r.title for r in suite_runner(config).rules}
+        total.failures = {name: 0 for name in total.rule_titles}
+    record_run(engine, total, started, settings)
+    if not total.reconciles():
+        raise RuntimeError(f"results run {run_id} does not reconcile: read {total.read} != stored {total.stored}"
+                           f" + quarantined {total.quarantined} + duplicates {total.duplicates}")
+    log.info("results run %s: read %d, stored %d, quarantined %d, duplicates %d",
+             run_id, total.read, total.stored, total.quarantined, total.duplicates)
+    return total
+
+
+def enqueue_webhook_result(engine: Engine, result: Mapping[str, Any]) -> int:
+    """Queue a verified webhook result for validation; returns the inbox row id."""
+    with engine.begin() as conn:
+        inserted = conn.execute(results_inbox.insert().values(
+            result_id=str(result.get("result_id") or "") or None, payload=_json_safe(result),
+            received_at=datetime.now(UTC), processed_at=None,
+        ))
+        return int(inserted.inserted_primary_key[0])
