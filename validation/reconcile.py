@@ -2,10 +2,10 @@
 
 Both sides are reduced identically, chunk by chunk, so no side is ever held whole:
 
-* every value is normalised to text (dates ``YYYY-MM-DD``, timestamps ``YYYY-MM-DDTHH:MM:SS``,
-  numbers as the shortest float repr, null and empty text as one null marker);
-* each row gets a 64-bit hash of its normalised values (pandas' vectorised
-  ``hash_pandas_object``), and each primary key a 64-bit hash of the key alone;
+* every value is normalised (dates as days, timestamps as seconds, numbers as float64, text as
+  its UTF-8 bytes; null and empty text are one "absent" value) and hashed to 64 bits with
+  vectorised numpy (no per-row Python);
+* each row gets a 64-bit hash folding its column hashes, each primary key the hash of the key;
 * per column: non-null count, and min / max / sum for numbers and dates (dates summed as days).
 
 The expected side keeps three integer arrays (key hash, row hash, source row: 24 bytes a row);
@@ -15,6 +15,7 @@ search. Integrity ratio = rows whose hash matches / expected rows, gated by ``th
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -22,48 +23,132 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-NULL = "\x00"
 DEFAULT_THRESHOLD = 0.999
 SAMPLE_LIMIT = 20
 _DATE_TYPES = {"date"}
 _DATETIME_TYPES = {"datetime", "timestamp"}
 _NUMBER_TYPES = {"number"}
+_NULL_HASH = np.uint64(0x5BD1E9955BD1E995)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_PRIME = 0x100000001B3
+_POWERS: list[np.ndarray] = [np.ones(1, np.uint64), np.ones(1, np.uint64)]
 
 
-def normalise_column(values: pd.Series, kind: str) -> pd.Series:
-    """One column as comparable text: the same value gives the same text on either side."""
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: spreads every input bit over the 64-bit result (vectorised)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _power_tables(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """P**i and P**-i modulo 2**64 (P odd, so invertible), grown on demand and reused."""
+    if len(_POWERS[0]) < size:
+        size = max(size, 2 * len(_POWERS[0]))
+        inverse = pow(_PRIME, -1, 2**64)
+        _POWERS[0] = np.concatenate([[np.uint64(1)], np.cumprod(np.full(size - 1, _PRIME, dtype=np.uint64))])
+        _POWERS[1] = np.concatenate([[np.uint64(1)], np.cumprod(np.full(size - 1, inverse, dtype=np.uint64))])
+    return _POWERS[0], _POWERS[1]
+
+
+def hash_strings(values: Any) -> np.ndarray:
+    """64-bit hashes of text values, vectorised over the UTF-8 bytes (null and "" hash alike).
+
+    A polynomial hash of each string's bytes modulo 2**64 (computed over the whole buffer and
+    shifted back to each string's start with inverse powers), finalised with splitmix64.
+    """
+    array = pa.array(values, from_pandas=True)
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        array = pa.array(pd.Series(values).astype("str"), from_pandas=True)
+    array = array.cast(pa.large_string())
+    size = len(array)
+    buffers = array.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=np.int64)[array.offset: array.offset + size + 1]
+    base, end = int(offsets[0]) if size else 0, int(offsets[-1]) if size else 0
+    data = (np.frombuffer(buffers[2], dtype=np.uint8)[base:end] if buffers[2] is not None and end > base
+            else np.zeros(0, np.uint8))
+    starts, lengths = offsets[:-1] - base, np.diff(offsets)
+    out = np.zeros(size, dtype=np.uint64)
+    if len(data):
+        powers, inverses = _power_tables(len(data))
+        contrib = (data + np.uint64(1)) * powers[: len(data)]
+        nonempty = lengths > 0
+        out[nonempty] = np.add.reduceat(contrib, starts[nonempty]) * inverses[starts[nonempty]]
+    out = _mix(out ^ (lengths.astype(np.uint64) * _GOLDEN))
+    out[~np.asarray(array.is_valid()) | (lengths == 0)] = _NULL_HASH
+    return out
+
+
+@dataclass
+class Column:
+    """One normalised column: per-row hash, presence, and numeric values for aggregates."""
+
+    hashes: np.ndarray
+    present: np.ndarray
+    numbers: np.ndarray | None = None
+
+    def take(self, mask: np.ndarray) -> Column:
+        """The rows selected by a boolean mask."""
+        return Column(self.hashes[mask], self.present[mask], None if self.numbers is None else self.numbers[mask])
+
+
+def normalise_column(values: pd.Series, kind: str) -> Column:
+    """Reduce a column to comparable form: the same value gives the same hash on either side.
+
+    Dates compare as days, timestamps as seconds, numbers as float64 (-0.0 = 0.0), text as its
+    UTF-8 bytes; null and empty text are the same "absent" value.
+    """
     if kind in _DATE_TYPES or kind in _DATETIME_TYPES:
         parsed = pd.to_datetime(values, errors="coerce")
-        text = parsed.dt.strftime("%Y-%m-%d" if kind in _DATE_TYPES else "%Y-%m-%dT%H:%M:%S")
+        unit = "datetime64[D]" if kind in _DATE_TYPES else "datetime64[s]"
+        present = parsed.notna().to_numpy()
+        numbers = parsed.to_numpy(dtype="datetime64[us]").astype(unit).astype(np.int64)
+        numbers[~present] = 0
+        hashes = _mix(numbers.view(np.uint64) ^ (_GOLDEN if kind in _DATE_TYPES else ~_GOLDEN))
     elif kind in _NUMBER_TYPES:
-        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
-        text = numbers.astype("string").where(numbers.notna(), None)
+        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan) + 0.0
+        present = ~np.isnan(numbers)
+        hashes = _mix(np.where(present, numbers, 0.0).view(np.uint64) ^ np.uint64(0x27D4EB2F165667C5))
     else:
-        text = values.astype("string")
-    text = text.astype("string")
-    return text.where(text.notna() & (text != ""), NULL).astype("string")
+        hashes = hash_strings(values)
+        return Column(hashes, hashes != _NULL_HASH)
+    hashes[~present] = _NULL_HASH
+    return Column(hashes, present, numbers)
 
 
-def normalise_frame(frame: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
-    """Every target column normalised (a column missing from ``frame`` is all null)."""
+@dataclass
+class Normalised:
+    """A normalised chunk: one :class:`Column` per target column, in target order."""
+
+    columns: dict[str, Column]
+    rows: int
+
+    def take(self, mask: np.ndarray) -> Normalised:
+        """The rows selected by a boolean mask."""
+        return Normalised({n: c.take(mask) for n, c in self.columns.items()}, int(np.count_nonzero(mask)))
+
+
+def normalise_frame(frame: pd.DataFrame, columns: Mapping[str, str]) -> Normalised:
+    """Every target column normalised (a column missing from ``frame`` is all absent)."""
     out = {}
     for name, kind in columns.items():
-        values = frame[name] if name in frame else pd.Series([None] * len(frame), index=frame.index, dtype=object)
+        values = frame[name] if name in frame else pd.Series([None] * len(frame), dtype=object)
         out[name] = normalise_column(values.reset_index(drop=True), kind)
-    return pd.DataFrame(out)
+    return Normalised(out, len(frame))
 
 
-def hash_rows(normalised: pd.DataFrame, key: str) -> tuple[np.ndarray, np.ndarray]:
-    """(key hashes, row hashes) as uint64 arrays for a normalised frame."""
-    if not len(normalised):
-        empty = np.array([], dtype=np.uint64)
-        return empty, empty
-    key_hash = pd.util.hash_pandas_object(normalised[key], index=False).to_numpy(np.uint64)
-    row_hash = pd.util.hash_pandas_object(normalised, index=False).to_numpy(np.uint64)
-    return key_hash, row_hash
+def hash_rows(normalised: Normalised, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """(key hashes, row hashes) as uint64 arrays: the row hash folds every column in order."""
+    row = np.zeros(normalised.rows, dtype=np.uint64)
+    for index, column in enumerate(normalised.columns.values()):
+        row = _mix(row ^ column.hashes ^ np.uint64((index + 1) * 0x9E3779B97F4A7C15 % 2**64))
+    return normalised.columns[key].hashes.copy(), row
 
 
 @dataclass
@@ -74,22 +159,24 @@ class Profile:
     rows: int = 0
     stats: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def add(self, normalised: pd.DataFrame) -> None:
+    def add(self, normalised: Normalised) -> None:
         """Fold a normalised chunk into the profile."""
-        self.rows += len(normalised)
+        self.rows += normalised.rows
         for name, kind in self.columns.items():
-            column = normalised[name]
-            present = column[column != NULL]
+            column = normalised.columns[name]
             entry = self.stats.setdefault(name, {"non_null": 0})
-            entry["non_null"] += int(len(present))
-            if not len(present):
+            count = int(np.count_nonzero(column.present))
+            entry["non_null"] += count
+            if not count or column.numbers is None:
                 continue
+            values = column.numbers[column.present]
             if kind in _NUMBER_TYPES:
-                numbers = present.astype("float64")
-                self._fold(entry, float(numbers.min()), float(numbers.max()), float(numbers.sum()))
-            elif kind in _DATE_TYPES or kind in _DATETIME_TYPES:
-                days = (pd.to_datetime(present).astype("datetime64[s]").astype("int64") // 86_400)
-                self._fold(entry, str(present.min()), str(present.max()), int(days.sum()))
+                self._fold(entry, float(values.min()), float(values.max()), float(values.sum()))
+            else:
+                unit = "D" if kind in _DATE_TYPES else "s"
+                days = values if unit == "D" else values // 86_400
+                self._fold(entry, str(np.datetime64(int(values.min()), unit)),
+                           str(np.datetime64(int(values.max()), unit)), int(days.sum()))
 
     @staticmethod
     def _fold(entry: dict[str, Any], low: Any, high: Any, total: Any) -> None:
@@ -211,7 +298,14 @@ def _close(a: Any, b: Any) -> bool:
 
 def stream_table(engine: Engine, table: str, columns: Mapping[str, str], key: str,
                  chunk_rows: int = 100_000) -> Iterator[pd.DataFrame]:
-    """The target table in key order, ``chunk_rows`` at a time, on a server-side cursor."""
+    """The target table in key order, ``chunk_rows`` at a time, never whole.
+
+    Postgres streams ``COPY (SELECT … ORDER BY key) TO STDOUT`` through Arrow's CSV reader;
+    other databases use a server-side cursor.
+    """
+    if engine.dialect.name == "postgresql":
+        yield from _stream_postgres(engine, table, columns, key)
+        return
     target = sa.Table(table, sa.MetaData(), autoload_with=engine)
     cols = [target.c[name] for name in columns]
     query = sa.select(*cols).order_by(target.c[key])
@@ -219,6 +313,63 @@ def stream_table(engine: Engine, table: str, columns: Mapping[str, str], key: st
         result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(query)
         for part in result.partitions():
             yield pd.DataFrame([tuple(row) for row in part], columns=list(columns), dtype=object)
+
+
+class _CopyReader(io.RawIOBase):
+    """A read-only file over a psycopg ``COPY … TO STDOUT`` stream."""
+
+    def __init__(self, copy: Any) -> None:
+        self._copy = copy
+        self._chunk = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not len(self._chunk):
+            data = self._copy.read()
+            if not data:
+                return 0
+            self._chunk = memoryview(bytes(data))
+        size = min(len(buffer), len(self._chunk))
+        buffer[:size] = self._chunk[:size]
+        self._chunk = self._chunk[size:]
+        return size
+
+
+def _arrow_type(kind: str) -> Any:
+    if kind in _DATE_TYPES:
+        return pa.date32()
+    if kind in _DATETIME_TYPES:
+        return pa.timestamp("us")
+    if kind in _NUMBER_TYPES:
+        return pa.float64()
+    return pa.large_string()
+
+
+def _stream_postgres(engine: Engine, table: str, columns: Mapping[str, str], key: str) -> Iterator[pd.DataFrame]:
+    import pyarrow.csv as pacsv
+
+    quote = engine.dialect.identifier_preparer.quote
+    for name in (table, key, *columns):
+        if not name.replace("_", "").isalnum():
+            raise ValueError(f"invalid identifier {name!r}")
+    cols = ", ".join(quote(c) for c in columns)
+    sql = f"COPY (SELECT {cols} FROM {quote(table)} ORDER BY {quote(key)}) TO STDOUT (FORMAT csv)"  # noqa: S608
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.driver_connection.cursor()
+        with cursor.copy(sql) as copy:
+            reader = pacsv.open_csv(
+                io.BufferedReader(_CopyReader(copy), buffer_size=1 << 20),
+                read_options=pacsv.ReadOptions(column_names=list(columns), use_threads=False, block_size=8 << 20),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={c: _arrow_type(k) for c, k in columns.items()},
+                    strings_can_be_null=True, quoted_strings_can_be_null=False))
+            for batch in reader:
+                yield batch.to_pandas(date_as_object=False)
+    finally:
+        raw.close()
 
 
 def reconcile(expected: Expected, engine: Engine, table: str, threshold: float = DEFAULT_THRESHOLD,
@@ -247,7 +398,7 @@ def reconcile(expected: Expected, engine: Engine, table: str, threshold: float =
         extra += int((~found).sum())
         if differ.any() and len(mismatched_keys) < SAMPLE_LIMIT:
             mismatched_keys += chunk.loc[differ, expected.key].astype(str).tolist()[: SAMPLE_LIMIT - len(mismatched_keys)]
-        target_profile.add(normalised[found])
+        target_profile.add(normalised.take(found))
     missing = ~seen
     return ReconcileResult(
         expected_rows=len(keys), target_rows=total, verified_rows=verified, mismatched_rows=mismatched,

@@ -41,7 +41,15 @@ from connectors.legacy_sources import (
 )
 from transforms.cleaning import CANONICAL_COLUMNS, CleaningRules, clean_frame, load_rules
 from transforms.dedupe import MERGE_COLUMNS, dedupe, survivor_order
-from validation.reconcile import DEFAULT_THRESHOLD, Expected, Profile, hash_rows, normalise_frame, reconcile
+from validation.reconcile import (
+    DEFAULT_THRESHOLD,
+    Expected,
+    Profile,
+    hash_rows,
+    hash_strings,
+    normalise_frame,
+    reconcile,
+)
 
 log = logging.getLogger(__name__)
 
@@ -139,26 +147,28 @@ def canonical_frame(raw: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFra
 
 
 # ----------------------------------------------------------------------------- key index
-def _text_key(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
-    """A dedupe key as text, normalised exactly like :mod:`transforms.dedupe` (null when any part is)."""
-    parts = []
-    for column in columns:
-        values = frame[column].astype("str")
-        if column == "name":
-            values = values.str.casefold().str.replace(r"\s+", "", regex=True)
-        elif column == "email":
-            values = values.str.strip().str.lower()
-        parts.append(values)
-    key = parts[0]
-    for part in parts[1:]:
-        key = key + "\x1f" + part
-    return key
+def _key_part(frame: pd.DataFrame, column: str) -> pd.Series:
+    """One part of a dedupe key, normalised exactly like :mod:`transforms.dedupe`."""
+    values = frame[column].astype("str")
+    if column == "name":
+        return values.str.casefold().str.replace(r"\s+", "", regex=True)
+    if column == "email":
+        return values.str.strip().str.lower()
+    return values
 
 
 def batch_keys(frame: pd.DataFrame, row_hash: np.ndarray, rules: CleaningRules) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per dedupe rule: (hashes, positions in ``frame``) of the rows that have that key."""
+    """Per dedupe rule: (64-bit key hashes, positions in ``frame``) of the rows that have that key."""
     keys: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     positions = np.arange(len(frame))
+    parts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def part(column: str) -> tuple[np.ndarray, np.ndarray]:
+        if column not in parts:
+            values = _key_part(frame, column)
+            parts[column] = (hash_strings(values), values.notna().to_numpy() & (values != "").to_numpy())
+        return parts[column]
+
     for rule in [*rules.dedupe.rules, PK_RULE]:
         if rule == "exact":
             keys[rule] = (row_hash, positions)
@@ -166,10 +176,12 @@ def batch_keys(frame: pd.DataFrame, row_hash: np.ndarray, rules: CleaningRules) 
         columns = (KEY,) if rule == PK_RULE else _KEY_COLUMNS.get(rule, ())
         if not columns or any(c not in frame.columns for c in columns):
             continue
-        text = _text_key(frame, columns)
-        present = text.notna().to_numpy()
-        hashes = pd.util.hash_array(text[present].to_numpy(dtype=object)) if present.any() else np.array([], np.uint64)
-        keys[rule] = (hashes.astype(np.uint64), positions[present])
+        hashes, present = part(columns[0])
+        for index, column in enumerate(columns[1:], start=1):
+            other, other_present = part(column)
+            hashes = hashes ^ ((other * np.uint64(0x9E3779B97F4A7C15)) + np.uint64(index))
+            present = present & other_present
+        keys[rule] = (hashes[present], positions[present])
     return keys
 
 
@@ -364,7 +376,7 @@ def process_batch(run: Migration, batch_no: int, row_offset: int, raw: pd.DataFr
         merges["survivor_row"] = merges["survivor_row"].map(lambda r: moved.get(r, r)).astype("int64")
     survivors = deduped.frame[keep]
     profile = Profile(dict(run.columns))
-    profile.add(normalised[keep])
+    profile.add(normalised.take(keep))
     source_rows = survivors.index.to_numpy(dtype=np.int64)
     arrays = {"exp_key": exp_key[keep], "exp_row": exp_row[keep], "exp_src": source_rows}
     for rule, (hashes, positions) in keys.items():

@@ -38,11 +38,28 @@ def _expected(frame: pd.DataFrame, batches: int = 3) -> Expected:
 
 
 def test_normalisation_is_identical_for_both_representations() -> None:
-    assert normalise_column(pd.Series(["2023-01-05", None, ""]), "date").tolist() == ["2023-01-05", "\x00", "\x00"]
     import datetime as dt
-    assert normalise_column(pd.Series([dt.date(2023, 1, 5)], dtype=object), "date").tolist() == ["2023-01-05"]
-    assert normalise_column(pd.Series(["8000.50", 8000.5, None], dtype=object), "number").tolist() == [
-        "8000.5", "8000.5", "\x00"]
+
+    def same(left: list, right: list, kind: str) -> bool:
+        a = normalise_column(pd.Series(left, dtype=object), kind)
+        b = normalise_column(pd.Series(right, dtype=object), kind)
+        return bool((a.hashes == b.hashes).all() and (a.present == b.present).all())
+
+    assert same(["2023-01-05", None, ""], [dt.date(2023, 1, 5), None, None], "date")
+    assert same([pd.Timestamp("2024-03-01 08:30")], ["2024-03-01 08:30:00"], "datetime")
+    assert same(["8000.50", -0.0, None], [8000.5, 0.0, float("nan")], "number")
+    assert same(["张三", "", None], ["张三", None, None], "text")
+    assert not same(["张三"], ["张 三"], "text") and not same(["2023-01-05"], ["2023-01-06"], "date")
+
+
+def test_string_hashes_are_stable_across_chunks_and_distinct() -> None:
+    from validation.reconcile import hash_strings
+
+    values = pd.Series([f"user{i}@example.com" for i in range(5000)] + ["a", "ab", "ba", "张三"])
+    whole = hash_strings(values)
+    assert len(set(whole.tolist())) == len(values)
+    assert (hash_strings(values.iloc[1234:]) == whole[1234:]).all()
+    assert (hash_strings(values.to_numpy(dtype=object)) == whole).all()
 
 
 def test_clean_load_verifies_every_row(tmp_path: Path) -> None:
