@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from transforms.cleaning_parsers import Parsed, id_birth_dates, parser_for
 from transforms.cleaning_rules import CANONICAL_COLUMNS, CleaningRules, DedupeRules, load_rules
@@ -30,6 +32,8 @@ __all__ = ["CANONICAL_COLUMNS", "CleanResult", "CleaningRules", "DedupeRules", "
 
 FULLWIDTH_CHARS = "[\uff01-\uff5e\u3000]"
 FULLWIDTH = str.maketrans({**{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)}, "\u3000": " "})
+DICTIONARY_MIN_ROWS = 50_000
+DICTIONARY_PROBE = 20_000
 REPAIR_COLUMNS = ["row", "column", "original", "new", "rule"]
 QUARANTINE_COLUMNS = ["row", "column", "value", "rule", "reason"]
 
@@ -66,7 +70,27 @@ def as_text(raw: pd.Series) -> pd.Series:
 
 
 def normalise(text: pd.Series, rules: CleaningRules) -> tuple[pd.Series, dict[str, np.ndarray]]:
-    """Fold full-width ASCII, trim, and null the sentinels; returns values and the mask per rule."""
+    """Fold full-width ASCII, trim, and null the sentinels; returns values and the mask per rule.
+
+    Low-cardinality columns (departments, titles, codes, names) are normalised once per distinct
+    value through an Arrow dictionary encoding and expanded back by index.
+    """
+    if len(text) >= DICTIONARY_MIN_ROWS:
+        arr = pa.array(text, type=pa.large_string())
+        if len(pc.unique(arr.slice(0, DICTIONARY_PROBE))) <= DICTIONARY_PROBE // 10:
+            encoded = pc.dictionary_encode(arr)
+            distinct = pd.Series(encoded.dictionary.to_numpy(zero_copy_only=False), dtype="str")
+            values, steps = _normalise_values(distinct, rules)
+            codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+            known = codes >= 0
+            expanded = {rule: known & mask[np.maximum(codes, 0)] for rule, mask in steps.items()}
+            dictionary = pa.array(values.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+            decoded = pa.DictionaryArray.from_arrays(encoded.indices, dictionary).cast(pa.large_string())
+            return pd.Series(decoded.to_pandas(), dtype="str").set_axis(text.index), expanded
+    return _normalise_values(text, rules)
+
+
+def _normalise_values(text: pd.Series, rules: CleaningRules) -> tuple[pd.Series, dict[str, np.ndarray]]:
     present = text.notna().to_numpy()
     wide = np.zeros(len(text), dtype=bool)
     foreign = present & ~text.str.isascii().fillna(True).to_numpy(dtype=bool)

@@ -296,3 +296,20 @@ def test_date_range_is_configurable() -> None:
     rules = load_rules({"date_min": dt.date(2000, 1, 1), "date_max": "2030-12-31"})
     _, _, quarantine = one_column("hire_date", ["1999-12-31", "2031-01-01", "2000-01-01"], rules)
     assert quarantine.loc[quarantine["column"] == "hire_date", "row"].tolist() == [0, 1]
+
+
+def test_large_low_cardinality_columns_take_the_dictionary_path_with_the_same_log() -> None:
+    departments = ["销售部", "ＨＲ", " 财务部", "NULL", None]
+    rows = 60_000
+    df = pd.DataFrame({"employee_id": [f"{i:06d}" for i in range(rows)], "name": "张伟",
+                       "department": [departments[i % 5] for i in range(rows)]}).astype("str")
+    result = clean_frame(df, RULES)
+    assert result.quarantine.empty
+    assert result.repairs["rule"].value_counts().to_dict() == {"fullwidth": 12_000, "trim": 12_000,
+                                                               "null_sentinel": 12_000}
+    assert log_lines(result.repairs.iloc[:2]) == [(1, "department", "ＨＲ", "HR", "fullwidth"),
+                                                  (2, "department", " 财务部", "财务部", "trim")]
+    third = result.repairs.iloc[2]
+    assert (third["row"], third["original"], third["rule"]) == (3, "NULL", "null_sentinel") and pd.isna(third["new"])
+    assert result.frame["department"].iloc[:5].tolist()[:3] == ["销售部", "HR", "财务部"]
+    assert result.frame["department"].iloc[3:5].isna().all()
