@@ -5,8 +5,9 @@ this one, on a SQLite hub by default (``--db-url`` for Postgres). Steps:
 
 1. create N applications at ``Applied`` and run one sync (initial load; not measured as throughput);
 2. move all N to ``AI Interview`` (the trigger status), remembering each status-change time;
-3. run the loop stage by stage, timing each; check every application was invited exactly once and
-   written back; report applications/s and the time from status change to invitation.
+3. run the loop (``run_candidate_sync``; ``--stages`` runs and times the four stages one by one);
+   check every application was invited exactly once and written back; report applications/s and
+   the time from status change to invitation.
 
 ``--rate-limit R`` caps invitation POSTs per second through the shared HTTP client; the report shows
 the sustained rate the platform observed. Baseline target: ≥ 200 applications/s on 2 cores.
@@ -104,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate-limit", type=float, default=None, help="invitation POSTs per second")
     parser.add_argument("--concurrency", type=int, default=None, help="invitation POSTs in flight")
     parser.add_argument("--db-url", default=None, help="hub database (default: SQLite in a temp dir)")
+    parser.add_argument("--stages", action="store_true",
+                        help="run the four stages one after another and time each (no write-back overlap)")
     args = parser.parse_args(argv)
 
     home = Path(tempfile.mkdtemp(prefix="hrbridge-bench-"))
@@ -145,25 +148,28 @@ def main(argv: list[str] | None = None) -> int:
     before = _ask(vendor, vendor_worker, "stats", ids)
     changed_at = _ask(parent, worker, "trigger", ids)
 
-    run_id = pipeline.new_run_id()
-    pipeline.start_run(engine, run_id)
     stages: dict[str, float] = {}
-    counts: dict[str, Any] = {}
     t0 = time.perf_counter()
-    for name, call in (
-        ("extract + load", lambda: pipeline.extract_and_load(sf, engine, config, run_id=run_id)),
-        ("plan", lambda: pipeline.plan_invitations(engine, config, run_id=run_id)),
-        ("post invitations", lambda: pipeline.post_invitations(platform, engine, config, run_id=run_id)),
-        ("write back", lambda: pipeline.write_back(sf, engine, config, run_id=run_id)),
-    ):
-        stage_start = time.perf_counter()
-        result = call()
-        stages[name] = time.perf_counter() - stage_start
-        counts[name] = result
+    if args.stages:
+        run_id = pipeline.new_run_id()
+        pipeline.start_run(engine, run_id)
+        counts: dict[str, Any] = {}
+        for name, call in (
+            ("extract + load", lambda: pipeline.extract_and_load(sf, engine, config, run_id=run_id)),
+            ("plan", lambda: pipeline.plan_invitations(engine, config, run_id=run_id)),
+            ("post invitations", lambda: pipeline.post_invitations(platform, engine, config, run_id=run_id)),
+            ("write back", lambda: pipeline.write_back(sf, engine, config, run_id=run_id)),
+        ):
+            stage_start = time.perf_counter()
+            counts[name] = call()
+            stages[name] = time.perf_counter() - stage_start
+        loaded = {k: dataclasses.asdict(v) for k, v in counts["extract + load"].items()}
+        summary = pipeline.record_summary(engine, run_id, loaded,
+                                          {**counts["plan"], **counts["post invitations"], **counts["write back"]})
+    else:
+        summary = pipeline.run_candidate_sync(sf, platform, engine, config)
+        run_id = summary.run_id
     total = time.perf_counter() - t0
-    loaded = {k: dataclasses.asdict(v) for k, v in counts["extract + load"].items()}
-    summary = pipeline.record_summary(engine, run_id, loaded,
-                                      {**counts["plan"], **counts["post invitations"], **counts["write back"]})
 
     with engine.connect() as conn:
         rows = conn.execute(sa.select(store.invitations.c.application_id, store.invitations.c.posted_at,
@@ -194,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\ncandidate_sync benchmark — {n:,} applications, {os.cpu_count()} CPUs, hub "
           f"{'Postgres' if args.db_url and 'postgres' in args.db_url else 'SQLite'}, concurrency "
-          f"{config.concurrency}, rate limit {args.rate_limit or 'none'} "
+          f"{config.concurrency}, rate limit {args.rate_limit or 'none'}, "
+          f"{'stage by stage' if args.stages else 'run_candidate_sync (write-back overlapped)'} "
           f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)")
     print(f"  setup: {n:,} applications created in {setup_seconds:.1f}s; initial load "
           f"{initial.applications_read:,} applications in {initial_seconds:.1f}s")

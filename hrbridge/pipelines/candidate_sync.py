@@ -15,14 +15,15 @@ Steps, each a plain function (the DAG runs one per task, the CLI and tests run t
    reuses the key, so the platform returns the same invitation.
 4. :func:`write_back` — status and link go back to JobApplication through ``/upsert``; each record's
    status is checked; failures stay ``posted`` with ``last_error`` and are retried on the next run.
+   In :func:`run_candidate_sync` each posted batch is written back while the next one is sent.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -412,9 +413,13 @@ def plan_invitations(
 
 def post_invitations(
     platform: InterviewPlatform, engine: Engine, config: SyncConfig, *, run_id: str,
-    now: datetime | None = None,
+    now: datetime | None = None, on_posted: Callable[[list[str]], None] | None = None,
 ) -> dict[str, int]:
-    """POST every ``planned`` invitation concurrently and mark the successes ``posted``."""
+    """POST every ``planned`` invitation concurrently and mark the successes ``posted``.
+
+    ``on_posted`` is called with the application ids of each batch once it is recorded as posted
+    (the full loop starts their write-back while the next batch is being sent).
+    """
     inv = store.invitations
     with engine.connect() as conn:
         planned = list(conn.execute(
@@ -459,6 +464,8 @@ def post_invitations(
                     )
             posted += len(ok)
             failed += len(errors)
+            if on_posted and ok:
+                on_posted([row["b_app"] for row in ok])
             for app_id, _, error in outcomes:
                 if error:
                     log.warning("invitation for application %s not posted: %s", app_id, error)
@@ -487,15 +494,24 @@ def _source_key(application_id: str) -> Any:
 
 def write_back(
     sf: SourceSystem, engine: Engine, config: SyncConfig, *, run_id: str, now: datetime | None = None,
+    application_ids: Sequence[str] | None = None,
 ) -> dict[str, int]:
-    """Write status and link of every ``posted`` invitation back to the HR system, checking each record."""
+    """Write status and link of ``posted`` invitations back to the HR system, checking each record.
+
+    Every posted invitation by default, or only those of ``application_ids``.
+    """
     inv = store.invitations
+    query = (
+        sa.select(inv.c.application_id, inv.c.platform_status, inv.c.interview_url,
+                  inv.c.platform_invitation_id, inv.c.deadline, inv.c.plan_id, inv.c.plan_version)
+        .where(inv.c.state == store.POSTED).order_by(inv.c.application_id)
+    )
     with engine.connect() as conn:
-        posted = list(conn.execute(
-            sa.select(inv.c.application_id, inv.c.platform_status, inv.c.interview_url,
-                      inv.c.platform_invitation_id, inv.c.deadline, inv.c.plan_id, inv.c.plan_version)
-            .where(inv.c.state == store.POSTED).order_by(inv.c.application_id)
-        ))
+        if application_ids is None:
+            posted = list(conn.execute(query))
+        else:
+            posted = [row for chunk in _chunks(list(application_ids), 500)
+                      for row in conn.execute(query.where(inv.c.application_id.in_(list(chunk))))]
     done = failed = 0
     for chunk in _chunks(posted, config.write_back_batch_size):
         records = [
@@ -584,8 +600,19 @@ def run_candidate_sync(
     try:
         summary.streams = extract_and_load(sf, engine, config, run_id=run_id, now=now)
         planned = plan_invitations(engine, config, run_id=run_id, now=now)
-        posted = post_invitations(platform, engine, config, run_id=run_id, now=now)
+        # invitations posted by earlier runs whose write-back failed: retried first, once
         written = write_back(sf, engine, config, run_id=run_id, now=now)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="write-back") as writer:
+            pending: list[Future[dict[str, int]]] = []
+
+            def write_back_batch(ids: list[str]) -> None:
+                pending.append(writer.submit(write_back, sf, engine, config, run_id=run_id, now=now,
+                                             application_ids=ids))
+
+            posted = post_invitations(platform, engine, config, run_id=run_id, now=now, on_posted=write_back_batch)
+            for future in pending:
+                for key, value in future.result().items():
+                    written[key] += value
     except Exception as exc:
         finish_run(engine, summary, "failed", mask_pii(f"{type(exc).__name__}: {exc}")[:2000])
         raise
