@@ -22,6 +22,7 @@ from connectors.webhooks import InvalidSignature, verify
 from hrbridge.pipelines.interview_results import (
     ResultsConfig,
     enqueue_webhook_result,
+    media_vault,
     new_run_id,
     process_inbox,
     record_run,
@@ -49,6 +50,7 @@ class WebhookReceiver:
             raise ValueError("a webhook secret is required (HRBRIDGE_WEBHOOK_SECRET)")
         self.engine, self.config, self.settings = engine, config, settings
         self.secret, self.tolerance = secret, tolerance
+        self.vault = media_vault(engine, config, settings)
         self._state = threading.Condition()
         self._queued = 0
         self._done = 0
@@ -83,7 +85,7 @@ class WebhookReceiver:
                     return
                 target = self._queued
             try:
-                counts = process_inbox(self.engine, self.config, run_id=new_run_id("webhook"))
+                counts = process_inbox(self.engine, self.config, run_id=new_run_id("webhook"), vault=self.vault)
                 if counts.read:
                     record_run(self.engine, counts, datetime.now(UTC), self.settings)
                 self.last_error = None

@@ -17,7 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from governance.crypto import Vault
 from hrbridge.archive import SaveCounts, employments, persons, portraits, save_rows
+from hrbridge.pipelines.interview_results import open_media
 from hrbridge.settings import Settings, load_config, load_settings
 from hrbridge.store import metadata
 from hrbridge.store.results import interview_results
@@ -64,8 +66,13 @@ def _rows_by(conn: Connection, table_name: str, key: str, values: Iterable[Any])
     return found
 
 
-def read_hires(hub: Engine, hired_statuses: Iterable[str]) -> list[tuple[dict, dict | None, dict | None, list[dict]]]:
-    """Hired applications with their candidate, requisition and stored interview results."""
+def read_hires(
+    hub: Engine, hired_statuses: Iterable[str], vault: Any = None
+) -> list[tuple[dict, dict | None, dict | None, list[dict]]]:
+    """Hired applications with their candidate, requisition and stored interview results.
+
+    Clip and transcript references encrypted in the hub are decrypted with ``vault``.
+    """
     applications = metadata.tables["applications"]
     with hub.connect() as conn:
         apps = [dict(r) for r in conn.execute(
@@ -78,8 +85,8 @@ def read_hires(hub: Engine, hired_statuses: Iterable[str]) -> list[tuple[dict, d
         ids = [a["application_id"] for a in apps]
         for start in range(0, len(ids), 900):
             query = sa.select(interview_results).where(interview_results.c.application_id.in_(ids[start:start + 900]))
-            for row in conn.execute(query).mappings():
-                results.setdefault(row["application_id"], []).append(dict(row))
+            for row in open_media(vault, [dict(r) for r in conn.execute(query).mappings()]):
+                results.setdefault(row["application_id"], []).append(row)
     return [(a, candidates.get(a["candidate_id"]), requisitions.get(a["requisition_id"]),
              results.get(a["application_id"], [])) for a in apps]
 
@@ -98,10 +105,13 @@ def run_archive_sync(
     settings: Settings | None = None,
 ) -> ArchiveSummary:
     """Map every hire in the hub into the archive (idempotent); returns per-table counts."""
+    settings = settings or load_settings()
     config = config or load_archive_config(settings)
     summary = ArchiveSummary()
     records: list[ArchiveRecords] = []
-    for application, candidate, requisition, results in read_hires(hub, config.get("hired_statuses") or ["Hired"]):
+    vault = Vault.local(hub, settings.ensure_dirs().home)
+    for application, candidate, requisition, results in read_hires(hub, config.get("hired_statuses") or ["Hired"],
+                                                                    vault):
         summary.hires += 1
         try:
             records.append(map_hire(application, candidate, requisition, results, config))

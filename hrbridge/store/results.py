@@ -31,11 +31,11 @@ interview_results = sa.Table(
     sa.Column("overall_score", sa.Float, nullable=False),
     sa.Column("dimensions", sa.JSON, nullable=False),
     sa.Column("keywords", sa.JSON, nullable=False),
-    sa.Column("clips", sa.JSON, nullable=False),
+    sa.Column("clips", sa.JSON, nullable=False),  # a vault token (JSON string) when media encryption is on
     sa.Column("report_url", sa.Text),
     sa.Column("model_version", sa.String(128)),
     sa.Column("interviewer_comments", sa.Text),
-    sa.Column("transcript_ref", sa.String(256)),
+    sa.Column("transcript_ref", sa.Text),  # a vault token when media encryption is on
     sa.Column("match_percent", sa.Float),
     sa.Column("match_report", sa.JSON),
     sa.Column("source", sa.String(16), nullable=False),

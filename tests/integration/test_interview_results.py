@@ -62,3 +62,29 @@ def test_bad_results_quarantined_counts_reconcile_and_rerun_is_idempotent(hub, p
     again = ingest_results(platform, hub, config, settings=settings)
     assert (again.read, again.stored, again.quarantined) == (0, 0, 0)
     assert _count(hub, interview_results) == counts.stored
+
+
+def test_media_references_encrypted_at_rest_and_readable_for_the_archive(hrbridge_home, interview_sandbox) -> None:
+    from governance.crypto import Vault
+    from hrbridge.pipelines.interview_results import open_media
+    from hrbridge.store import hub_engine
+
+    settings = load_settings()
+    engine = hub_engine(settings)
+    client = HrbridgeInterviewClient(interview_sandbox.url, "sandbox-interview-key")
+    invite(client, engine, ["9101"])
+    client.close()
+    (produced,) = interview_sandbox.complete()
+    ingest_results(HrbridgeInterviewClient(interview_sandbox.url, "sandbox-interview-key"), engine,
+                   load_results_config(settings), settings=settings)
+    with engine.connect() as conn:
+        row = dict(conn.execute(sa.select(interview_results)).mappings().one())
+    assert isinstance(row["clips"], str) and "media/clips" not in row["clips"]
+    assert produced["transcript_ref"] not in (row["transcript_ref"] or "")
+    vault = Vault.local(engine, settings.home)
+    (opened,) = open_media(vault, [row])
+    assert [c["clip_id"] for c in opened["clips"]] == [c["clip_id"] for c in produced["clips"]]
+    assert opened["transcript_ref"] == produced["transcript_ref"]
+    vault.shred(row["candidate_id"])  # erasure: every copy becomes unreadable
+    (erased,) = open_media(vault, [row])
+    assert erased["clips"] == [] and erased["transcript_ref"] is None

@@ -24,9 +24,12 @@ from hrbridge.pipelines.interview_results.ingest import (
     enqueue_webhook_result,
     ingest_results,
     known_invitation_ids,
+    media_vault,
+    open_media,
     process_inbox,
     read_cursor,
     record_run,
+    seal_media,
     validate_and_store,
     writeback_fields,
 )
@@ -43,7 +46,7 @@ from hrbridge.pipelines.interview_results.writeback import (
 __all__ = [
     "CURSOR_NAME", "PENDING", "WRITTEN", "ReportPaths", "ResultsConfig", "ResultsSummary", "RunCounts",
     "StatusCounts", "WritebackCounts", "build_validation_report", "enqueue_webhook_result", "example_detail",
-    "ingest_results", "known_invitation_ids", "load_results_config", "new_run_id", "process_inbox",
+    "ingest_results", "known_invitation_ids", "load_results_config", "media_vault", "open_media", "seal_media", "new_run_id", "process_inbox",
     "read_cursor", "record_run", "run_interview_results", "suite_runner", "sync_statuses",
     "validate_and_store", "write_back", "writeback_fields",
 ]

@@ -155,6 +155,58 @@ def writeback_fields(row: Mapping[str, Any], match: Mapping[str, Any], config: R
     return {names[k]: v for k, v in values.items() if names.get(k) and v is not None}
 
 
+MEDIA_COLUMNS = ("clips", "transcript_ref")
+
+
+def media_vault(engine: Engine, config: ResultsConfig, settings: Settings | None = None) -> Any:
+    """The vault sealing video clip and transcript references, or None when encryption is off."""
+    if not config.raw.get("encrypt_media", True):
+        return None
+    from governance.crypto import Vault
+
+    vault = Vault.local(engine, (settings or load_settings()).ensure_dirs().home)
+    vault.require_available()
+    return vault
+
+
+def seal_media(vault: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Encrypt clip and transcript references of result rows with each candidate's data key."""
+    if vault is None or not rows:
+        return rows
+    prepared = [{**row, "clips": json.dumps(row["clips"], ensure_ascii=False)} for row in rows]
+    return vault.encrypt_rows(prepared, MEDIA_COLUMNS, table="interview_results", subject_key="candidate_id",
+                              record_key="result_id")
+
+
+def open_media(vault: Any, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Decrypt clip and transcript references of stored result rows (inverse of :func:`seal_media`).
+
+    Plaintext values pass through; a shredded candidate key (erasure) gives no clips and no transcript.
+    """
+    from governance.crypto import SubjectKeyShredded
+    from governance.crypto.envelope import is_token
+
+    opened = []
+    for row in rows:
+        row = dict(row)
+        for column in MEDIA_COLUMNS:
+            value = row.get(column)
+            if not is_token(value):
+                continue
+            if vault is None:
+                raise ValueError(f"interview result {row.get('result_id')}: {column} is encrypted but no vault is set")
+            try:
+                plain = vault.decrypt(row["candidate_id"], value, table="interview_results", column=column,
+                                      record_id=row["result_id"])
+            except SubjectKeyShredded:
+                plain = None
+            if column == "clips":
+                plain = json.loads(plain) if plain else []
+            row[column] = plain
+        opened.append(row)
+    return opened
+
+
 def validate_and_store(
     engine: Engine,
     raw: Sequence[Mapping[str, Any]],
@@ -164,17 +216,25 @@ def validate_and_store(
     source: str,
     now: datetime | None = None,
     extra: Any = None,
+    vault: Any = None,
 ) -> RunCounts:
     """Validate one batch with the GX suite and commit it in one transaction; returns its counts.
 
-    ``extra(conn)``, when given, runs inside the same transaction (the caller stores its cursor or
-    marks inbox rows processed there, so the batch and its bookkeeping commit together).
+    Reads (duplicates, known invitations, match inputs) and validation happen first; media
+    references of the rows to store are then sealed with ``vault`` (when given); finally ONE write
+    transaction stores results, quarantine and write-back rows and runs ``extra(conn)`` (the caller
+    stores its cursor or marks inbox rows processed there, so the batch and its bookkeeping commit
+    together). A result stored meanwhile by another writer is counted as a duplicate.
     """
     now = now or datetime.now(UTC)
     runner = suite_runner(config)
     counts = RunCounts(run_id=run_id, source=source, read=len(raw),
                        rule_titles={r.name: r.title for r in runner.rules})
-    with engine.begin() as conn:
+    counts.failures = {r.name: 0 for r in runner.rules}
+    rows: list[dict[str, Any]] = []
+    queue: list[dict[str, Any]] = []
+    quarantine: list[dict[str, Any]] = []
+    with engine.connect() as conn:
         fresh, counts.duplicates = _split_duplicates(conn, raw)
         if fresh:
             frames = flatten_results(fresh)
@@ -183,18 +243,32 @@ def validate_and_store(
             outcome = runner.validate(checked)
             counts.failures = outcome.failure_counts
             counts.gx_results.append(outcome.to_json_dict())
-            _store(conn, fresh, checked, frames, outcome, config, run_id=run_id, source=source, now=now, counts=counts)
-        else:
-            counts.failures = {r.name: 0 for r in runner.rules}
+            rows, queue, quarantine = _prepare(conn, fresh, checked, frames, outcome, config,
+                                               run_id=run_id, source=source, now=now)
+    rows = seal_media(vault, rows)
+    with engine.begin() as conn:
+        if rows:
+            taken = _stored_ids(conn, [r["result_id"] for r in rows])
+            if taken:
+                rows = [r for r in rows if r["result_id"] not in taken]
+                queue = [q for q in queue if q["result_id"] not in taken]
+                counts.duplicates += len(taken)
+            upsert(conn, interview_results, rows, key=["result_id"], update=[])
+            # One write-back row per application: the latest stored result wins.
+            latest = {item["application_id"]: item for item in queue}
+            upsert(conn, results_writeback, list(latest.values()), key=["application_id"])
+        if quarantine:
+            conn.execute(results_quarantine.insert(), quarantine)
         if extra is not None:
             extra(conn)
+    counts.stored, counts.quarantined = len(rows), len(quarantine)
     if counts.quarantined:
         log.warning("results run %s: %d of %d results quarantined (%s)", run_id, counts.quarantined, counts.read,
                     ", ".join(f"{k}={v}" for k, v in counts.failures.items() if v))
     return counts
 
 
-def _store(
+def _prepare(
     conn: Connection,
     fresh: Sequence[Mapping[str, Any]],
     checked: pd.DataFrame,
@@ -205,22 +279,18 @@ def _store(
     run_id: str,
     source: str,
     now: datetime,
-    counts: RunCounts,
-) -> None:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows to store, write-back rows to queue and quarantine rows for one validated batch."""
     broken = outcome.rules_by_row()
     quarantine_rows = [
         {"run_id": run_id, "result_id": _py(checked.at[pos, "result_id"]), "position": pos, "rules": rules,
          "payload": _json_safe(fresh[pos]), "source": source, "quarantined_at": now}
         for pos, rules in sorted(broken.items())
     ]
-    if quarantine_rows:
-        conn.execute(results_quarantine.insert(), quarantine_rows)
     good = [pos for pos in range(len(fresh)) if pos not in broken]
-    counts.quarantined, counts.stored = len(quarantine_rows), len(good)
     if not good:
-        return
-    dims = frames.dimensions.groupby("row")
-    dims_by_row = {row: group for row, group in dims}
+        return [], [], quarantine_rows
+    dims_by_row = {row: group for row, group in frames.dimensions.groupby("row")}
     inputs = _match_inputs(conn, [str(checked.at[p, "application_id"]) for p in good], config)
     params = config.params
     weights = config.match_report.get("weights")
@@ -268,12 +338,7 @@ def _store(
         queue.append({"application_id": app_id, "result_id": row["result_id"], "state": PENDING, "attempts": 0,
                       "last_error": None, "fields": writeback_fields(row, match, config), "updated_at": now,
                       "written_at": None})
-    upsert(conn, interview_results, rows, key=["result_id"], update=[])
-    # One write-back row per application: the latest stored result wins.
-    latest: dict[str, dict[str, Any]] = {}
-    for item in queue:
-        latest[item["application_id"]] = item
-    upsert(conn, results_writeback, list(latest.values()), key=["application_id"])
+    return rows, queue, quarantine_rows
 
 
 # -------------------------------------------------------------------------------- cursor, runs
@@ -308,7 +373,8 @@ def record_run(engine: Engine, counts: RunCounts, started: datetime, settings: S
     return gx_path
 
 
-def process_inbox(engine: Engine, config: ResultsConfig, *, run_id: str, now: datetime | None = None) -> RunCounts:
+def process_inbox(engine: Engine, config: ResultsConfig, *, run_id: str, now: datetime | None = None,
+                  vault: Any = None) -> RunCounts:
     """Validate and store every webhook-delivered result not processed yet (same rules, same tables)."""
     with engine.connect() as conn:
         pending = conn.execute(
@@ -323,7 +389,7 @@ def process_inbox(engine: Engine, config: ResultsConfig, *, run_id: str, now: da
         conn.execute(results_inbox.update().where(results_inbox.c.id.in_(ids)).values(processed_at=datetime.now(UTC)))
 
     return validate_and_store(engine, [row.payload for row in pending], config, run_id=run_id, source="webhook",
-                              now=now, extra=mark)
+                              now=now, extra=mark, vault=vault)
 
 
 def ingest_results(
@@ -341,14 +407,16 @@ def ingest_results(
     run_id = run_id or new_run_id()
     started = datetime.now(UTC)
     total = RunCounts(run_id=run_id, source="poll")
-    total.add(process_inbox(engine, config, run_id=run_id, now=now))
+    vault = media_vault(engine, config, settings)
+    total.add(process_inbox(engine, config, run_id=run_id, now=now, vault=vault))
     with engine.connect() as conn:
         cursor = read_cursor(conn)
     for page, next_cursor in platform.iter_results(after=cursor, limit=config.page_size):
         def save(conn: Connection, value: str | None = next_cursor) -> None:
             _save_cursor(conn, value, datetime.now(UTC))
 
-        total.add(validate_and_store(engine, page, config, run_id=run_id, source="poll", now=now, extra=save))
+        total.add(validate_and_store(engine, page, config, run_id=run_id, source="poll", now=now, extra=save,
+                                     vault=vault))
     if not total.rule_titles:
         total.rule_titles = {r.name: r.title for r in suite_runner(config).rules}
         total.failures = {name: 0 for name in total.rule_titles}
