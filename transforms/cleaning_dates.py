@@ -21,13 +21,22 @@ _DASH, _COLON, _SPACE, _T = ord("-"), ord(":"), ord(" "), ord("T")
 
 def _number(raw: np.ndarray, start: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     """The decimal number in byte columns ``start:start+width`` and whether they were all digits."""
-    value = np.zeros(len(raw), dtype=np.int64)
-    ok = np.ones(len(raw), dtype=bool)
-    for i in range(start, start + width):
-        digit = raw[:, i].astype(np.int16) - 48
-        ok &= (digit >= 0) & (digit <= 9)
-        value = value * 10 + digit
-    return value, ok
+    block = raw[:, start:start + width].astype(np.int32) - 48
+    ok = ((block >= 0) & (block <= 9)).all(axis=1)
+    return (block @ (10 ** np.arange(width - 1, -1, -1, dtype=np.int32))).astype(np.int64), ok
+
+
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
+
+
+def days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 for proleptic Gregorian dates (integer arithmetic, no datetime objects)."""
+    y = year - (month <= 2)
+    era = np.floor_divide(y, 400)
+    yoe = y - era * 400
+    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
 
 
 def decode_ymd(raw: np.ndarray, year_at: int, month_at: int, day_at: int) -> np.ndarray:
@@ -36,11 +45,11 @@ def decode_ymd(raw: np.ndarray, year_at: int, month_at: int, day_at: int) -> np.
     month, ok_m = _number(raw, month_at, 2)
     day, ok_d = _number(raw, day_at, 2)
     ok = ok_y & ok_m & ok_d & (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1)
-    months = np.where(ok, (year - 1970) * 12 + month - 1, 0).astype("datetime64[M]")
-    first = months.astype("datetime64[D]")
-    length = ((months + 1).astype("datetime64[D]") - first).astype(np.int64)
-    ok &= day <= length
-    out = (first + np.where(ok, day - 1, 0).astype("timedelta64[D]")).astype("datetime64[us]")
+    month = np.where(ok, month, 1)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    ok &= day <= _MONTH_DAYS[month] + ((month == 2) & leap)
+    days = days_from_civil(year.astype(np.int64), month.astype(np.int64), day.astype(np.int64))
+    out = (days * 86_400_000_000).astype("datetime64[us]")
     out[~ok] = NAT
     return out
 

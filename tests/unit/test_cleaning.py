@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from transforms.cleaning import CleaningRules, as_text, clean_frame, load_rules
+from transforms.cleaning_dates import strict_iso_dates
 from transforms.cleaning_ids import check_chars
 
 RULES = CleaningRules()
@@ -313,3 +314,13 @@ def test_large_low_cardinality_columns_take_the_dictionary_path_with_the_same_lo
     assert (third["row"], third["original"], third["rule"]) == (3, "NULL", "null_sentinel") and pd.isna(third["new"])
     assert result.frame["department"].iloc[:5].tolist()[:3] == ["销售部", "HR", "财务部"]
     assert result.frame["department"].iloc[3:5].isna().all()
+
+
+def test_byte_level_iso_decoding_agrees_with_the_calendar() -> None:
+    days = np.arange(np.datetime64("1600-01-01"), np.datetime64("2200-12-31"))
+    decoded = strict_iso_dates(pd.Series(np.datetime_as_string(days), dtype="str"))
+    assert (decoded == days.astype("datetime64[us]")).all()
+    odd = strict_iso_dates(pd.Series(["2024-02-29", "2023-02-29", "1900-02-29", "2023-04-31", "2023-00-10",
+                                      "2023-12-31 23:59:59", "2023-12-31 24:00:00", "２０２３-01-01"], dtype="str"))
+    assert odd[0] == np.datetime64("2024-02-29") and np.isnat(odd[1:5]).all()
+    assert odd[5] == np.datetime64("2023-12-31T23:59:59") and np.isnat(odd[6:]).all()
