@@ -192,3 +192,17 @@ def test_cursor_only_advances_after_a_complete_load(loop: Loop) -> None:
     loop.sf_sandbox.faults.clear()
     summary = loop.run()
     assert summary.applications_read == loop.sf_sandbox.count("JobApplication")
+
+
+def test_logs_carry_no_personal_data(loop: Loop, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO")
+    victim = next(r for r in loop.sf_sandbox.records("JobApplication") if r["status"] == "Applied")
+    loop.sf_sandbox.update("JobApplication", victim["applicationId"], status=None)
+    loop.config = dataclasses.replace(loop.config, write_back_fields={"cust_noSuchField": "interview_url"})
+    loop.run()
+    assert "quarantined JobApplication record" in caplog.text and "write-back of application" in caplog.text
+    people = loop.sf_sandbox.records("Candidate")
+    for person in people:
+        assert person["primaryEmail"] not in caplog.text
+        assert f"{person['firstName']} {person['lastName']}" not in caplog.text
+    assert "/interview/" not in caplog.text  # candidate links (they carry access tokens) stay out too
