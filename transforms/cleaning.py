@@ -60,8 +60,22 @@ class CleanResult:
         }
 
 
+def _scalar_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def as_text(raw: pd.Series) -> pd.Series:
-    """Any column → ``str`` dtype with NaN for missing; integral floats lose their ``.0``."""
+    """Any column → ``str`` dtype with NaN for missing; integral floats lose their ``.0``.
+
+    Mixed object columns (an Excel sheet read without ``dtype=str``) are converted once per
+    distinct value, so ``123.0`` becomes ``123`` and a datetime cell its ISO text.
+    """
+    if raw.dtype == object:
+        codes, uniques = pd.factorize(raw)
+        texts = np.array([_scalar_text(u) for u in uniques] + [np.nan], dtype=object)
+        return pd.Series(texts[codes], index=raw.index, dtype="str")
     if pd.api.types.is_float_dtype(raw.dtype):
         finite = raw.dropna()
         if len(finite) and bool((finite == np.floor(finite)).all()):

@@ -324,3 +324,21 @@ def test_byte_level_iso_decoding_agrees_with_the_calendar() -> None:
                                       "2023-12-31 23:59:59", "2023-12-31 24:00:00", "２０２３-01-01"], dtype="str"))
     assert odd[0] == np.datetime64("2024-02-29") and np.isnat(odd[1:5]).all()
     assert odd[5] == np.datetime64("2023-12-31T23:59:59") and np.isnat(odd[6:]).all()
+
+
+def test_mixed_object_columns_from_excel_are_read_per_value() -> None:
+    raw = pd.Series([123.0, "000124", pd.Timestamp("2023-01-05"), None, 5], dtype=object)
+    assert as_text(raw).tolist()[:3] == ["123", "000124", "2023-01-05 00:00:00"]
+    assert pd.isna(as_text(raw).iloc[3]) and as_text(raw).iloc[4] == "5"
+    df = frame(record()).astype(object)
+    df.loc[0, "employee_id"], df.loc[0, "hire_date"] = 123.0, pd.Timestamp("2020-03-01")
+    result = clean_frame(df, RULES)
+    assert result.frame["employee_id"].iloc[0] == "000123"
+    assert result.frame["hire_date"].iloc[0] == pd.Timestamp("2020-03-01")
+
+
+def test_empty_frames_give_empty_results() -> None:
+    empty = frame(record()).iloc[:0]
+    result = clean_frame(empty, RULES)
+    assert result.frame.empty and result.repairs.empty and result.quarantine.empty
+    assert result.summary()["read"] == 0
