@@ -5,8 +5,9 @@ quarantine lines, the repair log, the merge log and the batch checkpoint (with i
 batch's verification state). A kill at any moment leaves each batch either fully counted or not at
 all, and a rerun with the same run id skips every batch whose checkpoint is committed.
 
-Postgres: ``COPY`` (psycopg 3) into a temporary staging table, then one
-``INSERT … SELECT … ON CONFLICT (key) DO UPDATE``; logs are ``COPY``-ed straight into their tables.
+Postgres: ``COPY`` (psycopg 3) straight into the table when none of the batch's keys is there yet
+(checked with one indexed ``= ANY`` probe), otherwise into a temporary staging table followed by
+one ``INSERT … SELECT … ON CONFLICT (key) DO UPDATE``; logs are ``COPY``-ed into their tables.
 SQLite: ``executemany`` of an ``INSERT … ON CONFLICT`` statement. Checkpoints and logs live in the
 target database (not the hub) precisely so that they share the batch's transaction.
 """
@@ -229,12 +230,22 @@ class ArchiveLoader:
         updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in names if c != self.key)
         cursor = conn.connection.driver_connection.cursor()
         try:
+            # Durability is per batch: a server crash may lose the latest commits, but each batch's
+            # checkpoint is lost with it (same WAL), so a rerun reloads exactly those batches.
+            cursor.execute("SET LOCAL synchronous_commit = off")
             if len(batch.frame):
-                cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table}) ON COMMIT DELETE ROWS")
-                _copy_arrow(cursor, stage, names, self._arrow_table(batch.frame), quote)
+                data = self._arrow_table(batch.frame)
+                keys = batch.frame[self.key].astype("str").tolist()
                 cursor.execute(  # identifiers quoted by the dialect and checked against _IDENTIFIER
-                    f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} "  # noqa: S608
-                    f"ON CONFLICT ({quote(self.key)}) DO UPDATE SET {updates}")
+                    f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {quote(self.key)} = ANY(%s))", (keys,))  # noqa: S608
+                if not cursor.fetchone()[0]:  # no key is in the table yet: COPY straight in
+                    _copy_arrow(cursor, table, names, data, quote)
+                else:
+                    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table}) ON COMMIT DELETE ROWS")
+                    _copy_arrow(cursor, stage, names, data, quote)
+                    cursor.execute(
+                        f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} "  # noqa: S608
+                        f"ON CONFLICT ({quote(self.key)}) DO UPDATE SET {updates}")
             for name, frame in self._logs(batch):
                 _copy(cursor, quote(name), list(frame.columns), frame, quote)
         finally:

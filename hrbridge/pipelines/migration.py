@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 KEY = "employee_id"
 ALWAYS_BATCH_OVER = 100_000
 PK_RULE = "employee_id"
+_DERIVED_KEYS = {"exact": "exp_row", PK_RULE: "exp_key"}  # rule → the expected-hash array it equals
 _KEY_COLUMNS = {"id_number": ("id_number",), "email+name": ("email", "name"), "phone+name": ("phone", "name")}
 
 
@@ -301,10 +302,14 @@ class Migration:
         return restored
 
     def _apply(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
+        rows = arrays["exp_src"]
+        for rule, same_as in _DERIVED_KEYS.items():  # keys equal to the expected hashes are not stored twice
+            if f"k:{rule}" not in arrays and (rule == PK_RULE or rule in self.rules.dedupe.rules):
+                self.index.add(rule, arrays[same_as], rows)
         for name in arrays:
             if name.startswith("k:"):
                 rule = name[2:]
-                self.index.add(rule, arrays[name], arrays[f"r:{rule}"])
+                self.index.add(rule, arrays[name], rows[arrays[f"p:{rule}"]])
         self.expected.add_hashes(arrays["exp_key"], arrays["exp_row"], arrays["exp_src"])
         self.expected.profile.merge(Profile.from_dict(meta["profile"]))
 
@@ -380,8 +385,9 @@ def process_batch(run: Migration, batch_no: int, row_offset: int, raw: pd.DataFr
     source_rows = survivors.index.to_numpy(dtype=np.int64)
     arrays = {"exp_key": exp_key[keep], "exp_row": exp_row[keep], "exp_src": source_rows}
     for rule, (hashes, positions) in keys.items():
-        arrays[f"k:{rule}"] = hashes
-        arrays[f"r:{rule}"] = source_rows[positions]
+        if rule not in _DERIVED_KEYS:
+            arrays[f"k:{rule}"] = hashes
+            arrays[f"p:{rule}"] = positions.astype(np.uint32)
     quarantined_rows = int(cleaned.quarantine["row"].nunique()) if len(cleaned.quarantine) else 0
     meta = {"profile": profile.to_dict(), "batch_no": batch_no, "rows_read": len(raw)}
     return ProcessedBatch(batch_no, row_offset, len(raw), survivors, cleaned.quarantine, cleaned.repairs, merges,
