@@ -49,3 +49,26 @@ def test_dag_run_against_sandboxes(dagbag, hrbridge_home, sf_sandbox, interview_
     assert summary.status == "succeeded" and summary.run_id.startswith("cs-")
     assert summary.counts["invited"] == summary.counts["written_back"] == len(expected) == interview_sandbox.creations
     assert summary.counts["applications_read"] == sf_sandbox.count("JobApplication")
+
+
+def test_hooks_build_connectors_from_connections_or_env(monkeypatch) -> None:
+    from plugins.hrbridge_provider import interview_platform, successfactors
+
+    monkeypatch.setenv("AIRFLOW_CONN_HRBRIDGE_SUCCESSFACTORS", json.dumps({
+        "conn_type": "http", "host": "sf.example.com", "schema": "https", "port": 8443, "login": "api",
+        "password": "a-long-secret", "extra": {"company_id": "ACME01", "rate_limit": 5},
+    }))
+    monkeypatch.delenv("AIRFLOW_CONN_HRBRIDGE_INTERVIEW", raising=False)
+    monkeypatch.setenv("HRBRIDGE_INTERVIEW_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("HRBRIDGE_INTERVIEW_API_KEY", "env-key-123")
+    sf = successfactors()
+    assert sf.root == "https://sf.example.com:8443/odata/v2"
+    assert sf.client.principal == "user api@ACME01" and sf.client.limiter.rate == 5
+    assert "a-long-secret" not in repr(sf.client.auth)
+    assert "127.0.0.1:9" in repr(interview_platform())  # no Connection: environment fallback
+
+    monkeypatch.setenv("AIRFLOW_CONN_HRBRIDGE_INTERVIEW", json.dumps({
+        "conn_type": "http", "host": "https://interviews.example.com", "password": "conn-key-456",
+        "extra": {"kind": "hrbridge"},
+    }))
+    assert "interviews.example.com" in repr(interview_platform())
