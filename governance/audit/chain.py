@@ -113,6 +113,15 @@ class LogEntry:
     due_at: datetime | None = None
     done_at: datetime | None = None
 
+    def template_key(self) -> tuple[Any, ...] | None:
+        """Every field but the subject, when all are hashable (texts): entries that share it share a template."""
+        key = (self.requested_by, self.categories, self.stores, self.counts_before, self.counts_after,
+               self.legal_basis, self.hold, self.method, self.requested_at, self.due_at, self.done_at)
+        for part in key[1:5]:
+            if part.__class__ is not str:
+                return None
+        return key
+
     def values(self, seq: int, run_id: str, done_default: str) -> list[Any]:
         """The entry's values in :data:`HASHED_FIELDS` order, as they are stored."""
         categories, stores = self.categories, self.stores

@@ -8,20 +8,64 @@ The writer only ever INSERTs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from governance.audit.chain import GENESIS_HASH, HASHED_FIELDS, LogEntry, entry_hash, utc_text
+from governance.audit.chain import (
+    GENESIS_HASH,
+    HASHED_FIELDS,
+    NULL_MARK,
+    SEPARATOR,
+    EntryTextError,
+    LogEntry,
+    canonical_text,
+    utc_text,
+)
 from governance.audit.keys import AuditKeys
 from governance.audit.schema import create_audit_tables, deletion_log, deletion_log_heads
 
 _COLUMNS = (*HASHED_FIELDS, "prev_hash", "hash")
 _CHAIN_LOCK = 7412094
+
+
+def _copy_text(value: Any) -> str:
+    """One field in COPY text format (NULL as \\N; backslash, tab, newline, CR escaped)."""
+    if value is None:
+        return "\\N"
+    text = str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+class _Template:
+    """The parts of an entry shared by a run of similar entries (all but seq and subject).
+
+    Built once per distinct shape, validated through :func:`canonical_text`, so hashing and
+    COPY-encoding an entry is two f-strings and one ``hashlib`` call.
+    """
+
+    __slots__ = ("copy_mid", "copy_suffix", "mid", "suffix", "values")
+
+    def __init__(self, values: list[Any]) -> None:
+        canonical_text(GENESIS_HASH, values)  # rejects reserved characters in any field
+        self.values = values
+        tail = [NULL_MARK if v is None else str(v) for v in values[4:]]
+        self.mid = f"{SEPARATOR}{values[1]}{SEPARATOR}{values[2]}{SEPARATOR}"
+        self.suffix = SEPARATOR + SEPARATOR.join(tail)
+        self.copy_mid = f"{_copy_text(values[1])}\t{_copy_text(values[2])}\t"
+        self.copy_suffix = "\t".join(_copy_text(v) for v in values[4:])
+
+    def row(self, seq: int, subject: str, prev: str, digest: str) -> dict[str, Any]:
+        """The entry as a row for ``executemany``."""
+        row = dict(zip(HASHED_FIELDS, self.values, strict=True))
+        row.update(seq=seq, subject_hash=subject, prev_hash=prev, hash=digest)
+        return row
 
 
 def head_message(run_id: str, head_seq: int, head_hash: str, entries: int, signed_at: str) -> bytes:
@@ -50,8 +94,13 @@ class DeletionLog:
         """The pseudonymous subject id recorded in the log (HMAC-SHA256 with the pepper)."""
         return self.keys.pseudonymise(subject_id)
 
-    def append(self, conn: Connection, run_id: str, entries: Sequence[LogEntry]) -> AppendResult | None:
-        """Chain, insert and sign ``entries`` inside the caller's transaction ``conn``."""
+    def append(self, conn: Connection, run_id: str,
+               entries: Sequence[LogEntry | tuple[LogEntry, str]]) -> AppendResult | None:
+        """Chain, insert and sign ``entries`` inside the caller's transaction ``conn``.
+
+        An entry is a :class:`LogEntry`, or a ``(LogEntry, subject_hash)`` pair whose entry object is
+        shared by many people (its own ``subject_hash`` is ignored): the bulk form of a purge.
+        """
         if not entries:
             return None
         if conn.dialect.name == "postgresql":
@@ -62,27 +111,45 @@ class DeletionLog:
         seq, prev = (head[0], head[1]) if head else (0, GENESIS_HASH)
         first = seq + 1
         now = utc_text(datetime.now(UTC))
-        rows: list[list[object]] = []
-        for entry in entries:
+        postgres = conn.dialect.name == "postgresql"
+        templates: dict[tuple[Any, ...], _Template] = {}
+        sha256 = hashlib.sha256
+        lines: list[str] = []
+        rows: list[dict[str, Any]] = []
+        shared: dict[int, _Template] = {}
+        for item in entries:
             seq += 1
-            values = entry.values(seq, run_id, now)
-            digest = entry_hash(prev, values)
-            values.append(prev)
-            values.append(digest)
-            rows.append(values)
+            if item.__class__ is tuple:
+                # (shared entry, subject hash): many people with identical entries but for the person.
+                entry, subject = item  # type: ignore[misc]
+                template = shared.get(id(entry))
+                if template is None:
+                    template = shared[id(entry)] = _Template(entry.values(seq, run_id, now))
+            else:
+                entry = item  # type: ignore[assignment]
+                subject = entry.subject_hash
+                key = entry.template_key()
+                template = templates.get(key) if key is not None else None
+                if template is None:
+                    template = _Template(entry.values(seq, run_id, now))
+                    if key is not None:
+                        templates[key] = template
+            if not subject.isalnum():
+                raise EntryTextError(f"subject hash must be letters and digits (hex): {subject!r}")
+            digest = sha256(f"{prev}{SEPARATOR}{seq}{template.mid}{subject}{template.suffix}".encode()).hexdigest()
+            if postgres:
+                lines.append(f"{seq}\t{template.copy_mid}{subject}\t{template.copy_suffix}\t{prev}\t{digest}\n")
+            else:
+                rows.append(template.row(seq, subject, prev, digest))
             prev = digest
-        self._insert(conn, rows)
-        self._sign(conn, run_id, seq, prev, len(rows), now)
-        return AppendResult(first_seq=first, last_seq=seq, head_hash=prev)
-
-    def _insert(self, conn: Connection, rows: list[list[object]]) -> None:
-        if conn.dialect.name == "postgresql":
+        if postgres:
             cursor = conn.connection.dbapi_connection.cursor()
             with cursor.copy(f"COPY deletion_log ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        conn.execute(deletion_log.insert(), [dict(zip(_COLUMNS, row, strict=True)) for row in rows])
+                copy.write("".join(lines))
+        else:
+            conn.execute(deletion_log.insert(), rows)
+        self._sign(conn, run_id, seq, prev, len(entries), now)
+        return AppendResult(first_seq=first, last_seq=seq, head_hash=prev)
 
     def _sign(self, conn: Connection, run_id: str, head_seq: int, head_hash: str, entries: int,
               signed_at: str) -> None:

@@ -107,6 +107,7 @@ class RetentionConfig:
     external: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     requests: RequestSettings = RequestSettings()
     batch_size: int = 10_000
+    after_check: bool = False
     source: str = "retention.yaml"
 
     def stores_for(self, categories: tuple[str, ...]) -> list[StoreSpec]:
@@ -270,5 +271,8 @@ def parse_config(raw: Any, source: str = "retention.yaml") -> RetentionConfig:
     batch = raw.get("batch_size", 10_000)
     if not isinstance(batch, int) or not 1 <= batch <= 30_000:
         raise _fail(source, "batch_size", f"must be between 1 and 30000, got {batch!r}")
+    after_check = raw.get("after_check", False)
+    if not isinstance(after_check, bool):
+        raise _fail(source, "after_check", f"must be true or false, got {after_check!r}")
     return RetentionConfig(stores=stores, policies=policies, external=external, requests=requests,
-                           batch_size=batch, source=source)
+                           batch_size=batch, after_check=after_check, source=source)

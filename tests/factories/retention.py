@@ -52,6 +52,7 @@ t_portraits = sa.Table(
 BASIS_EXPIRED = "PIPL Art. 47(1)(2) retention period expired"
 CONFIG: dict[str, Any] = {
     "batch_size": 3,
+    "after_check": True,
     "stores": [
         {"category": "interview_media", "store": "hub", "table": "t_results", "subject_column": "candidate_id",
          "timestamp_column": "completed_at", "columns": {"video_ref": None, "clips": []}},

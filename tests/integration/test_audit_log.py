@@ -76,6 +76,20 @@ def test_writer_continues_the_chain_across_runs(engine: Engine, keys: AuditKeys)
     assert all(rows[i + 1][1] == rows[i][2] for i in range(5))
 
 
+def test_text_with_tabs_newlines_and_backslashes_round_trips(engine: Engine, keys: AuditKeys) -> None:
+    log = DeletionLog(engine, keys)
+    basis = "GDPR Art. 17(1)(b)\tconsent withdrawn\nby letter C:\\docs\\42"
+    entries = [LogEntry(requested_by="dpo\\desk", subject_hash=keys.pseudonymise(f"S{i}"), categories="candidate_profile",
+                        stores="hub.candidates", legal_basis=basis, method="delete", counts_before='{"hub.candidates":1}',
+                        counts_after='{"hub.candidates":0}') for i in range(3)]
+    with engine.begin() as conn:
+        log.append(conn, "run-x", entries)
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(sa.text("legal_basis, requested_by FROM deletion_log"))).all()
+    assert {tuple(r) for r in stored} == {(basis, "dpo\\desk")}
+    assert verify_chain(engine, keys.public_key).ok
+
+
 def test_update_and_delete_are_rejected(engine: Engine, keys: AuditKeys) -> None:
     _write(engine, keys, runs=1)
     for statement in ("UPDATE deletion_log SET method = 'x' WHERE seq = 1", "DELETE FROM deletion_log WHERE seq = 1"):

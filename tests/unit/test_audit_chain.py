@@ -62,6 +62,15 @@ def test_a_readable_signing_key_is_refused(tmp_path: Path) -> None:
         AuditKeys.load_or_create(tmp_path, env={})
 
 
+@pytest.mark.parametrize("pepper", [b"p", b"x" * 64, b"y" * 100])
+def test_pseudonym_is_standard_hmac_sha256(pepper: bytes) -> None:
+    import hashlib
+    import hmac
+
+    for subject in ("C1", "候选人-7", 12345):
+        assert pseudonymise(pepper, subject) == hmac.new(pepper, str(subject).encode(), hashlib.sha256).hexdigest()
+
+
 def test_pseudonym_is_keyed_and_not_the_raw_id(tmp_path: Path) -> None:
     keys = AuditKeys.load_or_create(tmp_path, env={"HRBRIDGE_AUDIT_PEPPER": "pepper-1"})
     assert keys.pseudonymise("C1") == pseudonymise(b"pepper-1", "C1")
