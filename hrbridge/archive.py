@@ -11,7 +11,7 @@ changed and leaves identical rows untouched, so rerunning archive_sync changes n
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -63,6 +63,7 @@ portraits = sa.Table(
     sa.Column("result_id", sa.String(128), primary_key=True),
     sa.Column("person_key", _KEY, sa.ForeignKey("archive_persons.person_key"), nullable=False, index=True),
     sa.Column("application_id", sa.String(64), nullable=False, index=True),
+    sa.Column("candidate_id", sa.String(64)),
     sa.Column("completed_at", sa.String(40)),
     sa.Column("job_family", sa.String(100)),
     sa.Column("overall_score", sa.Float),
@@ -70,7 +71,7 @@ portraits = sa.Table(
     sa.Column("dimension_comments", sa.JSON, nullable=False),
     sa.Column("keywords", sa.JSON, nullable=False),
     sa.Column("interviewer_comments", sa.Text),
-    sa.Column("clip_refs", sa.JSON, nullable=False),
+    sa.Column("clip_refs", sa.JSON, nullable=False),  # a vault token (JSON string) when media encryption is on
     sa.Column("report_url", sa.Text),
     sa.Column("match_percent", sa.Float),
     sa.Column("match_report", sa.JSON),
@@ -107,8 +108,18 @@ class SaveCounts:
     unchanged: int = 0
 
 
-def save_rows(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], now: datetime | None = None) -> SaveCounts:
-    """Insert new keys, update rows whose ``content_hash`` changed, skip identical ones."""
+def save_rows(
+    conn: Connection,
+    table: sa.Table,
+    rows: Sequence[Mapping[str, Any]],
+    now: datetime | None = None,
+    prepare: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+) -> SaveCounts:
+    """Insert new keys, update rows whose ``content_hash`` changed, skip identical ones.
+
+    ``prepare`` transforms only the rows that will be written (e.g. encrypts a column), so the
+    hash compares plaintext content and unchanged rows are never rewritten.
+    """
     counts = SaveCounts()
     if not rows:
         return counts
@@ -129,9 +140,32 @@ def save_rows(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any
             updates.append({**row, "updated_at": now})
         else:
             counts.unchanged += 1
+    if prepare is not None:
+        inserts, updates = prepare(inserts), prepare(updates)
     if inserts:
         conn.execute(table.insert(), inserts)
     for row in updates:
         conn.execute(table.update().where(key_col == row[key]).values(**{k: v for k, v in row.items() if k != key}))
     counts.inserted, counts.updated = len(inserts), len(updates)
     return counts
+
+
+def open_portraits(vault: Any, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Portrait rows with ``clip_refs`` decrypted (plaintext passes through; a shredded key gives [])."""
+    import json
+
+    from governance.crypto import SubjectKeyShredded
+    from governance.crypto.envelope import is_token
+
+    opened = []
+    for row in rows:
+        row = dict(row)
+        if is_token(row.get("clip_refs")):
+            try:
+                row["clip_refs"] = json.loads(vault.decrypt(row["candidate_id"], row["clip_refs"],
+                                                            table="archive_portraits", column="clip_refs",
+                                                            record_id=row["result_id"]))
+            except SubjectKeyShredded:
+                row["clip_refs"] = []
+        opened.append(row)
+    return opened

@@ -103,6 +103,7 @@ def portrait(result: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "result_id": result["result_id"],
         "application_id": result["application_id"],
+        "candidate_id": result.get("candidate_id"),
         "completed_at": _plain(result.get("completed_at")),
         "job_family": result.get("job_family"),
         "overall_score": result.get("overall_score"),

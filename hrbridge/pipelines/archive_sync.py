@@ -9,6 +9,7 @@ reported with the reason, never dropped silently: ``hires = archived + skipped``
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -97,6 +98,19 @@ def _add(total: SaveCounts, part: SaveCounts) -> None:
     total.unchanged += part.unchanged
 
 
+def _sealer(vault: Any) -> Any:
+    """Encrypt portraits' clip references with the candidate's data key (same keys as the hub)."""
+
+    def seal(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not rows:
+            return rows
+        prepared = [{**row, "clip_refs": json.dumps(row["clip_refs"], ensure_ascii=False)} for row in rows]
+        return vault.encrypt_rows(prepared, ["clip_refs"], table="archive_portraits", subject_key="candidate_id",
+                                  record_key="result_id")
+
+    return seal
+
+
 def run_archive_sync(
     hub: Engine,
     archive: Engine,
@@ -124,7 +138,8 @@ def run_archive_sync(
     with archive.begin() as conn:
         _add(summary.persons, save_rows(conn, persons, list(people.values())))
         _add(summary.employments, save_rows(conn, employments, [r.employment for r in records]))
-        _add(summary.portraits, save_rows(conn, portraits, [p for r in records for p in r.portraits]))
+        seal = _sealer(vault) if config.get("encrypt_media", True) else None
+        _add(summary.portraits, save_rows(conn, portraits, [p for r in records for p in r.portraits], prepare=seal))
     summary.archived = len(records)
     if summary.skipped:
         log.warning("archive_sync: %d hires not archived: %s", len(summary.skipped), summary.skipped)

@@ -9,7 +9,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from hrbridge.archive import archive_engine, employments, persons, portraits
+from governance.crypto import Vault
+from governance.crypto.envelope import is_token
+from hrbridge.archive import archive_engine, employments, open_portraits, persons, portraits
 from hrbridge.pipelines.archive_sync import load_archive_config, run_archive_sync
 from hrbridge.settings import load_settings
 from hrbridge.store import hub_engine
@@ -66,16 +68,20 @@ def test_hires_archived_idempotently_across_reruns_and_rehires(stores) -> None:
     with archive.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(persons)).scalar_one() == 2
         history = conn.execute(
-            sa.select(portraits.c.result_id, portraits.c.dimension_scores, portraits.c.clip_refs)
+            sa.select(portraits.c.result_id, portraits.c.candidate_id, portraits.c.dimension_scores,
+                      portraits.c.clip_refs)
             .join(persons, persons.c.person_key == portraits.c.person_key)
             .where(persons.c.candidate_id == "C-9").order_by(portraits.c.completed_at, portraits.c.result_id)
-        ).all()
+        ).mappings().all()
         hire_dates = conn.execute(
             sa.select(employments.c.hire_date).where(employments.c.application_id.in_(["5001", "6001"]))
             .order_by(employments.c.hire_date)).scalars().all()
-    assert [h.result_id for h in history] == ["R-1", "R-9"]
-    assert history[1].dimension_scores == {"communication": 88.0}
-    assert history[0].clip_refs[0]["clip_id"] == "clip-R-1"
+    assert [h["result_id"] for h in history] == ["R-1", "R-9"]
+    assert history[1]["dimension_scores"] == {"communication": 88.0}
+    # Clip references are stored encrypted under the candidate's key, readable with the vault.
+    assert is_token(history[0]["clip_refs"]) and "clip-R-1" not in history[0]["clip_refs"]
+    vault = Vault.local(hub, settings.home)
+    assert open_portraits(vault, history)[0]["clip_refs"][0]["clip_id"] == "clip-R-1"
     assert hire_dates == [NOW.date(), (NOW + timedelta(days=400)).date()]
 
     snap = _snapshot(archive)
