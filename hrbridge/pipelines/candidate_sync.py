@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -75,6 +75,7 @@ class SyncConfig:
     deadline_days: int = 7
     default_locale: str = "en-US"
     callback_url: str | None = None
+    not_before: datetime | None = None
     invite_batch_size: int = 500
     write_back_entity: str = "JobApplication"
     write_back_key: str = "applicationId"
@@ -132,6 +133,7 @@ class SyncConfig:
                 deadline_days=int(invitation.get("deadline_days", 7)),
                 default_locale=_locale(invitation.get("default_locale"), "en-US"),
                 callback_url=invitation.get("callback_url"),
+                not_before=_not_before(invitation.get("not_before")),
                 invite_batch_size=int(invitation.get("batch_size", 500)),
                 write_back_entity=str(back.get("entity", "JobApplication")),
                 write_back_key=str(back.get("key_field", "applicationId")),
@@ -143,6 +145,13 @@ class SyncConfig:
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: {exc}") from exc
+
+
+def _not_before(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _optional_float(value: Any) -> float | None:
@@ -342,7 +351,9 @@ def _display_name(first: str | None, last: str | None) -> str:
     return " ".join(part for part in (first, last) if part)
 
 
-def _pending_applications(conn: sa.Connection, statuses: Iterable[str]) -> list[sa.Row[Any]]:
+def _pending_applications(
+    conn: sa.Connection, statuses: Iterable[str], not_before: datetime | None = None
+) -> list[sa.Row[Any]]:
     a, r, c, s, i = (store.applications, store.requisitions, store.candidates, store.resume_signals,
                      store.invitations)
     query = (
@@ -362,6 +373,8 @@ def _pending_applications(conn: sa.Connection, statuses: Iterable[str]) -> list[
         .where(i.c.application_id.is_(None), a.c.status.in_(sorted(set(statuses))))
         .order_by(a.c.application_id)
     )
+    if not_before is not None:
+        query = query.where(a.c.last_modified >= not_before)
     return list(conn.execute(query))
 
 
@@ -374,7 +387,7 @@ def plan_invitations(
     planner = planner or QuestionPlanner(config.rules)
     deadline = now + timedelta(days=config.deadline_days)
     with engine.connect() as conn:
-        pending = _pending_applications(conn, config.trigger_status.values())
+        pending = _pending_applications(conn, config.trigger_status.values(), config.not_before)
     triggered = [row for row in pending if row.status == config.trigger_for(row.job_family)]
     rows = []
     for app in triggered:

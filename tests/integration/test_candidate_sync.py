@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -206,3 +207,12 @@ def test_logs_carry_no_personal_data(loop: Loop, caplog: pytest.LogCaptureFixtur
         assert person["primaryEmail"] not in caplog.text
         assert f"{person['firstName']} {person['lastName']}" not in caplog.text
     assert "/interview/" not in caplog.text  # candidate links (they carry access tokens) stay out too
+
+
+def test_not_before_keeps_historic_applications_uninvited(loop: Loop) -> None:
+    loop.config = dataclasses.replace(loop.config, not_before=datetime.now(UTC))
+    first = loop.run()
+    assert first.triggered == 0 and loop.platform_sandbox.creations == 0
+    (fresh,) = loop.sf_sandbox.add_applications(1, status="AI Interview")
+    second = loop.run()
+    assert second.invited == 1 and set(loop.invitations()) == {str(fresh)}

@@ -52,6 +52,7 @@ def test_per_family_trigger_status(config_dir: Path) -> None:
          "write_back.fields.cust_x: unknown value 'salary'"),
         ("candidate_sync.yaml", lambda d: d["write_back"].update(fields={}), "write_back.fields"),
         ("candidate_sync.yaml", lambda d: d.update(lookback_minutes="soon"), "candidate_sync.yaml"),
+        ("candidate_sync.yaml", lambda d: d["invitation"].update(not_before="last tuesday"), "candidate_sync.yaml"),
         ("mappings/successfactors.yaml", lambda d: d["streams"]["applications"]["fields"].pop("status"),
          "required canonical fields not mapped: \\['status'\\]"),
         ("question_rules.yaml", lambda d: d.pop("job_families"), "job_families"),
