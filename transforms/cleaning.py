@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from transforms.cleaning_ids import arrow_strings
 from transforms.cleaning_parsers import Parsed, id_birth_dates, parser_for
 from transforms.cleaning_rules import CANONICAL_COLUMNS, CleaningRules, DedupeRules, load_rules
 
@@ -90,7 +91,7 @@ def normalise(text: pd.Series, rules: CleaningRules) -> tuple[pd.Series, dict[st
     value through an Arrow dictionary encoding and expanded back by index.
     """
     if len(text) >= DICTIONARY_MIN_ROWS:
-        arr = pa.array(text, type=pa.large_string())
+        arr = arrow_strings(text)
         if len(pc.unique(arr.slice(0, DICTIONARY_PROBE))) <= DICTIONARY_PROBE // 10:
             encoded = pc.dictionary_encode(arr)
             distinct = pd.Series(encoded.dictionary.to_numpy(zero_copy_only=False), dtype="str")

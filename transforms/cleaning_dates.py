@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
-from transforms.cleaning_ids import digit_bytes
+from transforms.cleaning_ids import arrow_strings, digit_bytes
 
 NAT = np.datetime64("NaT", "us")
 _DASH, _COLON, _SPACE, _T = ord("-"), ord(":"), ord(" "), ord("T")
@@ -59,7 +58,7 @@ def strict_iso_dates(s: pd.Series) -> np.ndarray:
     out = np.full(len(s), NAT)
     if len(s) == 0:
         return out
-    size = pc.binary_length(pa.array(s, type=pa.large_string())).to_numpy(zero_copy_only=False)
+    size = pc.binary_length(arrow_strings(s)).to_numpy(zero_copy_only=False)
     for width in (10, 19):
         rows = size == width
         if not rows.any():

@@ -15,20 +15,25 @@ CHECK_CHARS = np.array(list("10X98765432"))
 CHECK_CODES = np.array([ord(c) for c in "10X98765432"], dtype=np.uint8)
 CODE_TO_INDEX = np.zeros(256, dtype=np.int64)
 CODE_TO_INDEX[CHECK_CODES] = np.arange(11)
-ID18 = r"[0-9]{17}[0-9X]"
 ID15 = r"[0-9]{15}"
 
 
-def digit_matrix(values: pd.Series, width: int) -> np.ndarray:
-    """ASCII-digit strings of exactly ``width`` characters → an ``(n, width)`` int matrix."""
-    return digit_bytes(values, width).astype(np.int64) - 48
+def arrow_strings(values: pd.Series) -> pa.LargeStringArray:
+    """A string Series as one contiguous Arrow ``large_string`` array (chunks combined)."""
+    arr = pa.array(values, type=pa.large_string(), from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks else pa.array([], type=pa.large_string())
+    return arr
 
 
 def digit_bytes(values: pd.Series, width: int) -> np.ndarray:
-    """ASCII strings of exactly ``width`` characters → their ``(n, width)`` uint8 byte matrix (zero-copy)."""
+    """Non-null ASCII strings of exactly ``width`` characters → their ``(n, width)`` uint8 byte matrix.
+
+    Reads the Arrow data buffer directly: equal lengths make the bytes one contiguous block.
+    """
     if len(values) == 0:
         return np.zeros((0, width), dtype=np.uint8)
-    arr = pa.array(values, type=pa.large_string())
+    arr = arrow_strings(values)
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset: arr.offset + len(arr) + 1]
     data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0]: offsets[-1]]
     if len(data) != len(values) * width:

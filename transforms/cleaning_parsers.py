@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from transforms.cleaning_dates import decode_ymd, strict_iso_dates
-from transforms.cleaning_ids import ID15, check_codes, digit_bytes, upgrade_15
+from transforms.cleaning_ids import ID15, arrow_strings, check_codes, digit_bytes, upgrade_15
 from transforms.cleaning_rules import PHONE_REGIONS, CleaningRules
 
 EXCEL_EPOCH = np.datetime64("1899-12-30", "us")
@@ -103,7 +103,7 @@ def parse_date(s: pd.Series, rules: CleaningRules, keep_time: bool = False) -> P
             left &= ~hit
     serial = fullmatch(s, r"[0-9]{1,6}(?:\.0+)?", left)
     if serial.any():
-        number = pc.cast(pa.array(s[serial], type=pa.large_string()), pa.float64()).to_numpy(zero_copy_only=False)
+        number = pc.cast(arrow_strings(s[serial]), pa.float64()).to_numpy(zero_copy_only=False)
         in_range = (number >= rules.excel_serial_min) & (number <= rules.excel_serial_max)
         serial_ok = serial.copy()
         serial_ok[serial] = in_range
@@ -200,7 +200,7 @@ def parse_id_number(s: pd.Series, rules: CleaningRules) -> Parsed:
     present = s.notna().to_numpy()
     out = Parsed(values=upper)
     lower_x = present & _bools(upper != s)
-    size = pc.binary_length(pa.array(upper, type=pa.large_string())).to_numpy(zero_copy_only=False)
+    size = pc.binary_length(arrow_strings(upper)).to_numpy(zero_copy_only=False)
     if rules.id_upgrade_15:
         old = fullmatch(upper, ID15, present & (size == 15))
         if old.any():
@@ -264,7 +264,7 @@ def parse_number(s: pd.Series, rules: CleaningRules) -> Parsed:
     present = s.notna().to_numpy()
     plain = fullmatch(s, NUMBER, present)
     if plain.any():
-        values[plain] = pc.cast(pa.array(subset(s, plain), type=pa.large_string()), pa.float64()) \
+        values[plain] = pc.cast(arrow_strings(subset(s, plain)), pa.float64()) \
             .to_numpy(zero_copy_only=False)
     out = Parsed(values=s)
     rest = present & ~plain
@@ -273,7 +273,7 @@ def parse_number(s: pd.Series, rules: CleaningRules) -> Parsed:
         numeric = _bools(stripped.str.fullmatch(NUMBER))
         fixed = rest.copy()
         fixed[rest] = numeric
-        values[fixed] = pc.cast(pa.array(stripped[numeric], type=pa.large_string()), pa.float64()) \
+        values[fixed] = pc.cast(arrow_strings(stripped[numeric]), pa.float64()) \
             .to_numpy(zero_copy_only=False)
         out.repairs.append(("number_format", fixed))
         out.errors.append(("number", rest & ~fixed, "not a number"))

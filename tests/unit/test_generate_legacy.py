@@ -133,3 +133,11 @@ def test_cli_writes_data_and_expectations(tmp_path: Path, capsys: pytest.Capture
 def test_cli_bench_reports_timings_and_matching_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--rows", "600", "--out", str(tmp_path / "l.parquet"), "--bench"]) == 0
     assert "counts match the injected faults: True" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_chunked_columns_clean_exactly_like_contiguous_ones() -> None:
+    df, injected = generate(60_000, seed=21)
+    chunked = pd.concat([df.iloc[:25_000], df.iloc[25_000:]], ignore_index=True)
+    assert chunked["姓名"].array._pa_array.num_chunks == 2
+    assert reported(chunked) == expected(injected)
