@@ -132,7 +132,7 @@ def _display(values: pd.Series, kind: str) -> np.ndarray:
         fmt = "%Y-%m-%d" if kind == "date" else "%Y-%m-%d %H:%M:%S"
         return values.dt.strftime(fmt).to_numpy(dtype=object)
     if pd.api.types.is_float_dtype(values.dtype):
-        return np.array([f"{v:g}" if pd.notna(v) else None for v in values], dtype=object)
+        return np.array([f"{v:.15g}" if pd.notna(v) else None for v in values], dtype=object)
     return values.to_numpy(dtype=object)
 
 

@@ -246,10 +246,11 @@ def test_enum_conversions_logged_on_request() -> None:
 
 
 def test_numbers_strip_separators_and_currency() -> None:
-    cleaned, repairs, quarantine = one_column("salary", ["12,000", "¥8000.50", "9000", "lots"])
-    assert cleaned["salary"].tolist() == [12000.0, 8000.5, 9000.0]
+    cleaned, repairs, quarantine = one_column("salary", ["12,000", "¥8000.50", "9000", "lots", "1,234,567"])
+    assert cleaned["salary"].tolist() == [12000.0, 8000.5, 9000.0, 1234567.0]
     assert log_lines(repairs) == [(0, "salary", "12,000", "12000", "number_format"),
-                                  (1, "salary", "¥8000.50", "8000.5", "number_format")]
+                                  (1, "salary", "¥8000.50", "8000.5", "number_format"),
+                                  (4, "salary", "1,234,567", "1234567", "number_format")]
     assert quarantine_lines(quarantine) == [(3, "salary", "lots", "number")]
 
 
