@@ -13,11 +13,23 @@ from typing import Any
 
 from airflow.sdk import dag, get_current_context, task
 
-DEFAULT_ARGS = {"owner": "hrbridge", "retries": 1, "retry_delay": timedelta(minutes=1)}
-
 
 def _run_id() -> str:
     return f"cs-{get_current_context()['run_id']}"[:64]
+
+
+def record_failure(context: Any) -> None:
+    """Task failure callback: mark the hub's sync run failed, naming the task and the error."""
+    from hrbridge.pipelines.candidate_sync import mark_failed
+    from hrbridge.store import hub_engine
+
+    task = context["ti"].task_id if context.get("ti") else "a task"
+    error = context.get("exception")
+    mark_failed(hub_engine(), f"cs-{context['run_id']}"[:64], f"{task} failed: {type(error).__name__}: {error}")
+
+
+DEFAULT_ARGS = {"owner": "hrbridge", "retries": 1, "retry_delay": timedelta(minutes=1),
+                "on_failure_callback": record_failure}
 
 
 def _setup() -> tuple[Any, Any]:

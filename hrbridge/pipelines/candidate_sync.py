@@ -591,6 +591,17 @@ def finish_run(engine: Engine, summary: SyncSummary, status: str = "succeeded", 
         }], key=["run_id"])
 
 
+def mark_failed(engine: Engine, run_id: str, error: str) -> None:
+    """Record that run ``run_id`` failed (a DAG task gave up); the error text is PII-masked."""
+    now = store.utcnow()
+    runs = store.sync_runs
+    with engine.begin() as conn:
+        upsert(conn, runs, [{"run_id": run_id, "pipeline": PIPELINE, "status": "running", "started_at": now}],
+               key=["run_id"], update=[])
+        conn.execute(sa.update(runs).where(runs.c.run_id == run_id)
+                     .values(status="failed", finished_at=now, error=mask_pii(error)[:2000]))
+
+
 def record_summary(
     engine: Engine, run_id: str, streams: Mapping[str, Mapping[str, Any]], counts: Mapping[str, int],
 ) -> SyncSummary:

@@ -72,3 +72,20 @@ def test_hooks_build_connectors_from_connections_or_env(monkeypatch) -> None:
         "extra": {"kind": "hrbridge"},
     }))
     assert "interviews.example.com" in repr(interview_platform())
+
+
+def test_failure_callback_marks_the_run_failed(dagbag, hrbridge_home) -> None:
+    import importlib.util
+    from types import SimpleNamespace
+
+    dag = dagbag.dags["candidate_sync"]
+    spec = importlib.util.spec_from_file_location("candidate_sync_dag_file", dag.fileloc)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert dag.get_task("invite").on_failure_callback
+    module.record_failure({"run_id": "scheduled__2026-03-01", "ti": SimpleNamespace(task_id="invite"),
+                           "exception": RuntimeError("platform down for ops@example.com")})
+    with hub_engine().connect() as conn:
+        run = conn.execute(sa.select(store.sync_runs)).one()
+    assert run.run_id == "cs-scheduled__2026-03-01" and run.status == "failed"
+    assert "invite failed: RuntimeError" in run.error and "ops@example.com" not in run.error
