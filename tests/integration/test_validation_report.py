@@ -26,7 +26,7 @@ def test_report_for_a_run_with_bad_results(hrbridge_home, interview_sandbox) -> 
     invite(platform, engine, [str(4000 + i) for i in range(14)])
     interview_sandbox.complete(bad_fraction=0.5)
     first = ingest_results(platform, engine, config, settings=settings)
-    second = ingest_results(platform, engine, config, settings=settings)  # an empty run, for the trend
+    second = ingest_results(platform, engine, config, settings=settings)  # an empty poll
     platform.close()
 
     paths = build_validation_report(engine, settings, run_id=first.run_id)
@@ -35,6 +35,7 @@ def test_report_for_a_run_with_bad_results(hrbridge_home, interview_sandbox) -> 
     assert "Overall score outside 0–100" in page or "Dimension scores outside 0–100" in page
     assert f"<b>{first.quarantined}</b>held back" in page
     assert "<svg" in page and "<script" not in page and "http://cdn" not in page.lower()
+    assert page.count("<rect") == 1  # the trend holds this run only
     assert "ExpectColumnValuesToNotBeNull" in page  # class names only in the details column
     # Examples are shown for failing checks.
     assert page.count("<li>result ") >= 1
@@ -44,6 +45,8 @@ def test_report_for_a_run_with_bad_results(hrbridge_home, interview_sandbox) -> 
 
     latest = build_validation_report(engine, settings)
     assert latest.run_id == second.run_id and latest.data_docs is None
+    third_page = latest.html.read_text(encoding="utf-8")
+    assert third_page.count("<rect") == 2  # empty polls appear only as the run being reported
 
 
 def test_examples_mask_personal_data(hrbridge_home) -> None:

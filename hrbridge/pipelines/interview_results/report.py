@@ -103,6 +103,8 @@ def build_validation_report(
             sa.select(validation_runs.c.run_id, validation_runs.c.started_at, validation_runs.c.rows_checked,
                       validation_runs.c.quarantined)
             .where(validation_runs.c.started_at <= run["started_at"])
+            # Polls that found nothing are left out so the chart shows runs that checked something.
+            .where(sa.or_(validation_runs.c.rows_checked > 0, validation_runs.c.run_id == run["run_id"]))
             .order_by(validation_runs.c.started_at.desc()).limit(trend_runs)
         ).mappings()][::-1]
     docs_index = None
