@@ -66,11 +66,16 @@ def _repeated(values: pd.Series, nulls_match: bool) -> np.ndarray:
     return (codes >= 0) & (counts[np.maximum(codes, 0)] > 1)
 
 
-def _normalised(df: pd.DataFrame, column: str, exact: bool = False) -> pd.Series:
-    """The match key of ``column``: names compare case- and space-insensitively unless ``exact``."""
+def match_key(df: pd.DataFrame, column: str, exact: bool = False) -> pd.Series:
+    """The value rule matching compares for ``column``: names ignore case and whitespace, e-mails
+    surrounding spaces and case; ``exact`` compares values as they are."""
     values = df[column]
-    if column == "name" and not exact:
-        return values.astype("str").str.lower().str.replace(r"[ \t]+", "", regex=True)
+    if exact:
+        return values
+    if column == "name":
+        return values.astype("str").str.casefold().str.replace(r"\s+", "", regex=True)
+    if column == "email":
+        return values.astype("str").str.strip().str.lower()
     return values
 
 
@@ -92,7 +97,7 @@ def _candidates(df: pd.DataFrame, positions: np.ndarray, columns: list[str], exa
         if len(positions) < 2:
             return positions[:0]
         part = df[[column]] if len(positions) == len(df) else df[[column]].iloc[positions]
-        positions = positions[_repeated(_normalised(part, column, exact), nulls_match=exact)]
+        positions = positions[_repeated(match_key(part, column, exact), nulls_match=exact)]
     return positions
 
 
@@ -100,7 +105,7 @@ def _merge_group(df: pd.DataFrame, positions: np.ndarray, columns: list[str], ru
                  rules: CleaningRules) -> pd.DataFrame:
     part = df.iloc[positions]
     ordered = part.iloc[survivor_order(part, rules)]
-    keys = pd.DataFrame({c: _normalised(ordered, c, exact) for c in columns}, index=ordered.index)
+    keys = pd.DataFrame({c: match_key(ordered, c, exact) for c in columns}, index=ordered.index)
     group = keys.groupby(columns, sort=False, dropna=not exact).ngroup().to_numpy()
     labels = ordered.index.to_numpy()
     valid = group >= 0
@@ -114,8 +119,8 @@ def _merge_group(df: pd.DataFrame, positions: np.ndarray, columns: list[str], ru
 def dedupe(df: pd.DataFrame, rules: CleaningRules) -> DedupeResult:
     """Merge duplicates in a cleaned frame by ``rules.dedupe`` (see the module docstring).
 
-    ``df`` is normally ``clean_frame(...).frame`` (e-mails already lower-cased); its index (the
-    source row) identifies records in the merge log. Rules whose columns are absent are skipped.
+    ``df`` is normally ``clean_frame(...).frame``; its index (the source row) identifies records in
+    the merge log. Rules whose columns are absent are skipped. Keys compare as :func:`match_key`.
     """
     standing = np.arange(len(df))
     merges: list[pd.DataFrame] = []

@@ -114,3 +114,8 @@ def test_exact_means_exact_names_differing_in_case_are_not_exact_copies() -> Non
     a = person(1, name="Li Lei", id_number=None, email=None, phone=None)
     df = cleaned(a, {**a, "_row": 2, "name": "li lei"})
     assert dedupe(df, RECENT).merges.empty
+
+
+def test_email_keys_ignore_case_and_surrounding_spaces() -> None:
+    df = cleaned(person(1, name="Li Lei", email="Li.Lei@Example.com "), person(2, name="LI LEI", email="li.lei@example.com"))
+    assert merges(dedupe(df, RECENT).merges) == [(1, 2, "email+name", "most_recent")]
