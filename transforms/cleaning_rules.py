@@ -43,7 +43,7 @@ DEFAULT_ENUMS: dict[str, dict[str, str]] = {
     "employment_status": {
         "active": "active", "在职": "active", "employed": "active", "正式": "active",
         "probation": "probation", "试用": "probation", "试用期": "probation",
-        "on_leave": "on_leave", "停薪留职": "on_leave", "休假": "on_leave", "leave": "on_leave",
+        "on_leave": "on_leave", "on leave": "on_leave", "停薪留职": "on_leave", "休假": "on_leave", "leave": "on_leave",
         "terminated": "terminated", "离职": "terminated", "resigned": "terminated", "已离职": "terminated",
         "retired": "retired", "退休": "retired",
     },
