@@ -1,4 +1,4 @@
-"""``hrbridge sync results``, ``hrbridge sync archive`` and ``hrbridge webhook serve``.
+"""``hrbridge sync results|archive``, ``hrbridge quarantine list|requeue``, ``hrbridge webhook serve``.
 
 Same pipelines as the ``interview_results`` and ``archive_sync`` DAGs, without Airflow.
 Connectors come from the environment (``HRBRIDGE_SF_*``, ``HRBRIDGE_INTERVIEW_*``); the webhook
@@ -27,7 +27,7 @@ def _sub_action(subparsers: Any, name: str, help_text: str, dest: str) -> Any:
 
 
 def register(subparsers: Any) -> None:
-    """Add ``sync results``, ``sync archive`` and ``webhook serve``."""
+    """Add ``sync results``, ``sync archive``, ``quarantine list|requeue`` and ``webhook serve``."""
     from hrbridge.commands.sync import sync_subparsers
 
     targets = sync_subparsers(subparsers)
@@ -45,6 +45,17 @@ def register(subparsers: Any) -> None:
     )
     archive.add_argument("--json", action="store_true", help="print one JSON object with the run's counts")
     archive.set_defaults(func=run_archive)
+
+    quarantine = _sub_action(subparsers, "quarantine", "interview results held back by the checks", "action")
+    listing = quarantine.add_parser("list", help="results held in quarantine, per check")
+    listing.add_argument("--json", action="store_true", help="print one JSON object")
+    listing.set_defaults(func=run_quarantine_list)
+    requeue = quarantine.add_parser(
+        "requeue", help="send quarantined results back for another validation (after fixing the cause)",
+    )
+    requeue.add_argument("--rule", help="only results that broke this rule (e.g. known_invitation)")
+    requeue.add_argument("--run", dest="run_id", help="only results quarantined by this run")
+    requeue.set_defaults(func=run_quarantine_requeue)
 
     webhook = _sub_action(subparsers, "webhook", "receive signed interview-completion webhooks", "action")
     serve = webhook.add_parser("serve", help="serve the signed webhook receiver until interrupted")
@@ -123,6 +134,29 @@ def run_archive(args: argparse.Namespace) -> int:
     lines += [f"  skipped application {k}: {v}" for k, v in summary.skipped.items()]
     _print(summary.to_dict(), args.json, lines)
     return 1 if summary.skipped else 0
+
+
+def run_quarantine_list(args: argparse.Namespace) -> int:
+    """Print how many quarantined results broke each rule."""
+    from hrbridge.pipelines.interview_results import quarantine_summary
+    from hrbridge.settings import load_settings
+    from hrbridge.store import hub_engine
+
+    counts = quarantine_summary(hub_engine(load_settings()))
+    lines = [f"{name:<28}{count:>7}" for name, count in sorted(counts.items())] or ["quarantine is empty"]
+    _print(counts, args.json, lines)
+    return 0
+
+
+def run_quarantine_requeue(args: argparse.Namespace) -> int:
+    """Requeue matching quarantined results; the next ``sync results`` validates them again."""
+    from hrbridge.pipelines.interview_results import requeue_quarantined
+    from hrbridge.settings import load_settings
+    from hrbridge.store import hub_engine
+
+    count = requeue_quarantined(hub_engine(load_settings()), rule=args.rule, run_id=args.run_id)
+    print(f"requeued {count} results; the next `hrbridge sync results` (or interview_results run) checks them again")
+    return 0
 
 
 def run_webhook(args: argparse.Namespace) -> int:

@@ -53,6 +53,7 @@ results_quarantine = sa.Table(
     sa.Column("payload", sa.JSON, nullable=False),
     sa.Column("source", sa.String(16), nullable=False),
     sa.Column("quarantined_at", TZ, nullable=False),
+    sa.Column("requeued_at", TZ),  # set when sent back to the inbox for another validation
 )
 
 results_writeback = sa.Table(

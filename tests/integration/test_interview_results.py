@@ -88,3 +88,32 @@ def test_media_references_encrypted_at_rest_and_readable_for_the_archive(hrbridg
     vault.shred(row["candidate_id"])  # erasure: every copy becomes unreadable
     (erased,) = open_media(vault, [row])
     assert erased["clips"] == [] and erased["transcript_ref"] is None
+
+
+def test_quarantined_result_requeued_after_the_cause_is_fixed(hrbridge_home, interview_sandbox) -> None:
+    from hrbridge.pipelines.interview_results import quarantine_summary, requeue_quarantined
+    from hrbridge.store import hub_engine
+    from hrbridge.store.recruiting import invitations
+
+    settings = load_settings()
+    config = load_results_config(settings)
+    engine = hub_engine(settings)
+    client = HrbridgeInterviewClient(interview_sandbox.url, "sandbox-interview-key")
+    (inv_id,) = invite(client, engine, ["9201"])
+    # The ledger lags behind: the platform id is not recorded yet when the result arrives.
+    with engine.begin() as conn:
+        conn.execute(invitations.update().values(platform_invitation_id=None))
+    interview_sandbox.complete()
+    first = ingest_results(client, engine, config, settings=settings)
+    assert (first.stored, first.quarantined) == (0, 1)
+    assert quarantine_summary(engine) == {"known_invitation": 1}
+
+    with engine.begin() as conn:
+        conn.execute(invitations.update().values(platform_invitation_id=inv_id))
+    assert requeue_quarantined(engine, rule="clips_valid") == 0
+    assert requeue_quarantined(engine, rule="known_invitation") == 1
+    assert requeue_quarantined(engine, rule="known_invitation") == 0  # once only
+    second = ingest_results(client, engine, config, settings=settings)
+    client.close()
+    assert (second.read, second.stored, second.quarantined) == (1, 1, 0)
+    assert quarantine_summary(engine) == {}

@@ -41,6 +41,12 @@ def test_sync_results_json_then_report(sandbox_env, capsys, tmp_path) -> None:
     out = capsys.readouterr().out
     assert str(tmp_path) in out and any(tmp_path.glob("validation-*.html"))
     assert main(["report", "validation", "--run", "no-such-run"]) == 2
+    capsys.readouterr()
+
+    assert main(["quarantine", "list", "--json"]) == 0
+    assert sum(json.loads(capsys.readouterr().out).values()) >= 1
+    assert main(["quarantine", "requeue", "--run", summary["run_id"]]) == 0
+    assert "requeued 1 results" in capsys.readouterr().out
 
 
 def test_sync_archive_and_missing_credentials(hrbridge_home, monkeypatch, capsys) -> None:

@@ -27,8 +27,10 @@ from hrbridge.pipelines.interview_results.ingest import (
     media_vault,
     open_media,
     process_inbox,
+    quarantine_summary,
     read_cursor,
     record_run,
+    requeue_quarantined,
     seal_media,
     validate_and_store,
     writeback_fields,
@@ -46,7 +48,7 @@ from hrbridge.pipelines.interview_results.writeback import (
 __all__ = [
     "CURSOR_NAME", "PENDING", "WRITTEN", "ReportPaths", "ResultsConfig", "ResultsSummary", "RunCounts",
     "StatusCounts", "WritebackCounts", "build_validation_report", "enqueue_webhook_result", "example_detail",
-    "ingest_results", "known_invitation_ids", "load_results_config", "media_vault", "open_media", "seal_media", "new_run_id", "process_inbox",
+    "ingest_results", "known_invitation_ids", "load_results_config", "media_vault", "open_media", "seal_media", "new_run_id", "process_inbox", "quarantine_summary", "requeue_quarantined",
     "read_cursor", "record_run", "run_interview_results", "suite_runner", "sync_statuses",
     "validate_and_store", "write_back", "writeback_fields",
 ]

@@ -429,6 +429,44 @@ def ingest_results(
     return total
 
 
+def quarantine_summary(engine: Engine) -> dict[str, int]:
+    """Rule name → results held in quarantine (not requeued) that broke it."""
+    counts: dict[str, int] = {}
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(results_quarantine.c.rules).where(results_quarantine.c.requeued_at.is_(None)))
+        for (rules,) in rows:
+            for name in rules:
+                counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def requeue_quarantined(engine: Engine, *, rule: str | None = None, run_id: str | None = None) -> int:
+    """Send quarantined results back to the inbox so the next run validates them again.
+
+    Use it after fixing the cause (e.g. the invitation ledger caught up, or the dimension list in
+    the config was extended). Filters: results that broke ``rule``, from ``run_id``. Each is
+    requeued once; results stored meanwhile are counted as duplicates by the next run.
+    """
+    query = sa.select(results_quarantine.c.id, results_quarantine.c.rules, results_quarantine.c.payload,
+                      results_quarantine.c.result_id).where(results_quarantine.c.requeued_at.is_(None))
+    if run_id:
+        query = query.where(results_quarantine.c.run_id == run_id)
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        chosen = [row for row in conn.execute(query.order_by(results_quarantine.c.id)) if not rule or rule in row.rules]
+        if chosen:
+            conn.execute(results_inbox.insert(), [
+                {"result_id": row.result_id, "payload": row.payload, "received_at": now, "processed_at": None}
+                for row in chosen
+            ])
+            ids = [row.id for row in chosen]
+            for start in range(0, len(ids), 900):
+                conn.execute(results_quarantine.update().where(results_quarantine.c.id.in_(ids[start:start + 900]))
+                             .values(requeued_at=now))
+    log.info("requeued %d quarantined results%s", len(chosen), f" that broke {rule}" if rule else "")
+    return len(chosen)
+
+
 def enqueue_webhook_result(engine: Engine, result: Mapping[str, Any]) -> int:
     """Queue a verified webhook result for validation; returns the inbox row id."""
     with engine.begin() as conn:
