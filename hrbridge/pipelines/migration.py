@@ -21,6 +21,8 @@ import hashlib
 import io
 import json
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -394,13 +396,13 @@ def process_batch(run: Migration, batch_no: int, row_offset: int, raw: pd.DataFr
                           quarantined_rows, pack_state(arrays, meta), arrays, meta)
 
 
-def load_processed(run: Migration, batch: ProcessedBatch) -> bool:
-    """Commit the batch; on success fold its keys and hashes into the run state."""
+def load_processed(run: Migration, batch: ProcessedBatch, fold: bool = True) -> bool:
+    """Commit the batch; on success fold its keys and hashes into the run state (unless done already)."""
     loaded = run.loader.load_batch(BatchLoad(
         run.run_id, batch.batch_no, batch.row_offset, batch.rows_read, batch.frame, batch.quarantine,
         batch.repairs, batch.merges, batch.quarantined_rows, len(batch.merges), source=run.source.name,
         state=batch.state))
-    if loaded:
+    if loaded and fold:
         run._apply(batch.arrays, batch.meta)
     return loaded
 
@@ -433,33 +435,77 @@ def iter_batches(run: Migration) -> Iterator[tuple[int, int, pd.DataFrame]]:
 
 def migrate(options: MigrationOptions, progress: Progress | None = None,
             after_batch: Callable[[int], None] | None = None) -> MigrationOutcome:
-    """Run (or resume) a migration end to end and write its report; see the module docstring."""
+    """Run (or resume) a migration end to end and write its report; see the module docstring.
+
+    Extraction and cleaning of batch N+1 overlap the load of batch N: a reader thread cleans
+    batches in order and folds each into the run state, the calling thread commits them in the
+    same order. Any failure stops both; the rerun resumes from the committed checkpoints.
+    """
     started = time.perf_counter()
     run = prepare(options)
     restored = run.restore()
     timings = {"extract_clean": 0.0, "load": 0.0}
-    skipped = loaded = 0
-    clock = time.perf_counter()
-    for batch_no, offset, raw in iter_batches(run):
-        if batch_no in restored:
-            skipped += 1
-            _notify(progress, batch_no, offset, len(raw), "skipped")
+    counts = {"loaded": 0, "skipped": 0}
+    handoff: queue.Queue[Any] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
             clock = time.perf_counter()
-            continue
-        batch = process_batch(run, batch_no, offset, raw)
-        timings["extract_clean"] += time.perf_counter() - clock
-        clock = time.perf_counter()
-        if not load_processed(run, batch):
-            raise RuntimeError(f"batch {batch_no} of run {run.run_id} was committed by another process; rerun")
-        timings["load"] += time.perf_counter() - clock
-        loaded += 1
-        log.info("run %s batch %d: %d rows read, %d loaded", run.run_id, batch_no, batch.rows_read, len(batch.frame))
-        _notify(progress, batch_no, offset, len(raw), "loaded")
-        if after_batch:
-            after_batch(batch_no)
-        clock = time.perf_counter()
+            for batch_no, offset, raw in iter_batches(run):
+                if batch_no in restored:
+                    item: Any = ("skipped", batch_no, offset, len(raw))
+                else:
+                    batch = process_batch(run, batch_no, offset, raw)
+                    run._apply(batch.arrays, batch.meta)  # the next batch dedupes against this one
+                    item = ("batch", batch)
+                timings["extract_clean"] += time.perf_counter() - clock
+                if not put(item):
+                    return
+                clock = time.perf_counter()
+            put(("done",))
+        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread and re-raised there
+            put(("error", exc))
+
+    reader = threading.Thread(target=produce, name="migration-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item[0] == "done":
+                break
+            if item[0] == "error":
+                raise item[1]
+            if item[0] == "skipped":
+                counts["skipped"] += 1
+                _notify(progress, item[1], item[2], item[3], "skipped")
+                continue
+            batch = item[1]
+            clock = time.perf_counter()
+            if not load_processed(run, batch, fold=False):
+                raise RuntimeError(f"batch {batch.batch_no} of run {run.run_id} was committed by another "
+                                   "process; rerun to resume")
+            timings["load"] += time.perf_counter() - clock
+            counts["loaded"] += 1
+            log.info("run %s batch %d: %d rows read, %d loaded", run.run_id, batch.batch_no, batch.rows_read,
+                     len(batch.frame))
+            _notify(progress, batch.batch_no, batch.row_offset, batch.rows_read, "loaded")
+            if after_batch:
+                after_batch(batch.batch_no)
+    finally:
+        stop.set()
+        reader.join(timeout=30)
     timings["total_before_verify"] = time.perf_counter() - started
-    return finish(run, timings, {"batches_loaded": loaded, "batches_skipped": skipped})
+    return finish(run, timings, {"batches_loaded": counts["loaded"], "batches_skipped": counts["skipped"]})
 
 
 def finish(run: Migration, timings: dict[str, float], extra: Mapping[str, Any] | None = None) -> MigrationOutcome:
