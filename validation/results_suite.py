@@ -112,6 +112,7 @@ class SuiteOutcome:
     rules: list[Rule]
     failures: dict[str, np.ndarray]
     gx_result: Any
+    by_expectation: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def failed_rows(self) -> np.ndarray:
@@ -130,6 +131,14 @@ class SuiteOutcome:
         for rule in self.rules:
             for row in self.failures.get(rule.name, ()):
                 broken.setdefault(int(row), []).append(rule.name)
+        return broken
+
+    def expectations_by_row(self) -> dict[int, list[str]]:
+        """Row position → every expectation it broke, as ``expectation(column)`` strings."""
+        broken: dict[int, list[str]] = {}
+        for label, rows in self.by_expectation.items():
+            for row in rows:
+                broken.setdefault(int(row), []).append(label)
         return broken
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -187,6 +196,7 @@ class SuiteRunner:
             result_format={"result_format": "COMPLETE", "return_unexpected_index_query": False},
         )
         failures: dict[str, list[np.ndarray]] = {rule.name: [] for rule in self.rules}
+        by_expectation: dict[str, np.ndarray] = {}
         for item in result.results:
             rule_name = (item.expectation_config.meta or {}).get("rule")
             if item.exception_info and item.exception_info.get("raised_exception"):
@@ -196,10 +206,13 @@ class SuiteRunner:
                 )
             if item.success:
                 continue
-            indexes = item.result.get("unexpected_index_list") or []
-            failures[rule_name].append(np.asarray(indexes, dtype=np.int64))
+            indexes = np.asarray(item.result.get("unexpected_index_list") or [], dtype=np.int64)
+            failures[rule_name].append(indexes)
+            column = item.expectation_config.kwargs.get("column")
+            by_expectation[f"{item.expectation_config.type}({column})"] = indexes
         merged = {
             name: np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
             for name, parts in failures.items()
         }
-        return SuiteOutcome(rows_checked=len(data), rules=self.rules, failures=merged, gx_result=result)
+        return SuiteOutcome(rows_checked=len(data), rules=self.rules, failures=merged, gx_result=result,
+                            by_expectation=by_expectation)

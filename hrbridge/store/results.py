@@ -49,7 +49,8 @@ results_quarantine = sa.Table(
     sa.Column("run_id", sa.String(64), nullable=False, index=True),
     sa.Column("result_id", sa.String(128)),
     sa.Column("position", sa.Integer, nullable=False),
-    sa.Column("rules", sa.JSON, nullable=False),
+    sa.Column("rules", sa.JSON, nullable=False),  # names of the rules broken
+    sa.Column("expectations", sa.JSON),  # every GX expectation broken, e.g. "expect_..._not_be_null(candidate_id)"
     sa.Column("payload", sa.JSON, nullable=False),
     sa.Column("source", sa.String(16), nullable=False),
     sa.Column("quarantined_at", TZ, nullable=False),

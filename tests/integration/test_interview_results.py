@@ -46,7 +46,8 @@ def test_bad_results_quarantined_counts_reconcile_and_rerun_is_idempotent(hub, p
     assert counts.read == 30
     assert counts.quarantined == len(bad) and counts.stored == 30 - len(bad) and counts.duplicates == 0
     with hub.connect() as conn:
-        quarantined = {r.result_id: r.rules for r in conn.execute(sa.select(results_quarantine))}
+        quarantine_rows = conn.execute(sa.select(results_quarantine)).all()
+        quarantined = {r.result_id: r.rules for r in quarantine_rows}
         stored = {r[0] for r in conn.execute(sa.select(interview_results.c.result_id))}
         run = conn.execute(sa.select(validation_runs)).one()
     # Every deliberately bad result is quarantined, with at least one named rule; none is stored.
@@ -54,6 +55,7 @@ def test_bad_results_quarantined_counts_reconcile_and_rerun_is_idempotent(hub, p
     assert set(bad) <= set(quarantined) | set(missing_id)
     assert not (set(bad) & stored)
     assert all(rules for rules in quarantined.values())
+    assert all(r.expectations and all(e.startswith("expect_") for e in r.expectations) for r in quarantine_rows)
     assert run.stored == counts.stored and run.quarantined == counts.quarantined
     assert sum(run.failures.values()) >= len(bad)
     assert _count(hub, results_writeback) == counts.stored

@@ -68,6 +68,14 @@ def test_a_row_breaking_several_rules_lists_them_all(runner, params) -> None:
     assert outcome.rules_by_row() == {4: ["overall_score_in_scale", "dimensions_known", "keywords_well_formed"]}
 
 
+def test_each_broken_expectation_is_named_with_its_column(runner, params) -> None:
+    outcome = _validate(runner, params, make_result(9, candidate_id=None, completed_at=None))
+    assert sorted(outcome.expectations_by_row()[4]) == [
+        "expect_column_values_to_not_be_null(candidate_id)",
+        "expect_column_values_to_not_be_null(completed_at)",
+    ]
+
+
 def test_clean_batch_passes_and_result_is_gx_json(runner, params) -> None:
     frame = derive_check_columns(flatten_results(make_results(5)), params, known_invitations(make_results(5)), NOW)
     outcome = runner.validate(frame)

@@ -282,9 +282,11 @@ def _prepare(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """Rows to store, write-back rows to queue and quarantine rows for one validated batch."""
     broken = outcome.rules_by_row()
+    expectations = outcome.expectations_by_row()
     quarantine_rows = [
         {"run_id": run_id, "result_id": _py(checked.at[pos, "result_id"]), "position": pos, "rules": rules,
-         "payload": _json_safe(fresh[pos]), "source": source, "quarantined_at": now}
+         "expectations": expectations.get(pos, []), "payload": _json_safe(fresh[pos]), "source": source,
+         "quarantined_at": now}
         for pos, rules in sorted(broken.items())
     ]
     good = [pos for pos in range(len(fresh)) if pos not in broken]
