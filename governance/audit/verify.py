@@ -9,6 +9,8 @@ from the entry it covers or whose signature does not verify, or entries that no 
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -23,7 +25,8 @@ from governance.audit.keys import key_id
 from governance.audit.log import head_message
 from governance.audit.schema import create_audit_tables, deletion_log, deletion_log_heads
 
-STREAM_BATCH = 50_000
+STREAM_BATCH = 20_000
+PARALLEL_MIN = 100_000
 
 
 @dataclass
@@ -95,8 +98,90 @@ def canonical_expression() -> sa.ColumnElement[str]:
     return expression
 
 
-def verify_chain(engine: Engine, public_key: Ed25519PublicKey) -> VerifyReport:
-    """Verify the whole deletion log on ``engine`` against the trusted ``public_key``."""
+@dataclass
+class _Range:
+    """What one worker found in its slice ``lo <= seq < hi`` of the log."""
+
+    lo: int
+    first_prev: str | None = None
+    last_hash: str | None = None
+    last_seq: int = 0
+    count: int = 0
+    problem: tuple[int, str] | None = None
+
+
+def _verify_range(engine: Engine, lo: int, hi: int | None, heads: dict[int, list[tuple[str, str]]]) -> _Range:
+    """Check sequence, links, hashes and heads inside one slice; the slice's first link is returned."""
+    out = _Range(lo=lo)
+    # The canonical text starts with the previous hash, so prev_hash is not fetched a second time.
+    query = sa.select(deletion_log.c.seq, deletion_log.c.hash, canonical_expression()).where(
+        deletion_log.c.seq >= lo).order_by(deletion_log.c.seq)
+    if hi is not None:
+        query = query.where(deletion_log.c.seq < hi)
+    prev: str | None = None
+    expected = lo
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH).execute(query)
+        for seq, stored_hash, canonical in result:
+            if seq != expected:
+                out.problem = (expected, f"entry seq {expected} is missing (the next entry is seq {seq}): "
+                               "entries were removed")
+                break
+            if prev is None:
+                out.first_prev = canonical[:64]
+                prev = out.first_prev
+            if not canonical.startswith(prev + SEPARATOR):
+                out.problem = (seq, f"entry seq {seq} does not follow entry seq {seq - 1} (its prev_hash does not "
+                               "match): entries were reordered, removed or replaced")
+                break
+            digest = text_hash(canonical)
+            if digest != stored_hash:
+                out.problem = (seq, f"entry seq {seq} was altered: its content does not match its stored hash")
+                break
+            signed = heads.get(seq)
+            if signed:
+                bad = [run_id for run_id, head_hash in signed if head_hash != digest]
+                if bad:
+                    out.problem = (seq, f"entry seq {seq} does not match the signed head of run {bad[0]} "
+                                   "(the chain was rewritten)")
+                    break
+            prev = digest
+            expected += 1
+            out.count += 1
+        result.close()
+    out.last_hash = prev
+    out.last_seq = expected - 1
+    return out
+
+
+def _range_worker(args: tuple[str, int, int | None, dict[int, list[tuple[str, str]]]]) -> _Range:
+    from connectors.sql import make_engine
+
+    url, lo, hi, heads = args
+    engine = make_engine(url)
+    try:
+        return _verify_range(engine, lo, hi, heads)
+    finally:
+        engine.dispose()
+
+
+def _slices(engine: Engine, workers: int) -> list[tuple[int, int | None]]:
+    with engine.connect() as conn:
+        top = conn.execute(sa.select(sa.func.max(deletion_log.c.seq))).scalar() or 0
+    if workers <= 1 or top < PARALLEL_MIN:
+        return [(1, None)]
+    step = top // workers + 1
+    bounds = [1 + i * step for i in range(workers)]
+    return [(lo, bounds[i + 1] if i + 1 < len(bounds) else None) for i, lo in enumerate(bounds)]
+
+
+def verify_chain(engine: Engine, public_key: Ed25519PublicKey, workers: int | None = None) -> VerifyReport:
+    """Verify the whole deletion log on ``engine`` against the trusted ``public_key``.
+
+    Large logs on Postgres are checked in ``workers`` slices of the sequence in parallel processes
+    (default 2); each slice is checked whole and the links between slices are checked here, so the
+    result is the same as one pass, including which entry is named first.
+    """
     started = time.perf_counter()
     create_audit_tables(engine)
     report = VerifyReport()
@@ -104,44 +189,30 @@ def verify_chain(engine: Engine, public_key: Ed25519PublicKey) -> VerifyReport:
     if heads is None:
         report.seconds = time.perf_counter() - started
         return report
-    # The canonical text starts with the previous hash, so prev_hash is not fetched a second time.
-    query = sa.select(deletion_log.c.seq, deletion_log.c.hash, canonical_expression()).order_by(deletion_log.c.seq)
-    prev = GENESIS_HASH
-    expected = 1
-    count = 0
+    if workers is None:
+        workers = min(2, os.cpu_count() or 1) if engine.dialect.name == "postgresql" else 1
+    slices = _slices(engine, workers)
+    if len(slices) == 1:
+        ranges = [_verify_range(engine, 1, None, heads)]
+    else:
+        url = engine.url.render_as_string(hide_password=False)
+        with multiprocessing.get_context("fork").Pool(len(slices)) as pool:
+            ranges = pool.map(_range_worker, [(url, lo, hi, heads) for lo, hi in slices])
+    prev, last_seq, count = GENESIS_HASH, 0, 0
     problem: tuple[int, str] | None = None
-    with engine.connect() as conn:
-        result = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH).execute(
-            query
-        )
-        for seq, stored_hash, canonical in result:
-            if seq != expected:
-                problem = (expected, f"entry seq {expected} is missing (the next entry is seq {seq}): "
-                           "entries were removed")
-                break
-            if not canonical.startswith(prev + SEPARATOR):
-                problem = (seq, f"entry seq {seq} does not follow entry seq {seq - 1} (its prev_hash does not "
-                           "match): entries were reordered, removed or replaced")
-                break
-            digest = text_hash(canonical)
-            if digest != stored_hash:
-                problem = (seq, f"entry seq {seq} was altered: its content does not match its stored hash")
-                break
-            signed = heads.get(seq)
-            if signed:
-                for run_id, head_hash in signed:
-                    if head_hash != digest:
-                        problem = (seq, f"entry seq {seq} does not match the signed head of run {run_id} "
-                                   "(the chain was rewritten)")
-                        break
-                if problem:
-                    break
-            prev = digest
-            expected += 1
-            count += 1
-        result.close()
+    for part in ranges:
+        if part.count and part.first_prev != prev:
+            problem = (part.lo, f"entry seq {part.lo} does not follow entry seq {part.lo - 1} (its prev_hash does "
+                       "not match): entries were reordered, removed or replaced")
+        elif part.problem:
+            problem = part.problem
+        if problem:
+            break
+        count += part.count
+        if part.count:
+            prev, last_seq = part.last_hash or prev, part.last_seq
     report.entries = count
-    report.last_seq = expected - 1
+    report.last_seq = last_seq
     if problem:
         report.fail(*problem)
     elif heads and max(heads) > report.last_seq:

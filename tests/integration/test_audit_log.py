@@ -180,3 +180,29 @@ def test_export_formats(engine: Engine, keys: AuditKeys, tmp_path: Path, fmt: st
         assert "<script" not in text.lower()
         assert "Chain verified: all 6 entries intact" in text
         assert text.count("<tr>") == 7 and "Legal basis in plain words" in text
+
+
+@pytest.mark.parametrize(("statements", "bad_seq", "words"), [
+    ((), None, None),
+    (("DELETE FROM deletion_log WHERE seq = 5",), 5, "entry seq 5 is missing"),
+    (("UPDATE deletion_log SET seq = -1 WHERE seq = 4", "UPDATE deletion_log SET seq = 4 WHERE seq = 5",
+      "UPDATE deletion_log SET seq = 5 WHERE seq = -1"), 4, "does not follow entry seq 3"),
+    (("UPDATE deletion_log SET method = 'anonymise' WHERE seq = 9",), 9, "entry seq 9 was altered"),
+])
+def test_parallel_slices_find_the_same_first_problem(engine: Engine, keys: AuditKeys, monkeypatch: pytest.MonkeyPatch,
+                                                      statements: tuple[str, ...], bad_seq: int | None,
+                                                      words: str | None) -> None:
+    """Slices (1-4, 5-8, 9) are checked by three processes; links across slices are checked too."""
+    from governance.audit import verify as verify_module
+
+    monkeypatch.setattr(verify_module, "PARALLEL_MIN", 1)
+    _write(engine, keys, runs=3, per_run=3)
+    if statements:
+        _tamper(engine, *statements)
+    report = verify_chain(engine, keys.public_key, workers=3)
+    single = verify_chain(engine, keys.public_key, workers=1)
+    assert (report.ok, report.first_bad_seq, report.problem) == (single.ok, single.first_bad_seq, single.problem)
+    if bad_seq is None:
+        assert report.ok and report.entries == 9
+    else:
+        assert report.first_bad_seq == bad_seq and words in report.problem
