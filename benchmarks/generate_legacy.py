@@ -345,8 +345,9 @@ def generate(rows: int, seed: int = 42, fault_rate: float = 0.05,
     exact = counts["exact_duplicate"] = min(counts["exact_duplicate"], len(free))
     counts["rule_duplicate"] = min(counts["rule_duplicate"], len(free) - exact)
     merges_by_rule = _rule_duplicates(columns, n_base, free[exact: exact + counts["rule_duplicate"]])
-    keep = np.concatenate([np.arange(n_base + counts["rule_duplicate"]), free[:exact]])
-    keep = keep[rng.permutation(len(keep))]
+    extras = np.concatenate([np.arange(n_base, n_base + counts["rule_duplicate"]), free[:exact]])
+    extras = extras[rng.permutation(len(extras))]  # duplicates land at random places among the people
+    keep = np.insert(np.arange(n_base), np.sort(rng.integers(0, n_base + 1, len(extras))), extras)
     names = HEADERS[headers]
     table = pa.table({names[c]: values for c, values in columns.items() if c in names}).take(pa.array(keep))
     frame = table.to_pandas().astype("str")
