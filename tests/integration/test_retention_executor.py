@@ -92,13 +92,16 @@ def test_deletion_request_is_executed_before_its_due_date(dbs: tuple[Engine, Eng
     assert "C7" not in str(entries)
 
 
-def test_plan_equals_what_run_deletes(dbs: tuple[Engine, Engine], tmp_path: Path) -> None:
+@pytest.mark.parametrize("after_check", [True, False])
+def test_plan_equals_what_run_deletes(dbs: tuple[Engine, Engine], tmp_path: Path, after_check: bool) -> None:
     hub, archive = dbs
     for i in range(8):
         add_candidate(hub, archive, f"C{i}", status="hired" if i % 4 == 0 else "rejected",
                       decided_days_ago=200 if i < 6 else 20, interview_days_ago=45, results=1 + i % 2)
     add_hold(hub, "C1", "audit", "legal")
-    executor = make_executor(hub, archive, tmp_path / "keys", erasers={"interview_platform": RecordingEraser()})
+    config = copy.deepcopy(CONFIG) | {"after_check": after_check}
+    executor = make_executor(hub, archive, tmp_path / "keys", config,
+                             erasers={"interview_platform": RecordingEraser()})
     plan = executor.plan(NOW)
     before = count(hub, t_candidates)
     run = executor.run(NOW)
