@@ -106,6 +106,7 @@ def pandas_checks(frame: pd.DataFrame, params: CheckParameters, required: list[s
 
 
 def best_of(repeat: int, func, *args):  # noqa: ANN001, ANN202 - tiny timing helper
+    """Run ``func(*args)`` ``repeat`` times; return (best seconds, last value)."""
     best, value = float("inf"), None
     for _ in range(repeat):
         start = time.perf_counter()
@@ -115,6 +116,7 @@ def best_of(repeat: int, func, *args):  # noqa: ANN001, ANN202 - tiny timing hel
 
 
 def main() -> int:
+    """Generate, validate both ways, check they agree, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)

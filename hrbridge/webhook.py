@@ -111,7 +111,10 @@ class WebhookReceiver:
 
 def _handler_class(receiver: WebhookReceiver, path: str) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        """POST <path> → :meth:`WebhookReceiver.handle`; anything else 404."""
+
         def do_POST(self) -> None:  # noqa: N802 - http.server naming
+            """Answer one delivery (413 when the body is too large)."""
             if self.path.split("?", 1)[0] != path:
                 self._answer(404, {"error": f"POST {path} only"})
                 return
@@ -131,6 +134,7 @@ def _handler_class(receiver: WebhookReceiver, path: str) -> type[BaseHTTPRequest
             self.wfile.write(data)
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
+            """Access lines go to the debug log, not stderr."""
             log.debug("webhook %s", format % args)
 
     return Handler

@@ -116,4 +116,5 @@ def file_safe(name: str) -> str:
 
 
 def key_value(app_id: str) -> Any:
+    """The HR system key for an application id: numeric ids as int (SuccessFactors Int64), else text."""
     return int(app_id) if app_id.isdigit() else app_id
