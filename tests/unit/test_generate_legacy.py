@@ -141,3 +141,14 @@ def test_chunked_columns_clean_exactly_like_contiguous_ones() -> None:
     chunked = pd.concat([df.iloc[:25_000], df.iloc[25_000:]], ignore_index=True)
     assert chunked["姓名"].array._pa_array.num_chunks == 2
     assert reported(chunked) == expected(injected)
+
+
+def test_cleaning_in_batches_with_offsets_equals_cleaning_at_once() -> None:
+    df, _ = generate(3_000, seed=13)
+    df = canonical(df)
+    whole = clean_frame(df, RULES)
+    parts = [clean_frame(df.iloc[start:start + 1_000], RULES, row_offset=start) for start in (0, 1_000, 2_000)]
+    for name in ("repairs", "quarantine"):
+        joined = pd.concat([getattr(p, name) for p in parts], ignore_index=True)
+        pd.testing.assert_frame_equal(joined, getattr(whole, name), check_dtype=False)
+    pd.testing.assert_frame_equal(pd.concat([p.frame for p in parts]), whole.frame, check_dtype=False)
