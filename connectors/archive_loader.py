@@ -5,9 +5,9 @@ quarantine lines, the repair log, the merge log and the batch checkpoint (with i
 batch's verification state). A kill at any moment leaves each batch either fully counted or not at
 all, and a rerun with the same run id skips every batch whose checkpoint is committed.
 
-Postgres: ``COPY`` (psycopg 3) straight into the table when none of the batch's keys is there yet
-(checked with one indexed ``= ANY`` probe), otherwise into a temporary staging table followed by
-one ``INSERT … SELECT … ON CONFLICT (key) DO UPDATE``; logs are ``COPY``-ed into their tables.
+Postgres: ``COPY`` (psycopg 3) straight into the table inside a savepoint; when some of the
+batch's keys exist already (unique violation), back to the savepoint, ``COPY`` into a temporary
+staging table and one ``INSERT … SELECT … ON CONFLICT (key) DO UPDATE``. Logs are ``COPY``-ed.
 SQLite: ``executemany`` of an ``INSERT … ON CONFLICT`` statement. Checkpoints and logs live in the
 target database (not the hub) precisely so that they share the batch's transaction.
 """
@@ -234,13 +234,15 @@ class ArchiveLoader:
             # checkpoint is lost with it (same WAL), so a rerun reloads exactly those batches.
             cursor.execute("SET LOCAL synchronous_commit = off")
             if len(batch.frame):
+                import psycopg
+
                 data = self._arrow_table(batch.frame)
-                keys = batch.frame[self.key].astype("str").tolist()
-                cursor.execute(  # identifiers quoted by the dialect and checked against _IDENTIFIER
-                    f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {quote(self.key)} = ANY(%s))", (keys,))  # noqa: S608
-                if not cursor.fetchone()[0]:  # no key is in the table yet: COPY straight in
+                cursor.execute("SAVEPOINT hrbridge_copy")
+                try:  # the common case, new keys only: COPY straight into the table
                     _copy_arrow(cursor, table, names, data, quote)
-                else:
+                    cursor.execute("RELEASE SAVEPOINT hrbridge_copy")
+                except psycopg.errors.UniqueViolation:  # some keys exist already: stage, then upsert
+                    cursor.execute("ROLLBACK TO SAVEPOINT hrbridge_copy")
                     cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table}) ON COMMIT DELETE ROWS")
                     _copy_arrow(cursor, stage, names, data, quote)
                     cursor.execute(
