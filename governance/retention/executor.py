@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 RUN_LOCK = 7412095
 SAMPLE = 5
 DRAIN_CHUNK = 500
+BREAKER = 10  # consecutive failures of one system after which the rest of its queue waits for the next run
 BatchHook = Callable[[str, int], None]
 
 
@@ -507,8 +508,13 @@ class RetentionExecutor:
 
     # ---- other systems -------------------------------------------------------------------------
     def _drain(self, run_id: str) -> dict[str, int]:
-        """Execute pending external deletions not yet tried in this run; returns done/failed/held."""
-        result = {"done": 0, "failed": 0, "held": 0}
+        """Execute pending external deletions not yet tried in this run; returns done/failed/held/deferred.
+
+        A system that fails :data:`BREAKER` times in a row is not called again in this pass: its
+        remaining actions stay pending (``deferred``) instead of each waiting out its own retries.
+        """
+        result = {"done": 0, "failed": 0, "held": 0, "deferred": 0}
+        streak: dict[str, int] = {}
         last_id = 0
         while True:
             with self.hub.connect() as conn:
@@ -527,15 +533,21 @@ class RetentionExecutor:
                 if row.subject_id in holds:
                     result["held"] += 1
                     continue
+                if streak.get(row.system, 0) >= BREAKER:
+                    result["deferred"] += 1
+                    continue
                 eraser = self.erasers.get(row.system)
                 if eraser is None:
                     failed.append((row, f"no connection configured for system {row.system!r}"))
+                    streak[row.system] = streak.get(row.system, 0) + 1
                     continue
                 try:
                     deleted = eraser(row.subject_id)
                 except Exception as exc:  # noqa: BLE001 - any failure keeps the action pending
                     failed.append((row, mask_pii(f"{type(exc).__name__}: {exc}")[:1000]))
+                    streak[row.system] = streak.get(row.system, 0) + 1
                     continue
+                streak[row.system] = 0
                 done.append((row, 1 if deleted is None else int(deleted)))
             now = datetime.now(UTC)
             with self.hub.begin() as conn:

@@ -106,7 +106,11 @@ def build_executor(settings: Settings | None = None, *, erasers: Mapping[str, Ex
 
 
 def plan_retention(settings: Settings | None = None, now: datetime | None = None, **options: Any) -> dict[str, Any]:
-    """Dry run: counts per store and category of what a run would delete now, subjects pseudonymised."""
+    """Dry run: counts per store and category of what a run would delete now, subjects pseudonymised.
+
+    A plan calls no other system, so the vault and the platform client are not opened by default.
+    """
+    options.setdefault("use_defaults", False)
     return build_executor(settings, **options).plan(now)
 
 

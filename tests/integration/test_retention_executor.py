@@ -189,13 +189,13 @@ def test_failed_media_deletion_stays_pending_and_is_retried(interview_sandbox: A
     executor = make_executor(hub, archive, tmp_path / "keys", erasers={"interview_platform": platform_eraser(client)})
     interview_sandbox.faults.add("503", path_regex=r"/v1/candidates/C5/media", count=1)
     first = executor.run(NOW)
-    assert first["external"]["this_run"] == {"done": 0, "failed": 1, "held": 0}
+    assert first["external"]["this_run"] == {"done": 0, "failed": 1, "held": 0, "deferred": 0}
     with hub.connect() as conn:
         pending = conn.execute(sa.select(pending_actions)).one()
     assert pending.status == "pending" and pending.attempts == 1 and "503" in pending.last_error
     assert not [e for e in _log(hub) if e["method"] == "external request"]
     second = executor.run(NOW + timedelta(days=1))
-    assert second["external"]["retried"] == {"done": 1, "failed": 0, "held": 0}
+    assert second["external"]["retried"] == {"done": 1, "failed": 0, "held": 0, "deferred": 0}
     with hub.connect() as conn:
         done = conn.execute(sa.select(pending_actions)).one()
     assert done.status == "done" and done.subject_id is None
@@ -221,3 +221,25 @@ def test_a_second_run_waits_for_the_first_on_postgres(pg_url: str, tmp_path: Pat
     assert executor.run(NOW)["totals"]["subjects"] == 2
     assert count(hub, t_candidates) == 0
     hub.dispose()
+
+
+def test_a_failing_system_is_not_called_for_every_person(tmp_path: Path) -> None:
+    from governance.retention.executor import BREAKER
+
+    hub = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    archive = make_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    create_tables(hub, archive)
+    for i in range(BREAKER + 5):
+        add_candidate(hub, archive, f"C{i:02d}", status="hired", decided_days_ago=40, interview_days_ago=40)
+    platform = RecordingEraser()
+    platform.failing = True
+    executor = make_executor(hub, archive, tmp_path / "keys", erasers={"interview_platform": platform})
+    first = executor.run(NOW)
+    assert first["external"]["this_run"] == {"done": 0, "failed": BREAKER, "held": 0, "deferred": 5}
+    assert len(platform.calls) == BREAKER
+    with hub.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(pending_actions)
+                            .where(pending_actions.c.status == "pending")).scalar_one() == BREAKER + 5
+    platform.failing = False
+    second = executor.run(NOW + timedelta(days=1))
+    assert second["external"]["retried"]["done"] == BREAKER + 5
