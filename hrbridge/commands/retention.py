@@ -84,6 +84,6 @@ def run_run(args: argparse.Namespace) -> int:
     for phase, counts in result["external"].items():
         if any(counts.values()):
             print(f"external deletions ({phase}): {counts['done']} done, {counts['failed']} failed and pending, "
-                  f"{counts['held']} held")
+                  f"{counts['deferred']} deferred after repeated failures, {counts['held']} held")
     print(f"deletion log: {result['log_entries']} entries written by this run")
     return 0
