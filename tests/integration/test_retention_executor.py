@@ -243,3 +243,19 @@ def test_a_failing_system_is_not_called_for_every_person(tmp_path: Path) -> None
     platform.failing = False
     second = executor.run(NOW + timedelta(days=1))
     assert second["external"]["retried"]["done"] == BREAKER + 5
+
+
+def test_a_policy_spanning_hub_and_archive_deletes_in_both(dbs: tuple[Engine, Engine], tmp_path: Path) -> None:
+    hub, archive = dbs
+    config = copy.deepcopy(CONFIG)
+    config["policies"][1]["categories"].append("interview_portrait")
+    for cid in ("C1", "C2"):
+        add_candidate(hub, archive, cid, portrait=True)
+    add_candidate(hub, archive, "C3", status="hired", portrait=True)
+    executor = make_executor(hub, archive, tmp_path / "keys", config, erasers={"interview_platform": RecordingEraser()})
+    executor.run(NOW)
+    assert count(archive, t_portraits) == 1 and count(archive, t_portraits, candidate_id="C3") == 1
+    entry = next(e for e in _log(hub) if e["subject_hash"] == executor.log.pseudonymise("C1") and e["method"] == "delete")
+    assert entry["stores"] == "archive.t_portraits,hub.t_applications,hub.t_candidates,hub.t_results"
+    assert entry["counts_before"] == ('{"archive.t_portraits":1,"hub.t_applications":1,"hub.t_candidates":1,'
+                                      '"hub.t_results":1}')
