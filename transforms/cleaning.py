@@ -223,22 +223,39 @@ def clean_frame(df: pd.DataFrame, rules: CleaningRules, columns: Mapping[str, st
 
 def _cross_checks(source: pd.DataFrame, typed: dict[str, pd.Series], kinds: dict[str, str], rules: CleaningRules,
                   rows: np.ndarray, failures: dict[str, np.ndarray]) -> list[pd.DataFrame]:
-    """Checks that span columns: the birth date inside the ID number must equal ``birth_date``."""
+    """Checks that span columns: the ID number's birth date (and, optionally, sex digit) against the record."""
     id_cols = [c for c, k in kinds.items() if k == "id_number"]
-    if not rules.id_birth_consistency or not id_cols or kinds.get("birth_date") != "date":
+    if not id_cols:
         return []
     column = id_cols[0]
-    ids, births = typed[column], typed["birth_date"]
-    both = ids.notna().to_numpy() & births.notna().to_numpy() & ~failures[column] & ~failures["birth_date"]
-    if not both.any():
-        return []
-    embedded = id_birth_dates(ids[both])
-    differs = (embedded != births[both]).to_numpy()
-    mask = np.zeros(len(ids), dtype=bool)
-    mask[both] = differs
-    if not mask.any():
-        return []
-    reason = np.full(len(ids), "", dtype=object)
-    reason[mask] = ("embedded birth date " + embedded[differs].dt.strftime("%Y-%m-%d") + " differs from birth_date "
-                    + births[mask].dt.strftime("%Y-%m-%d")).to_numpy(dtype=object)
-    return [_quarantine_lines(column, "id_birth_mismatch", rows, mask, as_text(source[column]), reason)]
+    ids = typed[column]
+    raw = as_text(source[column])
+    lines: list[pd.DataFrame] = []
+    if rules.id_birth_consistency and kinds.get("birth_date") == "date":
+        births = typed["birth_date"]
+        both = ids.notna().to_numpy() & births.notna().to_numpy() & ~failures[column] & ~failures["birth_date"]
+        if both.any():
+            embedded = id_birth_dates(ids[both])
+            differs = (embedded != births[both]).to_numpy()
+            mask = np.zeros(len(ids), dtype=bool)
+            mask[both] = differs
+            if mask.any():
+                reason = np.full(len(ids), "", dtype=object)
+                reason[mask] = ("embedded birth date " + embedded[differs].dt.strftime("%Y-%m-%d")
+                                + " differs from birth_date " + births[mask].dt.strftime("%Y-%m-%d")
+                                ).to_numpy(dtype=object)
+                lines.append(_quarantine_lines(column, "id_birth_mismatch", rows, mask, raw, reason))
+                failures[column] = failures[column] | mask
+    if rules.id_gender_consistency and kinds.get("gender") == "enum:gender":
+        genders = typed["gender"]
+        both = ids.notna().to_numpy() & genders.isin(["M", "F"]).to_numpy() & ~failures[column] & ~failures["gender"]
+        if both.any():
+            male = ids[both].str.slice(16, 17).astype("int64").to_numpy() % 2 == 1
+            differs = np.where(male, "M", "F") != genders[both].to_numpy(dtype=object)
+            mask = np.zeros(len(ids), dtype=bool)
+            mask[both] = differs
+            if mask.any():
+                reason = np.full(len(ids), "", dtype=object)
+                reason[mask] = "sex digit in the ID differs from gender " + genders[mask].to_numpy(dtype=object)
+                lines.append(_quarantine_lines(column, "id_gender_mismatch", rows, mask, raw, reason))
+    return lines

@@ -75,6 +75,7 @@ class CleaningRules:
     employee_id_pattern: str = r"[A-Za-z0-9_-]+"
     id_upgrade_15: bool = True
     id_birth_consistency: bool = True
+    id_gender_consistency: bool = False
     enums: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: DEFAULT_ENUMS)
     required: tuple[str, ...] = ("employee_id", "name")
     column_types: Mapping[str, str] = field(default_factory=lambda: dict(CANONICAL_COLUMNS))
@@ -157,7 +158,8 @@ def load_rules(data: Mapping[str, Any] | None) -> CleaningRules:
         raise _fail(sorted(unknown)[0], "is not a known cleaning setting")
     base = CleaningRules()
     kwargs: dict[str, Any] = {}
-    for key in ("day_first", "email_check", "id_upgrade_15", "id_birth_consistency", "log_conversions"):
+    for key in ("day_first", "email_check", "id_upgrade_15", "id_birth_consistency", "id_gender_consistency",
+                "log_conversions"):
         if key in data:
             kwargs[key] = _check_type(key, data[key], bool)
     for key in ("excel_serial_min", "excel_serial_max", "employee_id_width"):

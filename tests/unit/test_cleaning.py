@@ -343,3 +343,11 @@ def test_empty_frames_give_empty_results() -> None:
     result = clean_frame(empty, RULES)
     assert result.frame.empty and result.repairs.empty and result.quarantine.empty
     assert result.summary()["read"] == 0
+
+
+def test_id_sex_digit_against_gender_is_checked_on_request() -> None:
+    df = frame(record(gender="女"), record(gender="男"))  # 11010519491231002X: sex digit 2 → F
+    assert clean_frame(df, RULES).quarantine.empty
+    result = clean_frame(df, load_rules({"id_gender_consistency": True}))
+    assert quarantine_lines(result.quarantine) == [(1, "id_number", "11010519491231002X", "id_gender_mismatch")]
+    assert result.quarantine["reason"].iloc[0] == "sex digit in the ID differs from gender M"
