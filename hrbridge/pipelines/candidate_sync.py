@@ -59,6 +59,8 @@ class SourceSystem(Protocol):
 
     def upsert(self, entity: str, records: list[dict[str, Any]], key_field: str) -> Any: ...
 
+    def read_keys(self, stream: str) -> set[Any]: ...
+
 
 # ------------------------------------------------------------------------------------ config
 
@@ -84,6 +86,9 @@ class SyncConfig:
     concurrency: int = 16
     sf_rate_limit: float | None = None
     interview_rate_limit: float | None = None
+    deletion_every_runs: int = 0  # 0: never; 1: every run; N: every Nth run per stream
+    deletion_streams: tuple[str, ...] = ()  # mapping stream names (e.g. "applications")
+    deletion_max_fraction: float = 0.5  # refuse to mark more than this share of a stream deleted
 
     def trigger_for(self, job_family: str | None) -> str | None:
         """The status that triggers an invitation for ``job_family`` (case-insensitive, else default)."""
@@ -123,6 +128,7 @@ class SyncConfig:
                     f"use one of {sorted(WRITE_BACK_VALUES)} or {{const: ...}}"
                 )
         limits = doc.get("rate_limit") or {}
+        every_runs, deletion_streams, max_fraction = _deletion_check(doc.get("deletion_check"), mapping, where)
         try:
             return cls(
                 mapping=mapping,
@@ -142,9 +148,40 @@ class SyncConfig:
                 concurrency=max(1, int(doc.get("concurrency", 16))),
                 sf_rate_limit=_optional_float(limits.get("successfactors")),
                 interview_rate_limit=_optional_float(limits.get("interview")),
+                deletion_every_runs=every_runs,
+                deletion_streams=deletion_streams,
+                deletion_max_fraction=max_fraction,
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: {exc}") from exc
+
+
+def _deletion_check(
+    spec: Any, mapping: SourceMapping, where: str
+) -> tuple[int, tuple[str, ...], float]:
+    """Parse ``deletion_check: {every_runs, streams, max_fraction}``; streams by mapping or source name."""
+    if spec in (None, False):
+        return 0, (), 0.5
+    if not isinstance(spec, Mapping):
+        raise ConfigError(f"{where}: deletion_check must be a mapping with every_runs and streams")
+    try:
+        every_runs = int(spec.get("every_runs", 1) or 0)
+        max_fraction = float(spec.get("max_fraction", 0.5))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: deletion_check: {exc}") from exc
+    if every_runs < 0 or not 0 < max_fraction <= 1:
+        raise ConfigError(f"{where}: deletion_check: every_runs must be ≥ 0 and max_fraction in (0, 1]")
+    by_source = {m.stream: name for name, m in mapping.streams.items()}
+    streams = []
+    for item in spec.get("streams") or ["applications", "candidates"]:
+        name = item if item in mapping.streams else by_source.get(str(item))
+        if name is None or name not in _TABLES:
+            raise ConfigError(
+                f"{where}: deletion_check.streams: {item!r} is not a checkable stream; "
+                f"use one of {sorted(n for n in mapping.streams if n in _TABLES)} or their source names"
+            )
+        streams.append(name)
+    return every_runs, tuple(dict.fromkeys(streams)), max_fraction
 
 
 def _not_before(value: Any) -> datetime | None:
@@ -175,6 +212,9 @@ class StreamCounts:
     quarantined: int = 0
     deduplicated: int = 0
     cursor: str | None = None
+    deleted: int = 0  # hub records whose key the source no longer has (marked deleted_at)
+    restored: int = 0  # records marked deleted earlier that the source has again
+    key_check: str | None = None  # None: not due this run; "checked"; or why it was skipped
 
 
 @dataclass
@@ -205,6 +245,16 @@ class SyncSummary:
         """Records of every stream put in quarantine this run."""
         return sum(s.quarantined for s in self.streams.values())
 
+    @property
+    def deleted_detected(self) -> int:
+        """Hub records (every stream) found deleted at the source this run."""
+        return sum(s.deleted for s in self.streams.values())
+
+    @property
+    def restored(self) -> int:
+        """Records marked deleted earlier that reappeared at the source this run."""
+        return sum(s.restored for s in self.streams.values())
+
     def to_dict(self) -> dict[str, Any]:
         """Flat JSON-ready counts (the ``--json`` output and the ``sync_runs.counts`` column)."""
         apps = self._apps()
@@ -221,6 +271,8 @@ class SyncSummary:
             "invite_failed": self.invite_failed,
             "written_back": self.written_back,
             "write_back_failed": self.write_back_failed,
+            "deleted_detected": self.deleted_detected,
+            "restored": self.restored,
             "streams": {name: asdict(counts) for name, counts in self.streams.items()},
             "started_at": self.started_at,
             "finished_at": self.finished_at,
@@ -279,6 +331,8 @@ def _load_stream(
                    [{"stream": mapping.stream, "cursor": newest, "run_id": run_id, "updated_at": now}],
                    key=["stream"])
     counts.cursor = newest.isoformat() if newest else None
+    if name in config.deletion_streams and _key_check_due(engine, mapping.stream, config.deletion_every_runs, run_id):
+        reconcile_keys(sf, engine, config, name, counts, run_id=run_id, now=now)
     log.info("%s %s: read %d, loaded %d, quarantined %d, deduplicated %d (since %s)", PIPELINE, mapping.stream,
              counts.read, counts.loaded, counts.quarantined, counts.deduplicated, since)
     return counts
@@ -296,8 +350,67 @@ def _store_rows(conn: sa.Connection, name: str, batch: MappedBatch, now: datetim
     table = _TABLES[name]
     key = next(iter(table.primary_key.columns)).name
     columns = set(table.columns.keys())
-    rows = [{**{k: v for k, v in row.items() if k in columns}, "loaded_at": now} for row in batch.rows]
+    # a record the source sends again exists there: it is not (or no longer) deleted
+    rows = [{**{k: v for k, v in row.items() if k in columns}, "loaded_at": now, "deleted_at": None}
+            for row in batch.rows]
     return upsert(conn, table, rows, key=[key])
+
+
+def _key_check_due(engine: Engine, stream: str, every_runs: int, run_id: str) -> bool:
+    """Count this run for ``stream`` (once per run id) and say whether its key check is due."""
+    if every_runs <= 0:
+        return False
+    checks = store.sync_key_checks
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(checks).where(checks.c.stream == stream)).first()
+        if row is None:
+            conn.execute(sa.insert(checks).values(stream=stream, runs_since_check=0, last_run_id=run_id))
+            return True
+        runs = row.runs_since_check if row.last_run_id == run_id else row.runs_since_check + 1
+        conn.execute(sa.update(checks).where(checks.c.stream == stream)
+                     .values(runs_since_check=runs, last_run_id=run_id))
+    return row.checked_at is None or runs >= every_runs
+
+
+def reconcile_keys(
+    sf: SourceSystem, engine: Engine, config: SyncConfig, name: str, counts: StreamCounts, *,
+    run_id: str, now: datetime,
+) -> StreamCounts:
+    """Compare the hub's keys of stream ``name`` with every key the source holds now.
+
+    Hub records the source no longer has get ``deleted_at`` (a soft delete: they stay in the hub
+    until retention removes them, and are never invited); records marked deleted that the source
+    has again are restored. A check that would mark more than ``deletion_max_fraction`` of the
+    stream deleted (an empty answer, a permission change) marks nothing and says so.
+    """
+    mapping = config.mapping[name]
+    table = _TABLES[name]
+    key_col = table.c[mapping.entity.key]
+    source_keys = {str(k) for k in sf.read_keys(mapping.stream)}
+    with engine.connect() as conn:
+        hub = {row[0]: row[1] is not None for row in conn.execute(sa.select(key_col, table.c.deleted_at))}
+    gone = sorted(k for k, deleted in hub.items() if not deleted and k not in source_keys)
+    back = sorted(k for k, deleted in hub.items() if deleted and k in source_keys)
+    live = sum(1 for deleted in hub.values() if not deleted)
+    note = "checked"
+    if gone and len(gone) > config.deletion_max_fraction * live:
+        note = (f"skipped: the source lacks {len(gone)} of {live} live {mapping.stream} keys, more than "
+                f"deletion_check.max_fraction {config.deletion_max_fraction:g}; nothing marked deleted")
+        log.error("%s %s key check %s", PIPELINE, mapping.stream, note)
+        gone = []
+    with engine.begin() as conn:
+        for chunk in _chunks(gone, 500):
+            conn.execute(sa.update(table).where(key_col.in_(list(chunk)), table.c.deleted_at.is_(None))
+                         .values(deleted_at=now))
+        for chunk in _chunks(back, 500):
+            conn.execute(sa.update(table).where(key_col.in_(list(chunk))).values(deleted_at=None))
+        conn.execute(sa.update(store.sync_key_checks).where(store.sync_key_checks.c.stream == mapping.stream)
+                     .values(runs_since_check=0, checked_at=now, source_keys=len(source_keys),
+                             deleted=len(gone), restored=len(back), note=note, last_run_id=run_id))
+    counts.deleted, counts.restored, counts.key_check = len(gone), len(back), note
+    log.info("%s %s key check: %d source keys, %d marked deleted, %d restored", PIPELINE, mapping.stream,
+             len(source_keys), len(gone), len(back))
+    return counts
 
 
 def _store_resume_signals(conn: sa.Connection, rows: list[dict[str, Any]], now: datetime) -> int:
@@ -370,7 +483,8 @@ def _pending_applications(
         .outerjoin(r, r.c.requisition_id == a.c.requisition_id)
         .outerjoin(c, c.c.candidate_id == a.c.candidate_id)
         .outerjoin(s, s.c.candidate_id == a.c.candidate_id)
-        .where(i.c.application_id.is_(None), a.c.status.in_(sorted(set(statuses))))
+        .where(i.c.application_id.is_(None), a.c.status.in_(sorted(set(statuses))),
+               a.c.deleted_at.is_(None), c.c.deleted_at.is_(None))
         .order_by(a.c.application_id)
     )
     if not_before is not None:
@@ -424,6 +538,16 @@ def plan_invitations(
 # ---------------------------------------------------------------------------------- 3. posting
 
 
+def _deleted_application(application_id: Any) -> sa.ColumnElement[bool]:
+    """True for applications (or their candidates) found deleted at the source: never sent."""
+    a, c = store.applications, store.candidates
+    return sa.exists().where(
+        a.c.application_id == application_id,
+        sa.or_(a.c.deleted_at.is_not(None),
+               sa.exists().where(c.c.candidate_id == a.c.candidate_id, c.c.deleted_at.is_not(None))),
+    )
+
+
 def post_invitations(
     platform: InterviewPlatform, engine: Engine, config: SyncConfig, *, run_id: str,
     now: datetime | None = None, on_posted: Callable[[list[str]], None] | None = None,
@@ -437,7 +561,8 @@ def post_invitations(
     with engine.connect() as conn:
         planned = list(conn.execute(
             sa.select(inv.c.application_id, inv.c.idempotency_key, inv.c.request)
-            .where(inv.c.state == store.PLANNED).order_by(inv.c.application_id)
+            .where(inv.c.state == store.PLANNED, ~_deleted_application(inv.c.application_id))
+            .order_by(inv.c.application_id)
         ))
     posted = failed = 0
 
@@ -602,12 +727,15 @@ def mark_failed(engine: Engine, run_id: str, error: str) -> None:
                      .values(status="failed", finished_at=now, error=mask_pii(error)[:2000]))
 
 
+COUNT_FIELDS = ("triggered", "planned", "invited", "invite_failed", "written_back", "write_back_failed")
+
+
 def record_summary(
     engine: Engine, run_id: str, streams: Mapping[str, Mapping[str, Any]], counts: Mapping[str, int],
 ) -> SyncSummary:
     """Assemble the summary of a run whose steps ran separately (the DAG's tasks) and store it."""
     summary = SyncSummary(run_id=run_id, streams={name: StreamCounts(**c) for name, c in streams.items()})
-    for name in ("triggered", "planned", "invited", "invite_failed", "written_back", "write_back_failed"):
+    for name in COUNT_FIELDS:
         setattr(summary, name, int(counts.get(name, 0)))
     finish_run(engine, summary)
     return summary

@@ -66,6 +66,7 @@ candidates = sa.Table(
     sa.Column("extras", sa.JSON),
     sa.Column("source", sa.String(32), nullable=False, server_default="successfactors"),
     sa.Column("loaded_at", UTCDateTime(), nullable=False),
+    sa.Column("deleted_at", UTCDateTime()),  # gone at the source (key check); retention deletes
 )
 
 requisitions = sa.Table(
@@ -81,6 +82,7 @@ requisitions = sa.Table(
     sa.Column("last_modified", UTCDateTime(), nullable=False),
     sa.Column("extras", sa.JSON),
     sa.Column("loaded_at", UTCDateTime(), nullable=False),
+    sa.Column("deleted_at", UTCDateTime()),
 )
 
 applications = sa.Table(
@@ -98,6 +100,7 @@ applications = sa.Table(
     sa.Column("last_modified", UTCDateTime(), nullable=False),
     sa.Column("extras", sa.JSON),
     sa.Column("loaded_at", UTCDateTime(), nullable=False),
+    sa.Column("deleted_at", UTCDateTime()),
 )
 
 resume_signals = sa.Table(
@@ -120,6 +123,19 @@ sync_cursors = sa.Table(
     sa.Column("cursor", UTCDateTime()),
     sa.Column("run_id", sa.String(64)),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+sync_key_checks = sa.Table(
+    "sync_key_checks",
+    metadata,
+    sa.Column("stream", sa.String(100), primary_key=True),
+    sa.Column("runs_since_check", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_run_id", sa.String(64)),  # the run that last counted (a retried task counts once)
+    sa.Column("checked_at", UTCDateTime()),
+    sa.Column("source_keys", sa.Integer),
+    sa.Column("deleted", sa.Integer),
+    sa.Column("restored", sa.Integer),
+    sa.Column("note", sa.Text),
 )
 
 invitations = sa.Table(
