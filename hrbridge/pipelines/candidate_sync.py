@@ -32,7 +32,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from connectors.errors import ConnectorError
-from connectors.interview import InterviewPlatform, InvitationRequest, idempotency_key, to_rfc3339
+from connectors.interview import (
+    IdempotencyConflict,
+    InterviewPlatform,
+    InvalidInvitation,
+    InvitationRequest,
+    idempotency_key,
+    to_rfc3339,
+)
 from connectors.sql import upsert
 from hrbridge.settings import ConfigError, Settings, load_config
 from hrbridge.store import recruiting as store
@@ -79,6 +86,7 @@ class SyncConfig:
     callback_url: str | None = None
     not_before: datetime | None = None
     invite_batch_size: int = 500
+    max_attempts: int = 3  # platform refusals (422/409) before an invitation becomes ``refused``
     write_back_entity: str = "JobApplication"
     write_back_key: str = "applicationId"
     write_back_fields: Mapping[str, Any] = field(default_factory=dict)
@@ -141,6 +149,7 @@ class SyncConfig:
                 callback_url=invitation.get("callback_url"),
                 not_before=_not_before(invitation.get("not_before")),
                 invite_batch_size=int(invitation.get("batch_size", 500)),
+                max_attempts=max(1, int(invitation.get("max_attempts", 3))),
                 write_back_entity=str(back.get("entity", "JobApplication")),
                 write_back_key=str(back.get("key_field", "applicationId")),
                 write_back_fields=dict(fields),
@@ -227,6 +236,8 @@ class SyncSummary:
     planned: int = 0
     invited: int = 0
     invite_failed: int = 0
+    refused: int = 0  # invitations the platform refused max_attempts times (now state refused)
+    rearmed: int = 0  # refused invitations given another chance (record fixed or config changed)
     written_back: int = 0
     write_back_failed: int = 0
     started_at: str | None = None
@@ -269,6 +280,8 @@ class SyncSummary:
             "planned": self.planned,
             "invited": self.invited,
             "invite_failed": self.invite_failed,
+            "refused": self.refused,
+            "rearmed": self.rearmed,
             "written_back": self.written_back,
             "write_back_failed": self.write_back_failed,
             "deleted_detected": self.deleted_detected,
@@ -476,6 +489,7 @@ def _pending_applications(
             sa.func.coalesce(c.c.last_name, a.c.last_name).label("last_name"),
             sa.func.coalesce(c.c.email, a.c.email).label("email"),
             c.c.locale.label("candidate_locale"), r.c.job_family, r.c.locale.label("requisition_locale"),
+            a.c.last_modified.label("application_modified"), c.c.last_modified.label("candidate_modified"),
             s.c.years_experience, s.c.skills, s.c.languages, s.c.education,
         )
         .select_from(a)
@@ -500,6 +514,7 @@ def plan_invitations(
     now = now or store.utcnow()
     planner = planner or QuestionPlanner(config.rules)
     deadline = now + timedelta(days=config.deadline_days)
+    rearmed = rearm_refused(engine, config)
     with engine.connect() as conn:
         pending = _pending_applications(conn, config.trigger_status.values(), config.not_before)
     triggered = [row for row in pending if row.status == config.trigger_for(row.job_family)]
@@ -527,12 +542,54 @@ def plan_invitations(
             "state": store.PLANNED, "plan_id": plan["plan_id"], "plan_version": plan["version"],
             "plan": {k: plan[k] for k in ("job_family", "level", "weights")},
             "request": request, "deadline": deadline, "planned_at": now, "attempts": 0, "run_id": run_id,
+            "source_modified": _newest(app.application_modified, app.candidate_modified),
         })
     for chunk in _chunks(rows, config.invite_batch_size):
         with engine.begin() as conn:
             upsert(conn, store.invitations, chunk, key=["application_id"], update=[])
     log.info("%s: %d applications at trigger status, %d invitations planned", PIPELINE, len(triggered), len(rows))
-    return {"triggered": len(triggered), "planned": len(rows)}
+    return {"triggered": len(triggered), "planned": len(rows), "rearmed": rearmed}
+
+
+def _newest(*stamps: datetime | None) -> datetime | None:
+    return max((s for s in stamps if s is not None), default=None)
+
+
+def rearm_refused(engine: Engine, config: SyncConfig) -> int:
+    """Give refused invitations another chance when something changed; returns how many.
+
+    * config: ``invitation.max_attempts`` now allows more refusals than a refused row had → it is
+      ``planned`` again (same request, remaining attempts);
+    * record fixed: the application or candidate changed at the source since the plan and the
+      e-mail differs from the refused request → the row is dropped and planned afresh (new
+      request, attempts from zero) — this also covers rows still ``planned`` after a refusal.
+    """
+    inv, a, c = store.invitations, store.applications, store.candidates
+    with engine.begin() as conn:
+        more = conn.execute(
+            sa.update(inv).where(inv.c.state == store.REFUSED, inv.c.refusals < config.max_attempts)
+            .values(state=store.PLANNED, refused_at=None)
+        ).rowcount or 0
+        candidates = conn.execute(
+            sa.select(inv.c.application_id, inv.c.request, inv.c.source_modified,
+                      a.c.last_modified.label("application_modified"), c.c.last_modified.label("candidate_modified"),
+                      sa.func.coalesce(c.c.email, a.c.email).label("email"))
+            .select_from(inv.join(a, a.c.application_id == inv.c.application_id)
+                         .outerjoin(c, c.c.candidate_id == a.c.candidate_id))
+            .where(sa.or_(inv.c.state == store.REFUSED, sa.and_(inv.c.state == store.PLANNED, inv.c.refusals > 0)))
+        ).all()
+        fixed = [
+            row.application_id for row in candidates
+            if row.source_modified is not None
+            and (_newest(row.application_modified, row.candidate_modified) or row.source_modified) > row.source_modified
+            and (row.email or "") != (row.request or {}).get("candidate_email", "")
+        ]
+        for chunk in _chunks(fixed, 500):
+            conn.execute(sa.delete(inv).where(inv.c.application_id.in_(list(chunk))))
+    if more or fixed:
+        log.info("%s: %d refused invitations re-armed (%d by config, %d by a fixed record)", PIPELINE,
+                 more + len(fixed), more, len(fixed))
+    return more + len(fixed)
 
 
 # ---------------------------------------------------------------------------------- 3. posting
@@ -560,18 +617,23 @@ def post_invitations(
     inv = store.invitations
     with engine.connect() as conn:
         planned = list(conn.execute(
-            sa.select(inv.c.application_id, inv.c.idempotency_key, inv.c.request)
+            sa.select(inv.c.application_id, inv.c.candidate_id, inv.c.idempotency_key, inv.c.request, inv.c.refusals)
             .where(inv.c.state == store.PLANNED, ~_deleted_application(inv.c.application_id))
             .order_by(inv.c.application_id)
         ))
-    posted = failed = 0
+    posted = failed = refused = 0
+    by_app = {row.application_id: row for row in planned}
 
-    def send(row: sa.Row[Any]) -> tuple[str, Any, str | None]:
+    def send(row: sa.Row[Any]) -> tuple[str, Any, str | None, Refusal | None]:
         try:
             invitation = platform.create_invitation(InvitationRequest.from_dict(row.request), row.idempotency_key)
-            return row.application_id, invitation, None
+            return row.application_id, invitation, None, None
+        except (InvalidInvitation, IdempotencyConflict) as exc:  # the platform said no: counts to the limit
+            error = mask_pii(f"{type(exc).__name__}: {exc}")[:1000]
+            fields = [str(f.get("field")) for f in getattr(exc, "fields", []) if isinstance(f, Mapping)]
+            return row.application_id, None, error, Refusal(error, fields)
         except (ConnectorError, ValueError, KeyError) as exc:
-            return row.application_id, None, mask_pii(f"{type(exc).__name__}: {exc}")[:1000]
+            return row.application_id, None, mask_pii(f"{type(exc).__name__}: {exc}")[:1000], None
 
     with ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="invite") as pool:
         for chunk in _chunks(planned, config.invite_batch_size):
@@ -580,9 +642,12 @@ def post_invitations(
             ok = [
                 {"b_app": app_id, "platform_invitation_id": invitation.id, "platform_status": invitation.status,
                  "interview_url": invitation.interview_url, "posted_at": stamp}
-                for app_id, invitation, _ in outcomes if invitation is not None
+                for app_id, invitation, _, _ in outcomes if invitation is not None
             ]
-            errors = [{"b_app": app_id, "last_error": error} for app_id, _, error in outcomes if error]
+            errors = [{"b_app": app_id, "last_error": error, "b_refusal": int(refusal is not None)}
+                      for app_id, _, error, refusal in outcomes if error]
+            final = [(by_app[app_id], refusal) for app_id, _, _, refusal in outcomes
+                     if refusal is not None and by_app[app_id].refusals + 1 >= config.max_attempts]
             with engine.begin() as conn:
                 if ok:
                     conn.execute(
@@ -597,18 +662,54 @@ def post_invitations(
                 if errors:
                     conn.execute(
                         sa.update(inv).where(inv.c.application_id == sa.bindparam("b_app"))
-                        .values(last_error=sa.bindparam("last_error"), attempts=inv.c.attempts + 1),
+                        .values(last_error=sa.bindparam("last_error"), attempts=inv.c.attempts + 1,
+                                refusals=inv.c.refusals + sa.bindparam("b_refusal")),
                         errors,
                     )
+                if final:
+                    _refuse(conn, final, run_id, stamp)
             posted += len(ok)
-            failed += len(errors)
+            failed += len(errors) - len(final)
+            refused += len(final)
             if on_posted and ok:
                 on_posted([row["b_app"] for row in ok])
-            for app_id, _, error in outcomes:
+            for app_id, _, error, _ in outcomes:
                 if error:
                     log.warning("invitation for application %s not posted: %s", app_id, error)
-    log.info("%s: %d invitations posted, %d failed (left planned)", PIPELINE, posted, failed)
-    return {"invited": posted, "invite_failed": failed}
+    log.info("%s: %d invitations posted, %d failed (left planned), %d refused for good", PIPELINE, posted, failed,
+             refused)
+    return {"invited": posted, "invite_failed": failed, "refused": refused}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The platform refused an invitation: its (masked) reason and the fields it named."""
+
+    reason: str
+    fields: list[str]
+
+
+def _refuse(conn: sa.Connection, final: list[tuple[sa.Row[Any], Refusal]], run_id: str, now: datetime) -> None:
+    """Move invitations refused ``max_attempts`` times to ``refused`` and list them in sync_quarantine."""
+    inv = store.invitations
+    conn.execute(
+        sa.update(inv).where(inv.c.application_id == sa.bindparam("b_app"), inv.c.state == store.PLANNED)
+        .values(state=store.REFUSED, refused_at=now),
+        [{"b_app": row.application_id} for row, _ in final],
+    )
+    conn.execute(sa.insert(store.sync_quarantine), [
+        {"run_id": run_id, "stream": "invitations", "record_key": row.application_id, "rule": "invitation_refused",
+         "field": ",".join(refusal.fields) or None,
+         "message": f"invitation for application {row.application_id} refused {row.refusals + 1} times: "
+                    f"{refusal.reason}"[:2000],
+         "raw": {"application_id": row.application_id, "candidate_id": row.candidate_id,
+                 "refusals": row.refusals + 1, "fields": refusal.fields},
+         "created_at": now}
+        for row, refusal in final
+    ])
+    for row, refusal in final:
+        log.warning("invitation for application %s refused %d times, not retried until the record or config "
+                    "changes: %s", row.application_id, row.refusals + 1, refusal.reason)
 
 
 # ------------------------------------------------------------------------------- 4. write-back
@@ -727,7 +828,8 @@ def mark_failed(engine: Engine, run_id: str, error: str) -> None:
                      .values(status="failed", finished_at=now, error=mask_pii(error)[:2000]))
 
 
-COUNT_FIELDS = ("triggered", "planned", "invited", "invite_failed", "written_back", "write_back_failed")
+COUNT_FIELDS = ("triggered", "planned", "rearmed", "invited", "invite_failed", "refused", "written_back",
+                "write_back_failed")
 
 
 def record_summary(
@@ -768,8 +870,8 @@ def run_candidate_sync(
     except Exception as exc:
         finish_run(engine, summary, "failed", mask_pii(f"{type(exc).__name__}: {exc}")[:2000])
         raise
-    summary.triggered, summary.planned = planned["triggered"], planned["planned"]
-    summary.invited, summary.invite_failed = posted["invited"], posted["invite_failed"]
+    summary.triggered, summary.planned, summary.rearmed = planned["triggered"], planned["planned"], planned["rearmed"]
+    summary.invited, summary.invite_failed, summary.refused = posted["invited"], posted["invite_failed"], posted["refused"]
     summary.written_back, summary.write_back_failed = written["written_back"], written["write_back_failed"]
     finish_run(engine, summary)
     return summary

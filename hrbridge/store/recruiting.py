@@ -1,7 +1,8 @@
 """Hub tables of the candidate_sync loop: canonical recruiting records, cursors, invitations, runs.
 
 ``invitations`` is the loop's ledger. One row per application (``application_id`` unique), moving
-``planned`` → ``posted`` → ``written_back``. The row, with its deterministic idempotency key and the
+``planned`` → ``posted`` → ``written_back``; an invitation the platform refuses (HTTP 422/409)
+``invitation.max_attempts`` times becomes ``refused`` (terminal until the record or config changes). The row, with its deterministic idempotency key and the
 exact request body, is written BEFORE the platform is called, so a crash anywhere is repaired by the
 next run: a repost with the same key returns the same invitation, and a missing write-back is retried.
 """
@@ -16,8 +17,8 @@ from sqlalchemy.engine import Dialect
 
 from hrbridge.store import metadata
 
-PLANNED, POSTED, WRITTEN_BACK = "planned", "posted", "written_back"
-INVITATION_STATES = (PLANNED, POSTED, WRITTEN_BACK)
+PLANNED, POSTED, WRITTEN_BACK, REFUSED = "planned", "posted", "written_back", "refused"
+INVITATION_STATES = (PLANNED, POSTED, WRITTEN_BACK, REFUSED)
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -159,9 +160,12 @@ invitations = sa.Table(
     sa.Column("posted_at", UTCDateTime()),
     sa.Column("written_back_at", UTCDateTime()),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("refusals", sa.Integer, nullable=False, server_default="0"),  # platform said no (422/409)
+    sa.Column("refused_at", UTCDateTime()),
+    sa.Column("source_modified", UTCDateTime()),  # newest application/candidate change the plan saw
     sa.Column("last_error", sa.Text),
     sa.Column("run_id", sa.String(64)),
-    sa.CheckConstraint("state IN ('planned', 'posted', 'written_back')", name="ck_invitations_state"),
+    sa.CheckConstraint("state IN ('planned', 'posted', 'written_back', 'refused')", name="ck_invitations_state"),
 )
 
 sync_runs = sa.Table(
