@@ -576,8 +576,14 @@ class RetentionExecutor:
         for item in items:
             for store, n in item.records.items():
                 _add(records, store, n)
+        with self.hub.connect() as conn:
+            pending = conn.execute(sa.select(deletion_requests.c.due_at)
+                                   .where(deletion_requests.c.status == "pending")).scalars().all()
+        now = datetime.now(UTC)
         return {
             "as_of": as_of.isoformat(),
+            "requests_pending": {"total": len(pending),
+                                 "overdue": sum(1 for due in pending if _aware(due) and _aware(due) < now)},
             "missing_tables": list(getattr(self, "missing_tables", [])),
             "items": [i.as_dict() for i in items],
             "totals": {"subjects": sum(i.subjects for i in items), "held": sum(i.held for i in items),

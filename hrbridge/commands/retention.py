@@ -49,6 +49,10 @@ def _print_items(result: dict[str, Any], verb: str) -> None:
     print(f"total: {totals['subjects']} people, {totals['records']} records, {totals['held']} held")
     for missing in result.get("missing_tables", []):
         print(f"skipped (table missing): {missing}")
+    waiting = result.get("requests_pending", {})
+    if waiting.get("total"):
+        print(f"deletion requests still pending: {waiting['total']} ({waiting['overdue']} past their due date; "
+              "held by a legal hold or added after this run started)")
 
 
 def run_plan(args: argparse.Namespace) -> int:

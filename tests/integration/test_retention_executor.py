@@ -61,9 +61,15 @@ def test_hold_blocks_deletion_and_the_skip_is_logged(dbs: tuple[Engine, Engine],
     assert held_entries and all(e["method"] == "hold" and e["hold"] == f"legal hold #{hold_id}" for e in held_entries)
     assert all(e["counts_before"] == e["counts_after"] for e in held_entries)
     assert result["totals"]["held"] == 2  # the media policy and the not-hired policy
+    request_deletion(hub, "C1", "dpo", "GDPR Art. 17(1)(b) consent withdrawn", held_hash, 15,
+                     now=NOW - timedelta(days=30))
+    held_request = executor.run(NOW)
+    assert held_request["requests_pending"] == {"total": 1, "overdue": 1}, "a held request waits, and shows as overdue"
+    assert held_request["items"][-1]["held"] == 1
     remove_holds(hub, "C1", "case closed", "legal@example.com")
-    executor.run(NOW)
+    released = executor.run(NOW)
     assert count(hub, t_candidates, candidate_id="C1") == 0
+    assert released["requests_pending"] == {"total": 0, "overdue": 0}
     assert verify_chain(hub, executor.log.keys.public_key).ok
 
 
