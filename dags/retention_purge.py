@@ -40,8 +40,11 @@ def _erasers() -> dict[str, Any]:
     doc_md=__doc__,
 )
 def retention_purge() -> None:
+    """plan → run → verify."""
+
     @task
     def plan() -> dict[str, Any]:
+        """Dry run: counts of what is due now."""
         from hrbridge.pipelines.retention import plan_retention
 
         result = plan_retention(use_defaults=False)
@@ -49,6 +52,7 @@ def retention_purge() -> None:
 
     @task
     def run(planned: dict[str, Any]) -> dict[str, Any]:
+        """Delete, log and ask other systems; resumes an interrupted run."""
         from hrbridge.pipelines.retention import run_retention
 
         result = run_retention(erasers=_erasers())
@@ -57,6 +61,7 @@ def retention_purge() -> None:
 
     @task
     def verify(done: dict[str, Any]) -> dict[str, Any]:
+        """Recompute the deletion log's chain and signed heads; fail the run when broken."""
         from hrbridge.pipelines.retention import verify_deletion_log
 
         report = verify_deletion_log()

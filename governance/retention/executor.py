@@ -316,7 +316,7 @@ class RetentionExecutor:
         unique = list(dict.fromkeys(keys))
 
         def scope(subjects: list[str], excluded: tuple[str, ...] = ()) -> Subjects:
-            # A row-level batch is every in-scope subject of its key range: scan the range.
+            """A row-level batch is every in-scope subject of its key range: scan the range."""
             if item.row_level and not is_request:
                 return KeyRange(previous_cursor, new_cursor, excluded)
             return subjects

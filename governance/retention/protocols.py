@@ -42,6 +42,7 @@ def platform_eraser(platform: InterviewPlatform) -> ExternalEraser:
     """Adapt the interview platform connector to an :class:`ExternalEraser`."""
 
     def erase(subject_id: str) -> int | None:
+        """Delete the candidate's media; the number of items deleted when the platform says."""
         answer = platform.delete_candidate_media(subject_id)
         if isinstance(answer, dict):
             counts = [v for k, v in answer.items() if k.startswith("deleted_") and isinstance(v, int)]
@@ -55,6 +56,7 @@ def shredder_eraser(shredder: Shredder) -> ExternalEraser:
     """Adapt a key vault to an :class:`ExternalEraser` (an already shredded key counts as done)."""
 
     def erase(subject_id: str) -> int:
+        """Shred the key: 1 when a live key was destroyed now, 0 when none was left."""
         return 1 if shredder.shred(subject_id) else 0
 
     return erase
