@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -41,6 +41,7 @@ from connectors.interview import (
     to_rfc3339,
 )
 from connectors.sql import upsert
+from hrbridge.pipelines.pii import default_vault, open_rows, seal_rows, shredded_subjects
 from hrbridge.settings import ConfigError, Settings, load_config
 from hrbridge.store import recruiting as store
 from transforms.canonical import ResumeSignals
@@ -49,12 +50,21 @@ from transforms.masking import mask_pii
 from transforms.question_plan import PlanInputs, QuestionPlanner, QuestionRulesError
 from transforms.resume_signals import decode_resume, extract_signals
 
+if TYPE_CHECKING:
+    from governance.crypto import Vault
+
 log = logging.getLogger(__name__)
 
 PIPELINE = "candidate_sync"
 # read order: requisitions first (job family), resumes last (signals for plans)
 STREAMS = ("requisitions", "candidates", "applications", "resumes")
 SUPPORTED_LOCALES = ("zh-CN", "en-US")
+# Personal data encrypted at rest with the candidate's data key: table -> (columns, subject, record id)
+ENCRYPTED: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "candidates": (("email", "phone"), "candidate_id", "candidate_id"),
+    "applications": (("email",), "candidate_id", "application_id"),
+    "invitations": (("candidate_email",), "candidate_id", "application_id"),  # inside the stored request
+}
 
 
 class SourceSystem(Protocol):
@@ -224,6 +234,7 @@ class StreamCounts:
     deleted: int = 0  # hub records whose key the source no longer has (marked deleted_at)
     restored: int = 0  # records marked deleted earlier that the source has again
     key_check: str | None = None  # None: not due this run; "checked"; or why it was skipped
+    erased: int = 0  # records of candidates whose key was shredded: loaded without contact data
 
 
 @dataclass
@@ -233,6 +244,7 @@ class SyncSummary:
     run_id: str
     streams: dict[str, StreamCounts] = field(default_factory=dict)
     triggered: int = 0
+    erased: int = 0  # at the trigger status but not invited: the candidate's data key was shredded
     planned: int = 0
     invited: int = 0
     invite_failed: int = 0
@@ -277,6 +289,7 @@ class SyncSummary:
             "applications_deduplicated": apps.deduplicated,
             "quarantined": self.quarantined,
             "triggered": self.triggered,
+            "erased": self.erased,
             "planned": self.planned,
             "invited": self.invited,
             "invite_failed": self.invite_failed,
@@ -303,15 +316,21 @@ def new_run_id(now: datetime | None = None) -> str:
 
 def extract_and_load(
     sf: SourceSystem, engine: Engine, config: SyncConfig, *, run_id: str, now: datetime | None = None,
-    streams: Sequence[str] = STREAMS,
+    streams: Sequence[str] = STREAMS, vault: Vault | None = None,
 ) -> dict[str, StreamCounts]:
-    """Read each stream's changes since its cursor (minus look-back), load the hub, advance cursors."""
+    """Read each stream's changes since its cursor (minus look-back), load the hub, advance cursors.
+
+    E-mail and phone are encrypted with each candidate's data key before they are written; the key
+    provider is checked first, so nothing is stored in plaintext when it is unavailable.
+    """
     now = now or store.utcnow()
-    return {name: _load_stream(sf, engine, config, name, run_id, now) for name in streams}
+    vault = vault or default_vault(engine)
+    vault.require_available()
+    return {name: _load_stream(sf, engine, config, name, run_id, now, vault) for name in streams}
 
 
 def _load_stream(
-    sf: SourceSystem, engine: Engine, config: SyncConfig, name: str, run_id: str, now: datetime
+    sf: SourceSystem, engine: Engine, config: SyncConfig, name: str, run_id: str, now: datetime, vault: Vault,
 ) -> StreamCounts:
     mapping = config.mapping[name]
     with engine.connect() as conn:
@@ -326,8 +345,9 @@ def _load_stream(
         key = mapping.entity.key
         repeated = sum(1 for row in batch.rows if row[key] in seen)
         seen.update(row[key] for row in batch.rows)
+        rows = _prepare_rows(name, batch, now, vault, counts)  # encrypted outside the write transaction
         with engine.begin() as conn:
-            loaded = _store_rows(conn, name, batch, now)
+            loaded = _store_rows(conn, name, rows, now)
             _quarantine(conn, batch, run_id, now)
         counts.read += batch.read
         counts.loaded += loaded - repeated
@@ -355,17 +375,31 @@ _TABLES = {"candidates": store.candidates, "applications": store.applications,
            "requisitions": store.requisitions}
 
 
-def _store_rows(conn: sa.Connection, name: str, batch: MappedBatch, now: datetime) -> int:
-    if not batch.rows:
-        return 0
-    if name == "resumes":
-        return _store_resume_signals(conn, batch.rows, now)
+def _prepare_rows(
+    name: str, batch: MappedBatch, now: datetime, vault: Vault, counts: StreamCounts
+) -> list[dict[str, Any]]:
+    """Hub rows of a mapped batch, personal columns encrypted (a shredded candidate's left empty)."""
+    if name == "resumes" or not batch.rows:
+        return batch.rows
     table = _TABLES[name]
-    key = next(iter(table.primary_key.columns)).name
     columns = set(table.columns.keys())
     # a record the source sends again exists there: it is not (or no longer) deleted
     rows = [{**{k: v for k, v in row.items() if k in columns}, "loaded_at": now, "deleted_at": None}
             for row in batch.rows]
+    if name in ENCRYPTED:
+        sealed, subject, record = ENCRYPTED[name]
+        rows, shredded = seal_rows(vault, rows, sealed, table=name, subject_key=subject, record_key=record)
+        counts.erased += sum(1 for row in rows if str(row[subject]) in shredded)
+    return rows
+
+
+def _store_rows(conn: sa.Connection, name: str, rows: list[dict[str, Any]], now: datetime) -> int:
+    if not rows:
+        return 0
+    if name == "resumes":
+        return _store_resume_signals(conn, rows, now)
+    table = _TABLES[name]
+    key = next(iter(table.primary_key.columns)).name
     return upsert(conn, table, rows, key=[key])
 
 
@@ -487,7 +521,7 @@ def _pending_applications(
             a.c.application_id, a.c.candidate_id, a.c.requisition_id, a.c.status, a.c.locale,
             sa.func.coalesce(c.c.first_name, a.c.first_name).label("first_name"),
             sa.func.coalesce(c.c.last_name, a.c.last_name).label("last_name"),
-            sa.func.coalesce(c.c.email, a.c.email).label("email"),
+            c.c.email.label("candidate_email"), a.c.email.label("application_email"),
             c.c.locale.label("candidate_locale"), r.c.job_family, r.c.locale.label("requisition_locale"),
             a.c.last_modified.label("application_modified"), c.c.last_modified.label("candidate_modified"),
             s.c.years_experience, s.c.skills, s.c.languages, s.c.education,
@@ -508,18 +542,26 @@ def _pending_applications(
 
 def plan_invitations(
     engine: Engine, config: SyncConfig, *, run_id: str, now: datetime | None = None,
-    planner: QuestionPlanner | None = None,
+    planner: QuestionPlanner | None = None, vault: Vault | None = None,
 ) -> dict[str, int]:
-    """Record a ``planned`` invitation (plan, key, exact request) for each newly triggered application."""
+    """Record a ``planned`` invitation (plan, key, exact request) for each newly triggered application.
+
+    The e-mail is decrypted to build the request and stored in it encrypted again (for the
+    invitation row). Applications of candidates whose data key was shredded are not invited and
+    are counted as ``erased``.
+    """
     now = now or store.utcnow()
     planner = planner or QuestionPlanner(config.rules)
+    vault = vault or default_vault(engine)
     deadline = now + timedelta(days=config.deadline_days)
-    rearmed = rearm_refused(engine, config)
+    rearmed = rearm_refused(engine, config, vault)
     with engine.connect() as conn:
         pending = _pending_applications(conn, config.trigger_status.values(), config.not_before)
     triggered = [row for row in pending if row.status == config.trigger_for(row.job_family)]
+    emails, shredded = _contact_emails(vault, triggered)
+    invitable = [app for app in triggered if str(app.candidate_id) not in shredded]
     rows = []
-    for app in triggered:
+    for app in invitable:
         signals = ResumeSignals(
             years_experience=app.years_experience,
             skills=tuple(app.skills or ()), languages=tuple(app.languages or ()), education=app.education,
@@ -530,7 +572,8 @@ def plan_invitations(
             "candidate_id": app.candidate_id, "application_id": app.application_id,
             "job_id": app.requisition_id, "job_family": app.job_family or plan["job_family"],
             "candidate_name": _display_name(app.first_name, app.last_name),
-            "candidate_email": app.email or "", "locale": locale, "deadline": to_rfc3339(deadline),
+            "candidate_email": emails.get(app.application_id) or "", "locale": locale,
+            "deadline": to_rfc3339(deadline),
             "question_plan": {k: plan[k] for k in ("plan_id", "version", "questions")},
         }
         if config.callback_url:
@@ -544,18 +587,64 @@ def plan_invitations(
             "request": request, "deadline": deadline, "planned_at": now, "attempts": 0, "run_id": run_id,
             "source_modified": _newest(app.application_modified, app.candidate_modified),
         })
+    rows = _seal_request_emails(vault, rows)
     for chunk in _chunks(rows, config.invite_batch_size):
         with engine.begin() as conn:
             upsert(conn, store.invitations, chunk, key=["application_id"], update=[])
+    erased = len(triggered) - len(invitable)
+    if erased:
+        log.info("%s: %d applications at trigger status not invited: their candidate's data was erased", PIPELINE,
+                 erased)
     log.info("%s: %d applications at trigger status, %d invitations planned", PIPELINE, len(triggered), len(rows))
-    return {"triggered": len(triggered), "planned": len(rows), "rearmed": rearmed}
+    return {"triggered": len(triggered), "erased": erased, "planned": len(rows), "rearmed": rearmed}
+
+
+def _contact_emails(vault: Vault, apps: Sequence[Any]) -> tuple[dict[str, str | None], set[str]]:
+    """Decrypted contact e-mail per application (the candidate's, else the application's) and the
+    candidates among ``apps`` whose data key was shredded (their e-mail reads as None)."""
+    if not apps:
+        return {}, set()
+    shredded = shredded_subjects(vault, (app.candidate_id for app in apps))
+    by_candidate = {app.candidate_id: app.candidate_email for app in apps}
+    opened, lost = open_rows(vault, [{"candidate_id": k, "email": v} for k, v in by_candidate.items()], ["email"],
+                             table="candidates", subject_key="candidate_id", record_key="candidate_id")
+    shredded |= lost
+    candidate_email = {row["candidate_id"]: row["email"] for row in opened}
+    fallback = [{"candidate_id": app.candidate_id, "application_id": app.application_id, "email": app.application_email}
+                for app in apps if not candidate_email.get(app.candidate_id) and app.application_email
+                and str(app.candidate_id) not in shredded]
+    opened, lost = open_rows(vault, fallback, ["email"], table="applications", subject_key="candidate_id",
+                             record_key="application_id")
+    application_email = {row["application_id"]: row["email"] for row in opened}
+    emails = {app.application_id: candidate_email.get(app.candidate_id) or application_email.get(app.application_id)
+              for app in apps}
+    return emails, shredded | lost
+
+
+def _seal_request_emails(vault: Vault, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Encrypt the e-mail inside each invitation's stored request (AAD: invitations/candidate_email/app)."""
+    columns, subject, record = ENCRYPTED["invitations"]
+    plain = [{subject: row[subject], record: row[record], columns[0]: row["request"]["candidate_email"] or None}
+             for row in rows]
+    sealed, _ = seal_rows(vault, plain, columns, table="invitations", subject_key=subject, record_key=record)
+    return [{**row, "request": {**row["request"], "candidate_email": token[columns[0]] or ""}}
+            for row, token in zip(rows, sealed, strict=True)]
+
+
+def _open_request_emails(vault: Vault, rows: Sequence[Any]) -> tuple[dict[str, str], set[str]]:
+    """Decrypted request e-mail per application id, and shredded candidates among ``rows``."""
+    columns, subject, record = ENCRYPTED["invitations"]
+    plain = [{subject: row.candidate_id, record: row.application_id,
+              columns[0]: (row.request or {}).get("candidate_email") or None} for row in rows]
+    opened, shredded = open_rows(vault, plain, columns, table="invitations", subject_key=subject, record_key=record)
+    return {row[record]: row[columns[0]] or "" for row in opened}, shredded
 
 
 def _newest(*stamps: datetime | None) -> datetime | None:
     return max((s for s in stamps if s is not None), default=None)
 
 
-def rearm_refused(engine: Engine, config: SyncConfig) -> int:
+def rearm_refused(engine: Engine, config: SyncConfig, vault: Vault | None = None) -> int:
     """Give refused invitations another chance when something changed; returns how many.
 
     * config: ``invitation.max_attempts`` now allows more refusals than a refused row had → it is
@@ -565,25 +654,29 @@ def rearm_refused(engine: Engine, config: SyncConfig) -> int:
       request, attempts from zero) — this also covers rows still ``planned`` after a refusal.
     """
     inv, a, c = store.invitations, store.applications, store.candidates
+    vault = vault or default_vault(engine)
     with engine.begin() as conn:
         more = conn.execute(
             sa.update(inv).where(inv.c.state == store.REFUSED, inv.c.refusals < config.max_attempts)
             .values(state=store.PLANNED, refused_at=None)
         ).rowcount or 0
         candidates = conn.execute(
-            sa.select(inv.c.application_id, inv.c.request, inv.c.source_modified,
+            sa.select(inv.c.application_id, inv.c.candidate_id, inv.c.request, inv.c.source_modified,
                       a.c.last_modified.label("application_modified"), c.c.last_modified.label("candidate_modified"),
-                      sa.func.coalesce(c.c.email, a.c.email).label("email"))
+                      c.c.email.label("candidate_email"), a.c.email.label("application_email"))
             .select_from(inv.join(a, a.c.application_id == inv.c.application_id)
                          .outerjoin(c, c.c.candidate_id == a.c.candidate_id))
             .where(sa.or_(inv.c.state == store.REFUSED, sa.and_(inv.c.state == store.PLANNED, inv.c.refusals > 0)))
         ).all()
-        fixed = [
-            row.application_id for row in candidates
+        changed = [
+            row for row in candidates
             if row.source_modified is not None
             and (_newest(row.application_modified, row.candidate_modified) or row.source_modified) > row.source_modified
-            and (row.email or "") != (row.request or {}).get("candidate_email", "")
         ]
+        current, _ = _contact_emails(vault, changed)
+        refused_with, _ = _open_request_emails(vault, changed)
+        fixed = [row.application_id for row in changed
+                 if (current.get(row.application_id) or "") != refused_with.get(row.application_id, "")]
         for chunk in _chunks(fixed, 500):
             conn.execute(sa.delete(inv).where(inv.c.application_id.in_(list(chunk))))
     if more or fixed:
@@ -608,13 +701,17 @@ def _deleted_application(application_id: Any) -> sa.ColumnElement[bool]:
 def post_invitations(
     platform: InterviewPlatform, engine: Engine, config: SyncConfig, *, run_id: str,
     now: datetime | None = None, on_posted: Callable[[list[str]], None] | None = None,
+    vault: Vault | None = None,
 ) -> dict[str, int]:
     """POST every ``planned`` invitation concurrently and mark the successes ``posted``.
 
     ``on_posted`` is called with the application ids of each batch once it is recorded as posted
-    (the full loop starts their write-back while the next batch is being sent).
+    (the full loop starts their write-back while the next batch is being sent). The request's
+    e-mail is decrypted just before sending; a planned invitation whose candidate was erased
+    since (data key shredded) is dropped unsent.
     """
     inv = store.invitations
+    vault = vault or default_vault(engine)
     with engine.connect() as conn:
         planned = list(conn.execute(
             sa.select(inv.c.application_id, inv.c.candidate_id, inv.c.idempotency_key, inv.c.request, inv.c.refusals)
@@ -624,9 +721,11 @@ def post_invitations(
     posted = failed = refused = 0
     by_app = {row.application_id: row for row in planned}
 
-    def send(row: sa.Row[Any]) -> tuple[str, Any, str | None, Refusal | None]:
+    def send(item: tuple[sa.Row[Any], str]) -> tuple[str, Any, str | None, Refusal | None]:
+        row, email = item
         try:
-            invitation = platform.create_invitation(InvitationRequest.from_dict(row.request), row.idempotency_key)
+            request = InvitationRequest.from_dict({**row.request, "candidate_email": email})
+            invitation = platform.create_invitation(request, row.idempotency_key)
             return row.application_id, invitation, None, None
         except (InvalidInvitation, IdempotencyConflict) as exc:  # the platform said no: counts to the limit
             error = mask_pii(f"{type(exc).__name__}: {exc}")[:1000]
@@ -637,7 +736,11 @@ def post_invitations(
 
     with ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="invite") as pool:
         for chunk in _chunks(planned, config.invite_batch_size):
-            outcomes = list(pool.map(send, chunk))
+            emails, erased = _open_request_emails(vault, chunk)
+            if erased:
+                _drop_erased(engine, [r.application_id for r in chunk if str(r.candidate_id) in erased])
+            outcomes = list(pool.map(send, [(r, emails[r.application_id]) for r in chunk
+                                            if str(r.candidate_id) not in erased]))
             stamp = now or store.utcnow()
             ok = [
                 {"b_app": app_id, "platform_invitation_id": invitation.id, "platform_status": invitation.status,
@@ -679,6 +782,15 @@ def post_invitations(
     log.info("%s: %d invitations posted, %d failed (left planned), %d refused for good", PIPELINE, posted, failed,
              refused)
     return {"invited": posted, "invite_failed": failed, "refused": refused}
+
+
+def _drop_erased(engine: Engine, application_ids: list[str]) -> None:
+    """Delete planned (never sent) invitations of candidates erased since they were planned."""
+    inv = store.invitations
+    with engine.begin() as conn:
+        conn.execute(sa.delete(inv).where(inv.c.application_id.in_(application_ids), inv.c.state == store.PLANNED))
+    log.info("%s: %d planned invitations dropped unsent: their candidate's data was erased", PIPELINE,
+             len(application_ids))
 
 
 @dataclass(frozen=True)
@@ -828,7 +940,7 @@ def mark_failed(engine: Engine, run_id: str, error: str) -> None:
                      .values(status="failed", finished_at=now, error=mask_pii(error)[:2000]))
 
 
-COUNT_FIELDS = ("triggered", "planned", "rearmed", "invited", "invite_failed", "refused", "written_back",
+COUNT_FIELDS = ("triggered", "erased", "planned", "rearmed", "invited", "invite_failed", "refused", "written_back",
                 "write_back_failed")
 
 
@@ -845,15 +957,20 @@ def record_summary(
 
 def run_candidate_sync(
     sf: SourceSystem, platform: InterviewPlatform, engine: Engine, config: SyncConfig, *,
-    now: datetime | None = None, run_id: str | None = None,
+    now: datetime | None = None, run_id: str | None = None, vault: Vault | None = None,
 ) -> SyncSummary:
-    """Run the whole loop once: extract/load → plan → post → write back. Safe to rerun at any point."""
+    """Run the whole loop once: extract/load → plan → post → write back. Safe to rerun at any point.
+
+    ``vault`` holds the candidates' data keys (default: the local keyring under HRBRIDGE_HOME with
+    the keys in ``engine``).
+    """
     run_id = run_id or new_run_id(now)
     start_run(engine, run_id, now)
     summary = SyncSummary(run_id=run_id)
     try:
-        summary.streams = extract_and_load(sf, engine, config, run_id=run_id, now=now)
-        planned = plan_invitations(engine, config, run_id=run_id, now=now)
+        vault = vault or default_vault(engine)
+        summary.streams = extract_and_load(sf, engine, config, run_id=run_id, now=now, vault=vault)
+        planned = plan_invitations(engine, config, run_id=run_id, now=now, vault=vault)
         # invitations posted by earlier runs whose write-back failed: retried first, once
         written = write_back(sf, engine, config, run_id=run_id, now=now)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="write-back") as writer:
@@ -863,7 +980,8 @@ def run_candidate_sync(
                 pending.append(writer.submit(write_back, sf, engine, config, run_id=run_id, now=now,
                                              application_ids=ids))
 
-            posted = post_invitations(platform, engine, config, run_id=run_id, now=now, on_posted=write_back_batch)
+            posted = post_invitations(platform, engine, config, run_id=run_id, now=now, on_posted=write_back_batch,
+                                      vault=vault)
             for future in pending:
                 for key, value in future.result().items():
                     written[key] += value
@@ -871,6 +989,7 @@ def run_candidate_sync(
         finish_run(engine, summary, "failed", mask_pii(f"{type(exc).__name__}: {exc}")[:2000])
         raise
     summary.triggered, summary.planned, summary.rearmed = planned["triggered"], planned["planned"], planned["rearmed"]
+    summary.erased = planned["erased"]
     summary.invited, summary.invite_failed, summary.refused = posted["invited"], posted["invite_failed"], posted["refused"]
     summary.written_back, summary.write_back_failed = written["written_back"], written["write_back_failed"]
     finish_run(engine, summary)

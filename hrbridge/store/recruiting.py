@@ -56,8 +56,8 @@ candidates = sa.Table(
     sa.Column("candidate_id", _ID, primary_key=True),
     sa.Column("first_name", sa.String(200)),
     sa.Column("last_name", sa.String(200)),
-    sa.Column("email", sa.String(320)),
-    sa.Column("phone", sa.String(64)),
+    sa.Column("email", sa.Text),  # vault token (candidate's data key)
+    sa.Column("phone", sa.Text),  # vault token
     sa.Column("locale", sa.String(16)),
     sa.Column("country", sa.String(64)),
     sa.Column("city", sa.String(200)),
@@ -95,7 +95,7 @@ applications = sa.Table(
     sa.Column("status", sa.String(100), nullable=False, index=True),
     sa.Column("first_name", sa.String(200)),
     sa.Column("last_name", sa.String(200)),
-    sa.Column("email", sa.String(320)),
+    sa.Column("email", sa.Text),  # vault token (candidate's data key, record application_id)
     sa.Column("locale", sa.String(16)),
     sa.Column("applied_at", UTCDateTime()),
     sa.Column("last_modified", UTCDateTime(), nullable=False),

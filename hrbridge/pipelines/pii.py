@@ -1,0 +1,172 @@
+"""Personal data at rest in the hub: encrypt before writing, decrypt where a pipeline needs it.
+
+Thin helpers over :class:`governance.crypto.Vault` shared by candidate_sync and interview_results:
+
+* :func:`seal_rows` / :func:`open_rows` — columns of row dicts with each candidate's data key
+  (one key lookup per candidate per call). A candidate whose key was shredded is not an error
+  here: their values are written and read as ``None``, and the caller counts them.
+* :func:`seal_payload` / :func:`open_payload` — quarantine payloads: the full raw payload goes
+  into one token; what stays readable are identifiers, numbers and masked text, so HR ops still
+  see which rule broke on which value without the database holding names, e-mails or links.
+
+Values that are not vault tokens are read as they are (rows written before encryption was
+switched on; ``hrbridge keys encrypt-existing`` converts them).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from governance.crypto import SubjectKeyShredded, Vault, data_keys
+from governance.crypto.envelope import is_token
+from transforms.masking import mask_digits, mask_email, mask_name, mask_pii
+
+log = logging.getLogger(__name__)
+
+SEALED = "_sealed"  # key of the token holding the whole raw payload in a minimised payload
+_LOOKUP = 500
+_SECRET_FIELDS = ("url", "link", "clip", "transcript", "comment", "content", "resume", "address", "token")
+_NAME_FIELDS = ("name",)
+_CONTACT_FIELDS = ("email", "mail", "phone", "mobile", "fax", "id_number", "idnumber", "national")
+
+
+def default_vault(engine: sa.Engine, home: Path | None = None) -> Vault:
+    """The local-keyring vault over ``engine`` (keys in the hub, keyring under HRBRIDGE_HOME)."""
+    if home is None:
+        from hrbridge.settings import load_settings
+
+        home = load_settings().ensure_dirs().home
+    return Vault.local(engine, home)
+
+
+def shredded_subjects(vault: Vault, subject_ids: Iterable[Any]) -> set[str]:
+    """Which of ``subject_ids`` had their data key shredded (one query per 500 ids)."""
+    wanted = sorted({str(s) for s in subject_ids if s is not None})
+    found: set[str] = set()
+    with vault.engine.connect() as conn:
+        for start in range(0, len(wanted), _LOOKUP):
+            found.update(conn.execute(
+                sa.select(data_keys.c.subject_id).distinct()
+                .where(data_keys.c.subject_id.in_(wanted[start:start + _LOOKUP]), data_keys.c.destroyed_at.is_not(None))
+            ).scalars())
+    return found
+
+
+def _without(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], subject_key: str,
+             shredded: set[str]) -> list[dict[str, Any]]:
+    return [{**row, **{c: None for c in columns}} if str(row.get(subject_key)) in shredded else dict(row)
+            for row in rows]
+
+
+def seal_rows(
+    vault: Vault, rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, table: str, subject_key: str,
+    record_key: str, shredded: set[str] | None = None,
+) -> tuple[list[dict[str, Any]], set[str]]:
+    """Encrypt ``columns`` of ``rows``; returns the rows and the shredded subjects met.
+
+    A shredded subject's values become ``None`` (new data for an erased candidate is never stored).
+    """
+    shredded = set(shredded) if shredded is not None else shredded_subjects(vault, (r.get(subject_key) for r in rows))
+    while True:
+        plain = _without(rows, columns, subject_key, shredded)
+        try:
+            return vault.encrypt_rows(plain, columns, table=table, subject_key=subject_key,
+                                      record_key=record_key), shredded
+        except SubjectKeyShredded as exc:  # shredded since the lookup: drop that subject, retry
+            shredded.add(exc.subject_id)
+
+
+def open_rows(
+    vault: Vault, rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, table: str, subject_key: str,
+    record_key: str,
+) -> tuple[list[dict[str, Any]], set[str]]:
+    """Decrypt ``columns`` of ``rows``; shredded subjects read as ``None``; plaintext passes through.
+
+    Returns the rows and the shredded subjects among them (only those that held a token).
+    """
+    tokens = {c: [isinstance(r.get(c), str) and is_token(r[c]) for r in rows] for c in columns}
+    holders = [r.get(subject_key) for i, r in enumerate(rows) if any(tokens[c][i] for c in columns)]
+    shredded = shredded_subjects(vault, holders) if holders else set()
+    while True:
+        sealed = [
+            {**{k: v for k, v in row.items()},
+             **{c: (row.get(c) if tokens[c][i] and str(row.get(subject_key)) not in shredded else None)
+                for c in columns}}
+            for i, row in enumerate(rows)
+        ]
+        try:
+            opened = vault.decrypt_rows(sealed, columns, table=table, subject_key=subject_key,
+                                        record_key=record_key) if holders else sealed
+            break
+        except SubjectKeyShredded as exc:
+            shredded.add(exc.subject_id)
+    out = []
+    for i, (row, plain) in enumerate(zip(rows, opened, strict=True)):
+        values = {c: plain[c] if tokens[c][i] else row.get(c) for c in columns}
+        out.append({**row, **values})
+    return out, shredded
+
+
+# ------------------------------------------------------------------------------ quarantine payloads
+
+
+def mask_value(value: Any, name: str = "") -> Any:
+    """A value with personal data masked, by field name (names, contacts, links) and by content."""
+    lowered = name.lower()
+    if isinstance(value, Mapping):
+        return {str(k): mask_value(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_value(v, name) for v in value]
+    if not isinstance(value, str):
+        return value
+    if any(part in lowered for part in _SECRET_FIELDS):
+        return "***" if value else value
+    if any(part in lowered for part in _CONTACT_FIELDS):
+        return mask_digits(mask_email(value))
+    if any(part in lowered for part in _NAME_FIELDS) and not lowered.endswith(("_id", "id")):
+        return mask_name(value)
+    return mask_pii(value)
+
+
+def seal_payload(
+    vault: Vault, payload: Mapping[str, Any], *, subject_id: Any, table: str, column: str, record_id: str,
+    keep: Iterable[str] = (),
+) -> dict[str, Any]:
+    """A quarantine payload with the raw record sealed under the subject's key.
+
+    Identifiers named in ``keep`` stay as they are; every other field is masked (:func:`mask_value`);
+    the whole raw payload is in ``payload["_sealed"]``. Without a subject, or when the subject was
+    shredded, the masked payload is all that is kept.
+    """
+    kept = set(keep)
+    minimised = {str(k): (v if k in kept else mask_value(v, str(k))) for k, v in payload.items()}
+    if subject_id in (None, ""):
+        return minimised
+    text = json.dumps(payload, ensure_ascii=False, default=str, sort_keys=True)
+    try:
+        token = vault.encrypt(str(subject_id), text, table=table, column=column, record_id=str(record_id))
+    except SubjectKeyShredded:
+        return minimised
+    return {**minimised, SEALED: token}
+
+
+def open_payload(
+    vault: Vault, stored: Any, *, subject_id: Any, table: str, column: str, record_id: str,
+) -> Any:
+    """The raw payload back from :func:`seal_payload` (or ``stored`` itself when nothing is sealed).
+
+    A shredded subject's payload stays minimised (masked values only).
+    """
+    if not isinstance(stored, Mapping) or not isinstance(stored.get(SEALED), str):
+        return stored
+    try:
+        text = vault.decrypt(str(subject_id), stored[SEALED], table=table, column=column, record_id=str(record_id))
+    except SubjectKeyShredded:
+        return {k: v for k, v in stored.items() if k != SEALED}
+    return json.loads(text)
