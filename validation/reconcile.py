@@ -9,8 +9,8 @@ Both sides are reduced identically, chunk by chunk, so no side is ever held whol
 * per column: non-null count, and min / max / sum for numbers and dates (dates summed as days).
 
 The expected side keeps three integer arrays (key hash, row hash, source row: 24 bytes a row);
-the target is streamed in key-ordered chunks on a server-side cursor and looked up by binary
-search. Integrity ratio = rows whose hash matches / expected rows, gated by ``threshold``.
+the target is streamed in chunks (no sort needed: every row is looked up by binary search of
+its key hash). Integrity ratio = rows whose hash matches / expected rows, gated by ``threshold``.
 """
 
 from __future__ import annotations
@@ -235,6 +235,16 @@ class Expected:
         self.row_hashes.append(row_hash)
         self.source_rows.append(rows)
 
+    def consolidate(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Merge the per-batch arrays into one each (keeps one copy in memory) and return them."""
+        empty = {"key_hashes": np.uint64, "row_hashes": np.uint64, "source_rows": np.int64}
+        for name, dtype in empty.items():
+            parts = getattr(self, name)
+            merged = np.concatenate(parts) if parts else np.array([], dtype)
+            parts.clear()
+            parts.append(merged)
+        return self.key_hashes[0], self.row_hashes[0], self.source_rows[0]
+
     @property
     def rows(self) -> int:
         """Expected row count."""
@@ -298,17 +308,18 @@ def _close(a: Any, b: Any) -> bool:
 
 def stream_table(engine: Engine, table: str, columns: Mapping[str, str], key: str,
                  chunk_rows: int = 100_000) -> Iterator[pd.DataFrame]:
-    """The target table in key order, ``chunk_rows`` at a time, never whole.
+    """The target table, ``chunk_rows`` at a time, never whole (rows are matched by key hash,
+    so no ordering is needed and the database does not sort millions of rows).
 
-    Postgres streams ``COPY (SELECT … ORDER BY key) TO STDOUT`` through Arrow's CSV reader;
-    other databases use a server-side cursor.
+    Postgres streams ``COPY (SELECT …) TO STDOUT`` through Arrow's CSV reader; other databases
+    use a server-side cursor.
     """
     if engine.dialect.name == "postgresql":
         yield from _stream_postgres(engine, table, columns, key)
         return
     target = sa.Table(table, sa.MetaData(), autoload_with=engine)
     cols = [target.c[name] for name in columns]
-    query = sa.select(*cols).order_by(target.c[key])
+    query = sa.select(*cols)
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(query)
         for part in result.partitions():
@@ -355,7 +366,7 @@ def _stream_postgres(engine: Engine, table: str, columns: Mapping[str, str], key
         if not name.replace("_", "").isalnum():
             raise ValueError(f"invalid identifier {name!r}")
     cols = ", ".join(quote(c) for c in columns)
-    sql = f"COPY (SELECT {cols} FROM {quote(table)} ORDER BY {quote(key)}) TO STDOUT (FORMAT csv)"  # noqa: S608
+    sql = f"COPY (SELECT {cols} FROM {quote(table)}) TO STDOUT (FORMAT csv)"  # noqa: S608
     raw = engine.raw_connection()
     try:
         cursor = raw.driver_connection.cursor()
@@ -375,11 +386,10 @@ def _stream_postgres(engine: Engine, table: str, columns: Mapping[str, str], key
 def reconcile(expected: Expected, engine: Engine, table: str, threshold: float = DEFAULT_THRESHOLD,
               chunk_rows: int = 100_000) -> ReconcileResult:
     """Compare ``expected`` against every row of ``table``; see the module docstring."""
-    keys = np.concatenate(expected.key_hashes) if expected.key_hashes else np.array([], np.uint64)
-    hashes = np.concatenate(expected.row_hashes) if expected.row_hashes else np.array([], np.uint64)
-    rows = np.concatenate(expected.source_rows) if expected.source_rows else np.array([], np.int64)
+    keys, hashes, rows = expected.consolidate()
     order = np.argsort(keys, kind="stable")
     keys, hashes, rows = keys[order], hashes[order], rows[order]
+    del order
     seen = np.zeros(len(keys), dtype=bool)
     target_profile = Profile(dict(expected.columns))
     total = verified = mismatched = extra = 0

@@ -10,7 +10,7 @@ dedupe`), then its survivors are looked up in a key index of the records already
 (64-bit hashes of the same keys the dedupe rules use — whole row, ID number, e-mail+name,
 phone+name — plus the employee id). A hit is merged into the record loaded earlier
 ("first loaded survives" across batches) and logged like any other merge. The index is kept in
-memory as sorted arrays (16 bytes a key) and persisted per batch inside the checkpoint, which
+memory as sorted arrays (12 bytes a key) and persisted per batch inside the checkpoint, which
 also carries the batch's expected row hashes and column profile for the verification step.
 Counts always reconcile: ``source rows = loaded + quarantined + duplicates merged``.
 """
@@ -190,7 +190,10 @@ def batch_keys(frame: pd.DataFrame, row_hash: np.ndarray, rules: CleaningRules) 
 
 @dataclass
 class KeyIndex:
-    """Sorted 64-bit key hashes of every record the run has loaded, per rule, with source rows."""
+    """Sorted 64-bit key hashes of every record the run has loaded, per rule, with source rows.
+
+    Source rows are kept as int32 (12 bytes a key): sources up to 2**31 rows.
+    """
 
     hashes: dict[str, np.ndarray] = field(default_factory=dict)
     rows: dict[str, np.ndarray] = field(default_factory=dict)
@@ -199,14 +202,14 @@ class KeyIndex:
         """(hit mask, survivor source rows) for ``query`` hashes under ``rule``."""
         known = self.hashes.get(rule)
         if known is None or not len(known) or not len(query):
-            return np.zeros(len(query), dtype=bool), np.zeros(len(query), dtype=np.int64)
+            return np.zeros(len(query), dtype=bool), np.zeros(len(query), dtype=np.int32)
         position = np.minimum(np.searchsorted(known, query), len(known) - 1)
         return known[position] == query, self.rows[rule][position]
 
     def add(self, rule: str, hashes: np.ndarray, rows: np.ndarray) -> None:
         """Insert keys, keeping the arrays sorted."""
         order = np.argsort(hashes, kind="stable")
-        hashes, rows = hashes[order].astype(np.uint64), rows[order].astype(np.int64)
+        hashes, rows = hashes[order].astype(np.uint64), rows[order].astype(np.int32)
         if rule not in self.hashes:
             self.hashes[rule], self.rows[rule] = hashes, rows
             return
@@ -510,6 +513,7 @@ def migrate(options: MigrationOptions, progress: Progress | None = None,
 
 def finish(run: Migration, timings: dict[str, float], extra: Mapping[str, Any] | None = None) -> MigrationOutcome:
     """Reconcile the run's expected state against the target and write report.json / report.html."""
+    run.index = KeyIndex()  # the dedupe index is not needed any more: free it before verifying
     clock = time.perf_counter()
     result = reconcile(run.expected, run.loader.engine, run.options.target_table, run.options.threshold)
     timings["verify"] = time.perf_counter() - clock
