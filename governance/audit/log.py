@@ -33,6 +33,7 @@ from governance.audit.schema import create_audit_tables, deletion_log, deletion_
 
 _COLUMNS = (*HASHED_FIELDS, "prev_hash", "hash")
 _CHAIN_LOCK = 7412094
+COPY_CHUNK = 1_000
 
 
 def _copy_text(value: Any) -> str:
@@ -111,43 +112,51 @@ class DeletionLog:
         seq, prev = (head[0], head[1]) if head else (0, GENESIS_HASH)
         first = seq + 1
         now = utc_text(datetime.now(UTC))
-        postgres = conn.dialect.name == "postgresql"
-        templates: dict[tuple[Any, ...], _Template] = {}
-        sha256 = hashlib.sha256
-        lines: list[str] = []
-        rows: list[dict[str, Any]] = []
-        shared: dict[int, _Template] = {}
-        for item in entries:
-            seq += 1
-            if item.__class__ is tuple:
-                # (shared entry, subject hash): many people with identical entries but for the person.
-                entry, subject = item  # type: ignore[misc]
-                template = shared.get(id(entry))
-                if template is None:
-                    template = shared[id(entry)] = _Template(entry.values(seq, run_id, now))
-            else:
-                entry = item  # type: ignore[assignment]
-                subject = entry.subject_hash
-                key = entry.template_key()
-                template = templates.get(key) if key is not None else None
-                if template is None:
-                    template = _Template(entry.values(seq, run_id, now))
-                    if key is not None:
-                        templates[key] = template
-            if not subject.isalnum():
-                raise EntryTextError(f"subject hash must be letters and digits (hex): {subject!r}")
-            digest = sha256(f"{prev}{SEPARATOR}{seq}{template.mid}{subject}{template.suffix}".encode()).hexdigest()
-            if postgres:
-                lines.append(f"{seq}\t{template.copy_mid}{subject}\t{template.copy_suffix}\t{prev}\t{digest}\n")
-            else:
-                rows.append(template.row(seq, subject, prev, digest))
-            prev = digest
-        if postgres:
+
+        def chain() -> Any:
+            """Yield (seq, subject, template, prev, hash) per entry, hashing as it goes."""
+            nonlocal seq, prev
+            templates: dict[tuple[Any, ...], _Template] = {}
+            shared: dict[int, _Template] = {}
+            sha256 = hashlib.sha256
+            for item in entries:
+                seq += 1
+                if item.__class__ is tuple:
+                    # (shared entry, subject hash): many people with identical entries but for the person.
+                    entry, subject = item  # type: ignore[misc]
+                    template = shared.get(id(entry))
+                    if template is None:
+                        template = shared[id(entry)] = _Template(entry.values(seq, run_id, now))
+                else:
+                    entry = item  # type: ignore[assignment]
+                    subject = entry.subject_hash
+                    key = entry.template_key()
+                    template = templates.get(key) if key is not None else None
+                    if template is None:
+                        template = _Template(entry.values(seq, run_id, now))
+                        if key is not None:
+                            templates[key] = template
+                if not subject.isalnum():
+                    raise EntryTextError(f"subject hash must be letters and digits (hex): {subject!r}")
+                digest = sha256(f"{prev}{SEPARATOR}{seq}{template.mid}{subject}{template.suffix}".encode()).hexdigest()
+                yield seq, subject, template, prev, digest
+                prev = digest
+
+        if conn.dialect.name == "postgresql":
+            # Stream in chunks so the server parses one chunk while the next is being hashed.
             cursor = conn.connection.dbapi_connection.cursor()
             with cursor.copy(f"COPY deletion_log ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
-                copy.write("".join(lines))
+                lines: list[str] = []
+                for n, subject, template, before, digest in chain():
+                    lines.append(f"{n}\t{template.copy_mid}{subject}\t{template.copy_suffix}\t{before}\t{digest}\n")
+                    if len(lines) == COPY_CHUNK:
+                        copy.write("".join(lines))
+                        lines.clear()
+                if lines:
+                    copy.write("".join(lines))
         else:
-            conn.execute(deletion_log.insert(), rows)
+            conn.execute(deletion_log.insert(), [template.row(n, subject, before, digest)
+                                                 for n, subject, template, before, digest in chain()])
         self._sign(conn, run_id, seq, prev, len(entries), now)
         return AppendResult(first_seq=first, last_seq=seq, head_hash=prev)
 
