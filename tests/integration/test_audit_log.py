@@ -206,3 +206,17 @@ def test_parallel_slices_find_the_same_first_problem(engine: Engine, keys: Audit
         assert report.ok and report.entries == 9
     else:
         assert report.first_bad_seq == bad_seq and words in report.problem
+
+
+def test_a_bad_entry_writes_nothing_of_its_batch(engine: Engine, keys: AuditKeys) -> None:
+    from governance.audit.chain import EntryTextError
+
+    log = _write(engine, keys, runs=1)
+    good = LogEntry(requested_by="p", subject_hash=keys.pseudonymise("A"), categories=["c"], stores=["hub.t"],
+                    legal_basis="PIPL Art. 47", method="delete")
+    bad = LogEntry(requested_by="p", subject_hash=keys.pseudonymise("B"), categories=["c"], stores=["hub.t"],
+                   legal_basis="PIPL\x1fArt. 47", method="delete")
+    with pytest.raises(EntryTextError, match="reserved control character"), engine.begin() as conn:
+        log.append(conn, "run-bad", [good] * 1500 + [bad])
+    report = verify_chain(engine, keys.public_key)
+    assert report.ok and report.entries == 3
