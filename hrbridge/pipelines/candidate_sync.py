@@ -41,7 +41,14 @@ from connectors.interview import (
     to_rfc3339,
 )
 from connectors.sql import upsert
-from hrbridge.pipelines.pii import default_vault, open_rows, seal_rows, shredded_subjects
+from hrbridge.pipelines.pii import (
+    default_vault,
+    open_payload,
+    open_rows,
+    seal_payload,
+    seal_rows,
+    shredded_subjects,
+)
 from hrbridge.settings import ConfigError, Settings, load_config
 from hrbridge.store import recruiting as store
 from transforms.canonical import ResumeSignals
@@ -346,9 +353,10 @@ def _load_stream(
         repeated = sum(1 for row in batch.rows if row[key] in seen)
         seen.update(row[key] for row in batch.rows)
         rows = _prepare_rows(name, batch, now, vault, counts)  # encrypted outside the write transaction
+        held = _quarantine_rows(batch, mapping, run_id, now, vault)
         with engine.begin() as conn:
             loaded = _store_rows(conn, name, rows, now)
-            _quarantine(conn, batch, run_id, now)
+            _quarantine(conn, held)
         counts.read += batch.read
         counts.loaded += loaded - repeated
         counts.deduplicated += batch.deduplicated + repeated
@@ -479,16 +487,66 @@ def _store_resume_signals(conn: sa.Connection, rows: list[dict[str, Any]], now: 
     return len(rows)
 
 
-def _quarantine(conn: sa.Connection, batch: MappedBatch, run_id: str, now: datetime) -> None:
-    if not batch.quarantined:
-        return
-    conn.execute(sa.insert(store.sync_quarantine), [
-        {"run_id": run_id, "stream": q.stream, "record_key": q.record_key, "rule": q.rule, "field": q.field,
-         "message": q.message, "raw": q.raw, "created_at": now}
-        for q in batch.quarantined
-    ])
+def quarantine_record_id(stream: str, record_key: str | None) -> str:
+    """The record id bound into a sealed ``sync_quarantine.raw`` payload (stream and record key)."""
+    return f"{stream}:{record_key or ''}"
+
+
+def _quarantine_rows(
+    batch: MappedBatch, mapping: Any, run_id: str, now: datetime, vault: Vault
+) -> list[dict[str, Any]]:
+    """``sync_quarantine`` rows; raw payloads of candidate data sealed under the candidate's key.
+
+    Rule, field, message and identifiers stay readable (values masked); the full raw record is in
+    ``raw["_sealed"]`` (see :func:`read_quarantine`). Streams without a candidate (requisitions)
+    keep their raw record as it is.
+    """
+    subject_field = next((r.source for r in mapping.rules if r.target == "candidate_id"), None)
+    keep = {mapping.key_rule.source, subject_field, mapping.modified_rule.source if mapping.modified_rule else None}
+    rows = []
     for q in batch.quarantined:
-        log.warning("quarantined %s record %s: rule %s on %s", q.stream, q.record_key, q.rule, q.field)
+        raw = q.raw
+        if subject_field is not None:
+            raw = seal_payload(vault, q.raw, subject_id=q.raw.get(subject_field), table="sync_quarantine",
+                               column="raw", record_id=quarantine_record_id(q.stream, q.record_key), keep=keep)
+        rows.append({"run_id": run_id, "stream": q.stream, "record_key": q.record_key, "rule": q.rule,
+                     "field": q.field, "message": mask_pii(q.message), "raw": raw,
+                     "subject_id": None if subject_field is None else _text(q.raw.get(subject_field)),
+                     "created_at": now})
+    return rows
+
+
+def _text(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def _quarantine(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    conn.execute(sa.insert(store.sync_quarantine), rows)
+    for q in rows:
+        log.warning("quarantined %s record %s: rule %s on %s", q["stream"], q["record_key"], q["rule"], q["field"])
+
+
+def read_quarantine(
+    engine: Engine, vault: Vault | None = None, *, run_id: str | None = None, decrypt: bool = True,
+) -> list[dict[str, Any]]:
+    """``sync_quarantine`` rows for HR ops, oldest first; sealed raw payloads decrypted when
+    ``decrypt`` (a shredded candidate's stay masked), else shown minimised (masked, no token)."""
+    q = store.sync_quarantine
+    query = sa.select(q).order_by(q.c.id)
+    if run_id:
+        query = query.where(q.c.run_id == run_id)
+    with engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(query).mappings()]
+    vault = vault or (default_vault(engine) if decrypt else None)
+    for row in rows:
+        if decrypt and vault is not None:
+            row["raw"] = open_payload(vault, row["raw"], subject_id=row.get("subject_id"), table="sync_quarantine",
+                                      column="raw", record_id=quarantine_record_id(row["stream"], row["record_key"]))
+        elif isinstance(row["raw"], Mapping):
+            row["raw"] = {k: v for k, v in row["raw"].items() if k != "_sealed"}
+    return rows
 
 
 # --------------------------------------------------------------------------------- 2. planning

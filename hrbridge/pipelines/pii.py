@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,9 @@ log = logging.getLogger(__name__)
 SEALED = "_sealed"  # key of the token holding the whole raw payload in a minimised payload
 _LOOKUP = 500
 _SECRET_FIELDS = ("url", "link", "clip", "transcript", "comment", "content", "resume", "address", "token")
-_NAME_FIELDS = ("name",)
+_PERSON_NAME = re.compile(r".*(first|last|middle|full|display|candidate|given|family|preferred|sur|nick)_?name")
 _CONTACT_FIELDS = ("email", "mail", "phone", "mobile", "fax", "id_number", "idnumber", "national")
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}([T ][\d:.]+)?(Z|[+-]\d{2}:?\d{2})?|/Date\(-?\d+([+-]\d{4})?\)/")
 
 
 def default_vault(engine: sa.Engine, home: Path | None = None) -> Vault:
@@ -129,8 +131,10 @@ def mask_value(value: Any, name: str = "") -> Any:
         return "***" if value else value
     if any(part in lowered for part in _CONTACT_FIELDS):
         return mask_digits(mask_email(value))
-    if any(part in lowered for part in _NAME_FIELDS) and not lowered.endswith(("_id", "id")):
-        return mask_name(value)
+    if _PERSON_NAME.fullmatch(lowered):
+        return mask_name(value) if len(value.strip()) > 2 else "*" * len(value.strip())
+    if _TIMESTAMP.fullmatch(value.strip()):
+        return value  # dates are not personal data on their own, and often what a rule is about
     return mask_pii(value)
 
 

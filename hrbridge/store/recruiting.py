@@ -190,7 +190,8 @@ sync_quarantine = sa.Table(
     sa.Column("rule", sa.String(100), nullable=False),
     sa.Column("field", sa.String(200)),
     sa.Column("message", sa.Text, nullable=False),
-    sa.Column("raw", sa.JSON, nullable=False),
+    sa.Column("subject_id", sa.String(128)),  # candidate whose data key seals raw["_sealed"]
+    sa.Column("raw", sa.JSON, nullable=False),  # identifiers + masked values (+ the sealed raw record)
     sa.Column("created_at", UTCDateTime(), nullable=False),
 )
 

@@ -207,6 +207,47 @@ def open_media(vault: Any, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, 
     return opened
 
 
+# Quarantined payloads: what stays readable (besides masked values); the rest is sealed.
+QUARANTINE_KEEP = ("result_id", "invitation_id", "candidate_id", "application_id", "job_id", "job_family",
+                   "completed_at", "invited_at", "overall_score", "scale", "dimensions", "keywords", "model_version")
+
+
+def quarantine_record_id(row: Mapping[str, Any]) -> str:
+    """The record id bound into a sealed quarantine payload: the result id, else run and position."""
+    return str(row.get("result_id") or f"{row['run_id']}#{row['position']}")
+
+
+def seal_quarantined(vault: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Seal quarantined payloads under the candidate's key (identifiers and masked values stay readable).
+
+    Without a vault (media encryption off) payloads are kept as they are.
+    """
+    if vault is None or not rows:
+        return rows
+    from hrbridge.pipelines.pii import seal_payload
+
+    sealed = []
+    for row in rows:
+        payload = row["payload"]
+        if isinstance(payload, Mapping):
+            subject = payload.get("candidate_id")
+            payload = seal_payload(vault, payload, subject_id=None if subject is None else str(subject).strip(),
+                                   table="results_quarantine", column="payload", record_id=quarantine_record_id(row),
+                                   keep=QUARANTINE_KEEP)
+        sealed.append({**row, "payload": payload})
+    return sealed
+
+
+def open_quarantined(vault: Any, row: Mapping[str, Any]) -> Any:
+    """The original payload of a ``results_quarantine`` row (masked only if the candidate was erased)."""
+    from hrbridge.pipelines.pii import open_payload
+
+    payload = row["payload"]
+    subject = payload.get("candidate_id") if isinstance(payload, Mapping) else None
+    return open_payload(vault, payload, subject_id=None if subject is None else str(subject).strip(),
+                        table="results_quarantine", column="payload", record_id=quarantine_record_id(row))
+
+
 def validate_and_store(
     engine: Engine,
     raw: Sequence[Mapping[str, Any]],
@@ -246,6 +287,7 @@ def validate_and_store(
             rows, queue, quarantine = _prepare(conn, fresh, checked, frames, outcome, config,
                                                run_id=run_id, source=source, now=now)
     rows = seal_media(vault, rows)
+    quarantine = seal_quarantined(vault, quarantine)
     with engine.begin() as conn:
         if rows:
             taken = _stored_ids(conn, [r["result_id"] for r in rows])
@@ -442,24 +484,34 @@ def quarantine_summary(engine: Engine) -> dict[str, int]:
     return counts
 
 
-def requeue_quarantined(engine: Engine, *, rule: str | None = None, run_id: str | None = None) -> int:
+def requeue_quarantined(
+    engine: Engine, *, rule: str | None = None, run_id: str | None = None, vault: Any = None,
+) -> int:
     """Send quarantined results back to the inbox so the next run validates them again.
 
     Use it after fixing the cause (e.g. the invitation ledger caught up, or the dimension list in
     the config was extended). Filters: results that broke ``rule``, from ``run_id``. Each is
-    requeued once; results stored meanwhile are counted as duplicates by the next run.
+    requeued once; results stored meanwhile are counted as duplicates by the next run. Sealed
+    payloads are decrypted with ``vault`` (default: the local keyring vault on ``engine``).
     """
     query = sa.select(results_quarantine.c.id, results_quarantine.c.rules, results_quarantine.c.payload,
-                      results_quarantine.c.result_id).where(results_quarantine.c.requeued_at.is_(None))
+                      results_quarantine.c.result_id, results_quarantine.c.run_id,
+                      results_quarantine.c.position).where(results_quarantine.c.requeued_at.is_(None))
     if run_id:
         query = query.where(results_quarantine.c.run_id == run_id)
     now = datetime.now(UTC)
     with engine.begin() as conn:
         chosen = [row for row in conn.execute(query.order_by(results_quarantine.c.id)) if not rule or rule in row.rules]
+    if any(isinstance(row.payload, Mapping) and "_sealed" in row.payload for row in chosen) and vault is None:
+        from hrbridge.pipelines.pii import default_vault
+
+        vault = default_vault(engine)
+    payloads = [open_quarantined(vault, row._mapping) if vault is not None else row.payload for row in chosen]
+    with engine.begin() as conn:
         if chosen:
             conn.execute(results_inbox.insert(), [
-                {"result_id": row.result_id, "payload": row.payload, "received_at": now, "processed_at": None}
-                for row in chosen
+                {"result_id": row.result_id, "payload": payload, "received_at": now, "processed_at": None}
+                for row, payload in zip(chosen, payloads, strict=True)
             ])
             ids = [row.id for row in chosen]
             for start in range(0, len(ids), 900):
