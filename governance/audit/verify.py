@@ -196,7 +196,9 @@ def verify_chain(engine: Engine, public_key: Ed25519PublicKey, workers: int | No
         ranges = [_verify_range(engine, 1, None, heads)]
     else:
         url = engine.url.render_as_string(hide_password=False)
-        with multiprocessing.get_context("fork").Pool(len(slices)) as pool:
+        # "spawn", not "fork": forking a process that runs other threads (Airflow, HTTP servers,
+        # connection pools) can copy a held lock into the child and hang it forever.
+        with multiprocessing.get_context("spawn").Pool(len(slices)) as pool:
             ranges = pool.map(_range_worker, [(url, lo, hi, heads) for lo, hi in slices])
     prev, last_seq, count = GENESIS_HASH, 0, 0
     problem: tuple[int, str] | None = None
