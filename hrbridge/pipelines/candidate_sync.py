@@ -70,8 +70,10 @@ SUPPORTED_LOCALES = ("zh-CN", "en-US")
 ENCRYPTED: dict[str, tuple[tuple[str, ...], str, str]] = {
     "candidates": (("email", "phone"), "candidate_id", "candidate_id"),
     "applications": (("email",), "candidate_id", "application_id"),
-    "invitations": (("candidate_email",), "candidate_id", "application_id"),  # inside the stored request
 }
+# The stored request keeps the e-mail as the hub's token (a copy of candidates.email or
+# applications.email, sealed for that location) and names where it came from under this key.
+EMAIL_SEALED_IN = "_email_sealed_in"
 
 
 class SourceSystem(Protocol):
@@ -604,9 +606,9 @@ def plan_invitations(
 ) -> dict[str, int]:
     """Record a ``planned`` invitation (plan, key, exact request) for each newly triggered application.
 
-    The e-mail is decrypted to build the request and stored in it encrypted again (for the
-    invitation row). Applications of candidates whose data key was shredded are not invited and
-    are counted as ``erased``.
+    The stored request carries the e-mail as the hub's token (decrypted only when it is sent).
+    Applications of candidates whose data key was shredded are not invited and are counted as
+    ``erased``.
     """
     now = now or store.utcnow()
     planner = planner or QuestionPlanner(config.rules)
@@ -616,7 +618,7 @@ def plan_invitations(
     with engine.connect() as conn:
         pending = _pending_applications(conn, config.trigger_status.values(), config.not_before)
     triggered = [row for row in pending if row.status == config.trigger_for(row.job_family)]
-    emails, shredded = _contact_emails(vault, triggered)
+    shredded = shredded_subjects(vault, (app.candidate_id for app in triggered))
     invitable = [app for app in triggered if str(app.candidate_id) not in shredded]
     rows = []
     for app in invitable:
@@ -630,8 +632,9 @@ def plan_invitations(
             "candidate_id": app.candidate_id, "application_id": app.application_id,
             "job_id": app.requisition_id, "job_family": app.job_family or plan["job_family"],
             "candidate_name": _display_name(app.first_name, app.last_name),
-            "candidate_email": emails.get(app.application_id) or "", "locale": locale,
-            "deadline": to_rfc3339(deadline),
+            "candidate_email": app.candidate_email or app.application_email or "",
+            EMAIL_SEALED_IN: "candidates" if app.candidate_email else "applications" if app.application_email else None,
+            "locale": locale, "deadline": to_rfc3339(deadline),
             "question_plan": {k: plan[k] for k in ("plan_id", "version", "questions")},
         }
         if config.callback_url:
@@ -645,7 +648,6 @@ def plan_invitations(
             "request": request, "deadline": deadline, "planned_at": now, "attempts": 0, "run_id": run_id,
             "source_modified": _newest(app.application_modified, app.candidate_modified),
         })
-    rows = _seal_request_emails(vault, rows)
     for chunk in _chunks(rows, config.invite_batch_size):
         with engine.begin() as conn:
             upsert(conn, store.invitations, chunk, key=["application_id"], update=[])
@@ -679,23 +681,24 @@ def _contact_emails(vault: Vault, apps: Sequence[Any]) -> tuple[dict[str, str | 
     return emails, shredded | lost
 
 
-def _seal_request_emails(vault: Vault, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Encrypt the e-mail inside each invitation's stored request (AAD: invitations/candidate_email/app)."""
-    columns, subject, record = ENCRYPTED["invitations"]
-    plain = [{subject: row[subject], record: row[record], columns[0]: row["request"]["candidate_email"] or None}
-             for row in rows]
-    sealed, _ = seal_rows(vault, plain, columns, table="invitations", subject_key=subject, record_key=record)
-    return [{**row, "request": {**row["request"], "candidate_email": token[columns[0]] or ""}}
-            for row, token in zip(rows, sealed, strict=True)]
-
-
 def _open_request_emails(vault: Vault, rows: Sequence[Any]) -> tuple[dict[str, str], set[str]]:
-    """Decrypted request e-mail per application id, and shredded candidates among ``rows``."""
-    columns, subject, record = ENCRYPTED["invitations"]
-    plain = [{subject: row.candidate_id, record: row.application_id,
-              columns[0]: (row.request or {}).get("candidate_email") or None} for row in rows]
-    opened, shredded = open_rows(vault, plain, columns, table="invitations", subject_key=subject, record_key=record)
-    return {row[record]: row[columns[0]] or "" for row in opened}, shredded
+    """Decrypted request e-mail per application id, and shredded candidates among ``rows``.
+
+    Each request holds the token of the hub location it was copied from (``EMAIL_SEALED_IN``).
+    """
+    emails: dict[str, str] = {}
+    shredded: set[str] = set()
+    for table, (_, subject, record) in ENCRYPTED.items():
+        plain = [{"candidate_id": row.candidate_id, "application_id": row.application_id,
+                  "email": (row.request or {}).get("candidate_email") or None}
+                 for row in rows if (row.request or {}).get(EMAIL_SEALED_IN) == table]
+        opened, lost = open_rows(vault, plain, ["email"], table=table, subject_key=subject, record_key=record)
+        emails.update({row["application_id"]: row["email"] or "" for row in opened})
+        shredded |= lost
+    for row in rows:  # no e-mail at all, or a request planned before encryption (plaintext)
+        if (row.request or {}).get(EMAIL_SEALED_IN) not in ENCRYPTED:
+            emails[row.application_id] = (row.request or {}).get("candidate_email") or ""
+    return emails, shredded
 
 
 def _newest(*stamps: datetime | None) -> datetime | None:
@@ -782,7 +785,8 @@ def post_invitations(
     def send(item: tuple[sa.Row[Any], str]) -> tuple[str, Any, str | None, Refusal | None]:
         row, email = item
         try:
-            request = InvitationRequest.from_dict({**row.request, "candidate_email": email})
+            body = {k: v for k, v in row.request.items() if k != EMAIL_SEALED_IN}
+            request = InvitationRequest.from_dict({**body, "candidate_email": email})
             invitation = platform.create_invitation(request, row.idempotency_key)
             return row.application_id, invitation, None, None
         except (InvalidInvitation, IdempotencyConflict) as exc:  # the platform said no: counts to the limit

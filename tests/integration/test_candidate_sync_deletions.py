@@ -16,6 +16,12 @@ from tests.integration.test_candidate_sync import Loop
 loop = base.loop  # the shared fixture: both sandboxes over HTTP, a fresh hub (SQLite and Postgres)
 
 
+
+@pytest.fixture(autouse=True)
+def _check_every_run(loop: Loop) -> None:
+    loop.config = dataclasses.replace(loop.config, deletion_every_runs=1)
+
+
 def _deleted(loop: Loop, table: sa.Table, key: str) -> dict[str, object]:
     with loop.engine.connect() as conn:
         return {row[0]: row[1] for row in conn.execute(sa.select(table.c[key], table.c.deleted_at))
