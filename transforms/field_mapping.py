@@ -2,7 +2,7 @@
 
 A mapping names, per stream, the canonical entity it feeds, which source field fills each canonical
 field, and which extra source fields to ``$select``. Unmapped custom fields (``cust_*`` by default)
-are kept in the row's ``extras`` dict, never dropped. A record that misses a required field or carries
+and the declared extra fields (e.g. ``hireDate``) are kept in the row's ``extras`` dict, never dropped. A record that misses a required field or carries
 a value of the wrong type goes to the quarantine list with the rule it broke; duplicates of a key
 within one batch are collapsed to the most recently modified record and counted.
 """
@@ -236,10 +236,11 @@ def map_record(record: Mapping[str, Any], mapping: StreamMapping) -> dict[str, A
             )
         row[rule.target] = value
     mapped_sources = {r.source for r in mapping.rules}
+    declared = set(mapping.extra_fields)
     row["extras"] = {
         name: json_safe(value)
         for name, value in record.items()
-        if name not in mapped_sources and name.startswith(mapping.custom_prefixes)
+        if name not in mapped_sources and (name.startswith(mapping.custom_prefixes) or name in declared)
     }
     return row
 

@@ -93,3 +93,11 @@ def test_bad_mapping_documents_name_the_problem(document, message) -> None:
 def test_unknown_stream_name_lists_known(mapping) -> None:
     with pytest.raises(MappingError, match="known"):
         mapping["offers"]
+
+
+def test_declared_extra_fields_are_kept_in_extras(mapping) -> None:
+    hired = {**sf_application(9, status="Hired"), "hireDate": BASE_TIME, "owner": "recruiter-1"}
+    (row,) = map_records([hired], mapping["applications"]).rows
+    assert "hireDate" in mapping["applications"].select_fields()
+    assert row["extras"]["hireDate"] == BASE_TIME.isoformat()  # JSON-ready text
+    assert "owner" not in row["extras"]  # neither custom nor declared: not kept
