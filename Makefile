@@ -37,8 +37,12 @@ lock: $(STAMP)
 	$(BIN)/uv pip compile setup.cfg --extra postgres --extra celery --extra dev \
 	    --python-version 3.11 --no-header -o requirements.lock
 
+# Each benchmark prints its figures beside the named baselines; BENCHMARKS.md records them.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_candidate_sync.py
+	$(BIN)/python benchmarks/bench_validation.py
+	$(BIN)/python benchmarks/bench_migration.py --rows 1000000
+	$(BIN)/python benchmarks/bench_retention.py
 
 clean:
 	rm -rf $(VENV) .hrbridge .pytest_cache
