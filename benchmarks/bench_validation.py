@@ -125,7 +125,9 @@ def main() -> int:
     config = yaml.safe_load((REPO / "configs" / "interview_results.yaml").read_text(encoding="utf-8"))
     params = CheckParameters.from_config(config)
     name, rules = load_rules(REPO / "configs" / "expectations" / "interview_results.yaml",
-                             {"scale": {"min": params.scale_min, "max": params.scale_max}})
+                             {"scale": {"min": params.scale_min, "max": params.scale_max},
+                              "keywords": {"max_items": params.max_keywords,
+                                           "max_chars": params.max_keyword_chars}})
     required = list(next(r for r in rules if r.name == "required_fields").columns)
     print(f"generating {args.rows:,} results (+ {args.rows * 9:,} dimension/keyword/clip rows) ...", flush=True)
     frames, known = generate(args.rows)

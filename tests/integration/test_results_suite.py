@@ -17,7 +17,10 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 @pytest.fixture(scope="module")
 def runner() -> SuiteRunner:
-    name, rules = load_rules(CONFIGS / "expectations" / "interview_results.yaml", {"scale": {"min": 0, "max": 100}})
+    name, rules = load_rules(
+        CONFIGS / "expectations" / "interview_results.yaml",
+        {"scale": {"min": 0, "max": 100}, "keywords": {"max_items": 20, "max_chars": 40}},
+    )
     return SuiteRunner(name, rules)
 
 

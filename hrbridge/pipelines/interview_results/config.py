@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Mapping
@@ -62,17 +63,26 @@ def load_results_config(settings: Settings | None = None) -> ResultsConfig:
     )
 
 
+def suite_placeholders(config: ResultsConfig) -> dict[str, dict[str, Any]]:
+    """Values for the suite YAML's ``{section.key}`` placeholders (scale and keyword limits)."""
+    params = config.params
+    return {
+        "scale": {"min": params.scale_min, "max": params.scale_max},
+        "keywords": {"max_items": params.max_keywords, "max_chars": params.max_keyword_chars},
+    }
+
+
 @cache
-def _runner(suite_path: str, scale_min: float, scale_max: float, mtime: float) -> SuiteRunner:
-    name, rules = load_rules(Path(suite_path), {"scale": {"min": scale_min, "max": scale_max}})
+def _runner(suite_path: str, placeholders: str, mtime: float) -> SuiteRunner:
+    name, rules = load_rules(Path(suite_path), json.loads(placeholders))
     return SuiteRunner(name, rules)
 
 
 def suite_runner(config: ResultsConfig) -> SuiteRunner:
-    """The GX suite runner for ``config`` (built once per suite file and scale, then reused)."""
-    params = config.params
+    """The GX suite runner for ``config`` (built once per suite file and parameters, then reused)."""
     path = config.suite_path.resolve()
-    return _runner(str(path), params.scale_min, params.scale_max, path.stat().st_mtime)
+    placeholders = json.dumps(suite_placeholders(config), sort_keys=True)
+    return _runner(str(path), placeholders, path.stat().st_mtime)
 
 
 @dataclass

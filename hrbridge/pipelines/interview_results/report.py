@@ -12,7 +12,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from hrbridge.pipelines.interview_results.config import ResultsConfig, file_safe, load_results_config
+from hrbridge.pipelines.interview_results.config import (
+    ResultsConfig,
+    file_safe,
+    load_results_config,
+    suite_placeholders,
+)
 from hrbridge.settings import Settings, load_settings
 from hrbridge.store.results import results_quarantine, validation_runs
 from transforms.masking import mask_pii
@@ -76,8 +81,7 @@ def build_validation_report(
     config = config or load_results_config(settings)
     out_dir = Path(out_dir or settings.ensure_dirs().reports_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    params = config.params
-    _, rules = load_rules(config.suite_path, {"scale": {"min": params.scale_min, "max": params.scale_max}})
+    _, rules = load_rules(config.suite_path, suite_placeholders(config))
     by_name = {rule.name: rule for rule in rules}
     with engine.connect() as conn:
         query = sa.select(validation_runs)
