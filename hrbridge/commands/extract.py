@@ -19,7 +19,7 @@ from typing import Any
 
 from hrbridge.cli import UsageError
 
-SOURCE_TYPES = ("successfactors",)
+SOURCE_TYPES = ("successfactors", "sap-hcm")
 FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
@@ -43,6 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--rate-limit", type=float, help="maximum requests per second")
     parser.add_argument("--out", required=True, help="output file: .parquet, .csv or .jsonl")
     parser.add_argument("--json", action="store_true", help="print one JSON summary object instead of text")
+    sap = parser.add_argument_group("sap-hcm (SAP HCM over RFC; needs pyrfc and the SAP NW RFC SDK, see docs/sap-hcm.md)")
+    sap.add_argument("--ashost", help="SAP application server host")
+    sap.add_argument("--sysnr", help="SAP system number, two digits (e.g. 00)")
+    sap.add_argument("--client", help="SAP client, three digits (e.g. 100)")
+    sap.add_argument("--keys", help="comma-separated personnel or applicant numbers, or @file with one per line")
     parser.set_defaults(func=run)
 
 
@@ -76,6 +81,8 @@ def _validate(args: argparse.Namespace) -> tuple[str, datetime | None, list[str]
 
 def run(args: argparse.Namespace) -> int:
     """Extract the stream; exit 0 on success, 2 on bad arguments, 1 on a source failure."""
+    if args.type == "sap-hcm":
+        return run_sap_hcm(args)
     from connectors.errors import ConnectorError
     from connectors.successfactors import SuccessFactorsConnector
 
@@ -120,6 +127,102 @@ def run(args: argparse.Namespace) -> int:
         print(f"hrbridge extract: warning: read {records} records but the server counted {connector.last_count}",
               file=sys.stderr)
     return 0
+
+
+# --- SAP HCM over RFC ----------------------------------------------------------------------------
+
+
+def _sap_keys(text: str | None) -> list[str]:
+    if not text:
+        raise UsageError("--keys is required for --type sap-hcm (personnel or applicant numbers, or @file)")
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8").replace("\n", ",")
+        except OSError as exc:
+            raise UsageError(f"cannot read --keys file {text[1:]!r}: {exc.strerror}") from exc
+    keys = [k.strip() for k in text.split(",") if k.strip()]
+    bad = [k for k in keys if not k.isdigit() or len(k) > 8]
+    if bad or not keys:
+        raise UsageError(f"--keys must be numbers of at most 8 digits; not: {', '.join(bad[:5]) or '(none given)'}")
+    return keys
+
+
+def run_sap_hcm(args: argparse.Namespace) -> int:
+    """``--type sap-hcm``: read one BAPI-backed stream for the given keys; exit 1 when pyrfc/the SDK is missing."""
+    from connectors.errors import ConnectorError
+    from connectors.sap_rfc import STREAMS, RfcParams, SapHcmConnector
+
+    fmt = FORMATS.get(Path(args.out).suffix.lower())
+    if fmt is None:
+        raise UsageError(f"unsupported output extension for {args.out!r}; use {', '.join(sorted(FORMATS))}")
+    if args.stream not in STREAMS:
+        raise UsageError(f"unknown sap-hcm --stream {args.stream!r}; supported: {', '.join(sorted(STREAMS))}")
+    if not 1 <= args.page_size <= 1000:
+        raise UsageError(f"--page-size must be between 1 and 1000, got {args.page_size}")
+    missing = [f"--{name}" for name in ("ashost", "sysnr", "client", "user") if not getattr(args, name)]
+    if missing:
+        raise UsageError(f"--type sap-hcm needs {', '.join(missing)}")
+    password = os.environ.get("HRBRIDGE_RFC_PASSWORD")
+    if not password:
+        raise UsageError("--type sap-hcm needs the password in env HRBRIDGE_RFC_PASSWORD")
+    keys = _sap_keys(args.keys)
+    try:
+        params = RfcParams(ashost=args.ashost, sysnr=args.sysnr, client=args.client, user=args.user,
+                           passwd=password, lang=os.environ.get("HRBRIDGE_RFC_LANG", "EN"))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    stream = STREAMS[args.stream]
+    out = Path(args.out)
+    started = time.monotonic()
+    try:
+        connector = SapHcmConnector.connect(params, page_size=args.page_size)
+    except ConnectorError as exc:
+        print(f"hrbridge extract: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return write_sap_stream(connector, stream.name, keys, out, fmt, args.json, started)
+
+
+def write_sap_stream(connector: Any, stream_name: str, keys: list[str], out: Path, fmt: str,
+                     as_json: bool, started: float) -> int:
+    """Write a SAP HCM stream to ``out`` page by page and print the summary; 1 on a connector failure."""
+    from connectors.errors import ConnectorError
+    from connectors.sap_rfc import STREAMS
+
+    stream = STREAMS[stream_name]
+    types = {c: ("Edm.Int64" if t in ("NUMC", "INT") else "Edm.String") for c, t in stream.column_types.items()}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    try:
+        sink = open_sink(fmt, out, stream.columns, types)
+        try:
+            for page in connector.read_pages(stream_name, keys):
+                sink.write([{k: _plain_date(v) for k, v in r.items()} for r in page], first_row=written)
+                written += len(page)
+        finally:
+            sink.close()
+    except (ConnectorError, ValueError) as exc:
+        print(f"hrbridge extract: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        connector.close()
+    stats = connector.stats
+    summary = {"stream": stream_name, "function": stream.function, "keys": len(keys), "calls": stats.calls,
+               "rows": stats.rows, "records": stats.records, "empty_answers": stats.empty_answers,
+               "warnings": stats.warnings, "pages": stats.pages, "out": str(out), "format": fmt,
+               "seconds": round(time.monotonic() - started, 3)}
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        print(f"extracted {stats.records} {stream_name} records ({stream.function}, {stats.calls} calls, "
+              f"{stats.warnings} warnings) in {stats.pages} pages to {out}")
+    return 0
+
+
+def _plain_date(value: Any) -> Any:
+    from datetime import date
+    from datetime import time as dtime
+
+    return value.isoformat() if isinstance(value, (date, dtime)) else value
 
 
 # --- sinks -----------------------------------------------------------------------------------------
