@@ -337,15 +337,28 @@ class _CopyReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        while not len(self._chunk):
-            data = self._copy.read()
+        """Fill ``buffer`` with as many COPY rows as fit (one join per call, not one copy per row)."""
+        view = memoryview(buffer).cast("B")
+        want = len(view)
+        parts: list[Any] = []
+        size = 0
+        if len(self._chunk):
+            parts.append(self._chunk)
+            size = len(self._chunk)
+        read = self._copy.read
+        while size < want:
+            data = read()
             if not data:
-                return 0
-            self._chunk = memoryview(bytes(data))
-        size = min(len(buffer), len(self._chunk))
-        buffer[:size] = self._chunk[:size]
-        self._chunk = self._chunk[size:]
-        return size
+                break
+            parts.append(data)
+            size += len(data)
+        if not size:
+            return 0
+        joined = memoryview(b"".join(parts))
+        taken = min(want, size)
+        view[:taken] = joined[:taken]
+        self._chunk = joined[taken:]
+        return taken
 
 
 def _arrow_type(kind: str) -> Any:
