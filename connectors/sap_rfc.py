@@ -286,6 +286,7 @@ class RfcStream:
     params: Mapping[str, Any] = field(default_factory=dict)
     empty_row: bool = False
     derive: Callable[[dict[str, Any]], None] | None = None
+    search_params: tuple[str, ...] = ()
 
     @property
     def columns(self) -> list[str]:
@@ -314,6 +315,7 @@ STREAMS: dict[str, RfcStream] = {s.name: s for s in (
         name="employees", function="BAPI_EMPLOYEE_GETDATA", key_param="EMPLOYEE_ID", key_width=8,
         table="PERSONAL_DATA", canonical_entity="employee", key_field="employee_id",
         params={"AUTHORITY_CHECK": "X"},
+        search_params=("LASTNAME_M", "FSTNAME_M", "ORG_SEARK", "JOB_SEARK", "POS_SEARK", "DATE"),
         fields=_fields(("PERNR", "employee_id", "ID"), ("LAST_NAME", "last_name", "CHAR"),
                        ("FIRSTNAME", "first_name", "CHAR"), ("BIRTHDATE", "birth_date", "DATS"),
                        ("NATIONAL", "nationality", "CHAR"), ("LANGU_ISO", "locale", "CHAR"),
@@ -352,7 +354,8 @@ class RfcStats:
     """Counts of one connector: BAPI calls, table rows read, records emitted, warnings, pages.
 
     They reconcile: ``records == rows + empty_answers`` (an answer with an empty table still gives
-    one record for streams with ``empty_row``, from its export parameters).
+    one record for streams with ``empty_row``, from its export parameters), and keys asked ==
+    ``calls + duplicate_keys`` (a key given twice is read once).
     """
 
     calls: int = 0
@@ -361,6 +364,7 @@ class RfcStats:
     warnings: int = 0
     pages: int = 0
     empty_answers: int = 0
+    duplicate_keys: int = 0
 
 
 def normalise_key(key: str | int, width: int, what: str = "key") -> str:
@@ -397,9 +401,13 @@ class SapHcmConnector:
         except KeyError:
             raise KeyError(f"unknown SAP HCM stream {name!r}; known: {', '.join(sorted(STREAMS))}") from None
 
-    def call(self, stream: RfcStream, key: str) -> dict[str, Any]:
-        """One BAPI call for ``key``; RETURN checked, pyrfc failures translated to ConnectorError."""
-        params = {**stream.params, stream.key_param: key}
+    def call(self, stream: RfcStream, key: str | None, criteria: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """One BAPI call for ``key`` (or search ``criteria``); RETURN checked, pyrfc failures translated."""
+        params = {**stream.params, **(criteria or {})}
+        if key is not None:
+            params[stream.key_param] = key
+        else:
+            key = "search " + ", ".join(f"{k}={v}" for k, v in (criteria or {}).items())
         self.stats.calls += 1
         try:
             result = self.connection.call(stream.function, **params)
@@ -414,14 +422,16 @@ class SapHcmConnector:
         self.stats.warnings += len(found)
         return dict(result)
 
-    def records_for(self, stream: RfcStream, key: str) -> list[dict[str, Any]]:
+    def records_for(self, stream: RfcStream, key: str | None,
+                    criteria: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
         """Canonical records of one BAPI answer: table rows converted, exports and joined rows merged."""
-        result = self.call(stream, key)
+        result = self.call(stream, key, criteria)
+        label = key or "search"
         rows = result.get(stream.table) or []
         if not isinstance(rows, list):
             raise MalformedResponseError(f"{stream.function} for {key}: table {stream.table} is not a list")
         self.stats.rows += len(rows)
-        head = {f.canonical: convert(result.get(f.sap), f.abap_type, f"{stream.function} {key} {f.sap}")
+        head = {f.canonical: convert(result.get(f.sap), f.abap_type, f"{stream.function} {label} {f.sap}")
                 for f in stream.exports}
         joined: dict[Any, Mapping[str, Any]] = {}
         if stream.join_table:
@@ -432,7 +442,7 @@ class SapHcmConnector:
         if not rows and stream.empty_row:
             self.stats.empty_answers += 1
         for index, row in enumerate(source_rows):
-            where = f"{stream.function} {key} {stream.table} row {index}"
+            where = f"{stream.function} {label} {stream.table} row {index}"
             record = dict(head)
             for f in stream.fields:
                 record[f.canonical] = convert(row.get(f.sap), f.abap_type, f"{where} {f.sap}")
@@ -440,7 +450,7 @@ class SapHcmConnector:
                 other = joined.get(str(row.get(stream.join_on, "")).strip(), {})
                 for f in stream.join_fields:
                     record[f.canonical] = convert(other.get(f.sap), f.abap_type,
-                                                  f"{stream.function} {key} {stream.join_table} {f.sap}")
+                                                  f"{stream.function} {label} {stream.join_table} {f.sap}")
             record.setdefault(stream.key_field, None)
             if stream.canonical_entity == "application":
                 record["candidate_id"] = key
@@ -456,15 +466,37 @@ class SapHcmConnector:
         pages are cut here: memory stays bounded by ``page_size`` plus one BAPI answer.
         """
         stream = self.stream(name)
+        seen: set[str] = set()
         page: list[dict[str, Any]] = []
         for raw_key in keys:
             key = normalise_key(raw_key, stream.key_width, stream.key_param)
+            if key in seen:  # asked twice: read once, counted as a duplicate
+                self.stats.duplicate_keys += 1
+                continue
+            seen.add(key)
             page.extend(self.records_for(stream, key))
             while len(page) >= self.page_size:
                 yield self._emit(page[: self.page_size])
                 page = page[self.page_size:]
         if page:
             yield self._emit(page)
+
+    def search_pages(self, name: str, criteria: Mapping[str, str]) -> Iterator[list[dict[str, Any]]]:
+        """One BAPI call with SAP's own selection parameters (e.g. ``ORG_SEARK`` = an org unit), cut into pages.
+
+        Only the stream's declared ``search_params`` are accepted (ValueError otherwise), so a typo
+        does not silently select everybody or nobody.
+        """
+        stream = self.stream(name)
+        unknown = sorted(set(criteria) - set(stream.search_params))
+        if not stream.search_params:
+            raise ValueError(f"stream {name} reads by key only ({stream.key_param})")
+        if unknown or not criteria:
+            raise ValueError(f"stream {name} searches by {', '.join(stream.search_params)}; "
+                             f"got {', '.join(unknown) or 'no criteria'}")
+        records = self.records_for(stream, None, criteria)
+        for start in range(0, len(records), self.page_size):
+            yield self._emit(records[start:start + self.page_size])
 
     def _emit(self, page: list[dict[str, Any]]) -> list[dict[str, Any]]:
         self.stats.records += len(page)

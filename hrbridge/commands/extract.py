@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--type", required=True, help=f"source system type ({', '.join(SOURCE_TYPES)})")
     parser.add_argument("--url", default=os.environ.get("HRBRIDGE_SF_URL"),
                         help="API base URL, e.g. https://api4.successfactors.com (env HRBRIDGE_SF_URL)")
-    parser.add_argument("--user", default=os.environ.get("HRBRIDGE_SF_USER"), help="API user (env HRBRIDGE_SF_USER)")
+    parser.add_argument("--user", help="API user (env HRBRIDGE_SF_USER; HRBRIDGE_RFC_USER for sap-hcm)")
     parser.add_argument("--password", help="API password; prefer env HRBRIDGE_SF_PASSWORD")
     parser.add_argument("--company-id", default=os.environ.get("HRBRIDGE_SF_COMPANY_ID"),
                         help="company ID, appended to the user as user@company (env HRBRIDGE_SF_COMPANY_ID)")
@@ -44,10 +44,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="output file: .parquet, .csv or .jsonl")
     parser.add_argument("--json", action="store_true", help="print one JSON summary object instead of text")
     sap = parser.add_argument_group("sap-hcm (SAP HCM over RFC; needs pyrfc and the SAP NW RFC SDK, see docs/sap-hcm.md)")
-    sap.add_argument("--ashost", help="SAP application server host")
-    sap.add_argument("--sysnr", help="SAP system number, two digits (e.g. 00)")
-    sap.add_argument("--client", help="SAP client, three digits (e.g. 100)")
+    sap.add_argument("--ashost", help="SAP application server host (env HRBRIDGE_RFC_ASHOST)")
+    sap.add_argument("--sysnr", help="SAP system number, two digits, e.g. 00 (env HRBRIDGE_RFC_SYSNR)")
+    sap.add_argument("--client", help="SAP client, three digits, e.g. 100 (env HRBRIDGE_RFC_CLIENT)")
     sap.add_argument("--keys", help="comma-separated personnel or applicant numbers, or @file with one per line")
+    sap.add_argument("--search", action="append", metavar="PARAM=VALUE",
+                     help="BAPI selection instead of --keys, e.g. ORG_SEARK=50000590 (employees; repeatable)")
     parser.set_defaults(func=run)
 
 
@@ -73,6 +75,7 @@ def _validate(args: argparse.Namespace) -> tuple[str, datetime | None, list[str]
     if not 1 <= args.page_size <= 1000:
         raise UsageError(f"--page-size must be between 1 and 1000, got {args.page_size}")
     password = args.password or os.environ.get("HRBRIDGE_SF_PASSWORD")
+    args.user = args.user or os.environ.get("HRBRIDGE_SF_USER")
     if not args.user or not password:
         raise UsageError("--user and a password (--password or env HRBRIDGE_SF_PASSWORD) are required")
     select = [f.strip() for f in args.select.split(",") if f.strip()] if args.select else None
@@ -132,9 +135,19 @@ def run(args: argparse.Namespace) -> int:
 # --- SAP HCM over RFC ----------------------------------------------------------------------------
 
 
+def _sap_search(items: list[str] | None) -> dict[str, str]:
+    criteria: dict[str, str] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise UsageError(f"--search {item!r} is not PARAM=VALUE (e.g. ORG_SEARK=50000590)")
+        criteria[name.strip().upper()] = value.strip()
+    return criteria
+
+
 def _sap_keys(text: str | None) -> list[str]:
     if not text:
-        raise UsageError("--keys is required for --type sap-hcm (personnel or applicant numbers, or @file)")
+        raise UsageError("--type sap-hcm needs --keys (personnel or applicant numbers, or @file) or --search")
     if text.startswith("@"):
         try:
             text = Path(text[1:]).read_text(encoding="utf-8").replace("\n", ",")
@@ -159,19 +172,33 @@ def run_sap_hcm(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown sap-hcm --stream {args.stream!r}; supported: {', '.join(sorted(STREAMS))}")
     if not 1 <= args.page_size <= 1000:
         raise UsageError(f"--page-size must be between 1 and 1000, got {args.page_size}")
+    unsupported = [flag for flag, value in (("--since", args.since), ("--select", args.select),
+                                            ("--rate-limit", args.rate_limit)) if value]
+    if unsupported:
+        raise UsageError(f"{', '.join(unsupported)} not supported for --type sap-hcm (these BAPIs read by key)")
+    for name in ("ashost", "sysnr", "client", "user"):
+        setattr(args, name, getattr(args, name) or os.environ.get(f"HRBRIDGE_RFC_{name.upper()}"))
     missing = [f"--{name}" for name in ("ashost", "sysnr", "client", "user") if not getattr(args, name)]
     if missing:
         raise UsageError(f"--type sap-hcm needs {', '.join(missing)}")
     password = os.environ.get("HRBRIDGE_RFC_PASSWORD")
     if not password:
         raise UsageError("--type sap-hcm needs the password in env HRBRIDGE_RFC_PASSWORD")
-    keys = _sap_keys(args.keys)
+    criteria = _sap_search(args.search)
+    if criteria and args.keys:
+        raise UsageError("give either --keys or --search, not both")
+    stream = STREAMS[args.stream]
+    if criteria:
+        unknown = sorted(set(criteria) - set(stream.search_params))
+        if unknown:
+            allowed = ", ".join(stream.search_params) or f"nothing (reads by {stream.key_param} only)"
+            raise UsageError(f"stream {stream.name} cannot search by {', '.join(unknown)}; it searches by {allowed}")
+    keys = [] if criteria else _sap_keys(args.keys)
     try:
         params = RfcParams(ashost=args.ashost, sysnr=args.sysnr, client=args.client, user=args.user,
                            passwd=password, lang=os.environ.get("HRBRIDGE_RFC_LANG", "EN"))
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    stream = STREAMS[args.stream]
     out = Path(args.out)
     started = time.monotonic()
     try:
@@ -179,12 +206,12 @@ def run_sap_hcm(args: argparse.Namespace) -> int:
     except ConnectorError as exc:
         print(f"hrbridge extract: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-    return write_sap_stream(connector, stream.name, keys, out, fmt, args.json, started)
+    return write_sap_stream(connector, stream.name, keys, out, fmt, args.json, started, criteria)
 
 
 def write_sap_stream(connector: Any, stream_name: str, keys: list[str], out: Path, fmt: str,
-                     as_json: bool, started: float) -> int:
-    """Write a SAP HCM stream to ``out`` page by page and print the summary; 1 on a connector failure."""
+                     as_json: bool, started: float, criteria: dict[str, str] | None = None) -> int:
+    """Write a SAP HCM stream (by keys, or by BAPI search ``criteria``) to ``out`` page by page; 1 on a failure."""
     from connectors.errors import ConnectorError
     from connectors.sap_rfc import STREAMS
 
@@ -195,7 +222,9 @@ def write_sap_stream(connector: Any, stream_name: str, keys: list[str], out: Pat
     try:
         sink = open_sink(fmt, out, stream.columns, types)
         try:
-            for page in connector.read_pages(stream_name, keys):
+            pages = (connector.search_pages(stream_name, criteria) if criteria
+                     else connector.read_pages(stream_name, keys))
+            for page in pages:
                 sink.write([{k: _plain_date(v) for k, v in r.items()} for r in page], first_row=written)
                 written += len(page)
         finally:
@@ -206,7 +235,8 @@ def write_sap_stream(connector: Any, stream_name: str, keys: list[str], out: Pat
     finally:
         connector.close()
     stats = connector.stats
-    summary = {"stream": stream_name, "function": stream.function, "keys": len(keys), "calls": stats.calls,
+    summary = {"stream": stream_name, "function": stream.function, "keys": len(keys),
+               "duplicate_keys": stats.duplicate_keys, "search": criteria or None, "calls": stats.calls,
                "rows": stats.rows, "records": stats.records, "empty_answers": stats.empty_answers,
                "warnings": stats.warnings, "pages": stats.pages, "out": str(out), "format": fmt,
                "seconds": round(time.monotonic() - started, 3)}

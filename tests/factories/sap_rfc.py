@@ -72,6 +72,15 @@ def employee_answer(number: int, ret: Mapping[str, str] | None = None) -> dict[s
     }
 
 
+def employee_search_answer(numbers: list[int], ret: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """BAPI_EMPLOYEE_GETDATA for a search (e.g. ORG_SEARK): one PERSONAL_DATA and ORG_ASSIGNMENT row per employee."""
+    answers = [employee_answer(n) for n in numbers]
+    return {"RETURN": dict(ret) if ret is not None else bapireturn(),
+            "PERSONAL_DATA": [row for a in answers for row in a["PERSONAL_DATA"]],
+            "ORG_ASSIGNMENT": [row for a in reversed(answers) for row in a["ORG_ASSIGNMENT"]],
+            "INTERNAL_CONTROL": [], "COMMUNICATION": [], "ARCHIVELINK": []}
+
+
 def applicant_status_answer(number: int, vacancies: tuple[tuple[str, str], ...] = (("50000123", "2"),),
                             ret: Mapping[str, str] | None = None) -> dict[str, Any]:
     """BAPI_APPLICANT_GETSTATUS: overall status exports + VACANCY_STATUS rows (vacancy, status)."""

@@ -6,6 +6,9 @@ import csv
 import importlib.util
 import json
 import logging
+import os
+import subprocess
+import sys
 import time
 from datetime import date
 from datetime import time as dtime
@@ -37,6 +40,7 @@ from tests.factories.sap_rfc import (
     bapireturn,
     bapireturn1,
     employee_answer,
+    employee_search_answer,
     pernr,
     persdata_answer,
 )
@@ -359,3 +363,84 @@ def test_successfactors_type_is_still_validated_as_before(tmp_path: Path, capsys
     assert main(["extract", "--type", "workday", "--stream", "x", "--out", str(tmp_path / "c.csv")]) == 2
     assert "supported: successfactors, sap-hcm" in capsys.readouterr().err
     assert SDK_MESSAGE.startswith("SAP HCM over RFC needs the pyrfc package")
+
+
+# --- search and duplicates ------------------------------------------------------------------------
+
+
+def test_employee_search_by_org_unit_pages_one_answer_and_joins_by_pernr() -> None:
+    conn = RecordedConnection({"BAPI_EMPLOYEE_GETDATA": employee_search_answer(list(range(100, 107)))})
+    connector = SapHcmConnector(conn, page_size=3)
+    pages = list(connector.search_pages("employees", {"ORG_SEARK": "50000590"}))
+    assert [len(p) for p in pages] == [3, 3, 1]
+    records = [r for p in pages for r in p]
+    assert [r["employee_id"] for r in records] == [pernr(n) for n in range(100, 107)]
+    assert all(r["last_name"] == f"Schmidt{int(r['employee_id'])}" and r["org_unit"] == "50000590" for r in records)
+    assert conn.calls == [("BAPI_EMPLOYEE_GETDATA", {"AUTHORITY_CHECK": "X", "ORG_SEARK": "50000590"})]
+    assert (connector.stats.calls, connector.stats.rows, connector.stats.records) == (1, 7, 7)
+
+
+def test_search_rejects_undeclared_parameters_and_key_only_streams() -> None:
+    connector = SapHcmConnector(RecordedConnection({}))
+    with pytest.raises(ValueError, match="searches by LASTNAME_M, .*; got ORG_UNIT"):
+        list(connector.search_pages("employees", {"ORG_UNIT": "1"}))
+    with pytest.raises(ValueError, match="reads by key only \\(EMPLOYEENUMBER\\)"):
+        list(connector.search_pages("personal_data", {"ORG_SEARK": "1"}))
+
+
+def test_search_error_names_the_criteria() -> None:
+    ret = bapireturn("E", "Integration PA-PD is not active", "PG001")
+    connector = SapHcmConnector(RecordedConnection({"BAPI_EMPLOYEE_GETDATA": employee_search_answer([], ret)}))
+    with pytest.raises(BapiError, match="BAPI_EMPLOYEE_GETDATA for search ORG_SEARK=1 returned E"):
+        list(connector.search_pages("employees", {"ORG_SEARK": "1"}))
+
+
+def test_duplicate_keys_are_read_once_and_counted() -> None:
+    conn = RecordedConnection({"BAPI_PERSDATA_GETDETAILEDLIST": lambda **p: persdata_answer(int(p["EMPLOYEENUMBER"]))})
+    connector = SapHcmConnector(conn)
+    keys = ["1", "00000001", "2", "1"]
+    records = [r for page in connector.read_pages("personal_data", keys) for r in page]
+    assert [r["employee_id"] for r in records] == ["00000001", "00000002"]
+    assert connector.stats.duplicate_keys == 2
+    assert len(keys) == connector.stats.calls + connector.stats.duplicate_keys
+
+
+def test_cli_search_arguments_are_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("HRBRIDGE_RFC_PASSWORD", "x")
+    base = sap_args(tmp_path / "e.jsonl")
+    base[base.index("--keys"):base.index("--keys") + 2] = []
+    cases = [
+        (["--search", "ORG_SEARK"], "is not PARAM=VALUE"),
+        (["--search", "ORG_SEARK=1", "--keys", "1"], "either --keys or --search"),
+        (["--search", "ORG_SEARK=1"], "stream personal_data cannot search by ORG_SEARK; it searches by nothing"),
+        ([], "needs --keys"),
+        (["--keys", "1", "--since", "2026-01-01"], "--since not supported for --type sap-hcm"),
+    ]
+    for extra, message in cases:
+        assert main([*base, *extra]) == 2, extra
+        assert message in capsys.readouterr().err
+
+
+def test_cli_connection_settings_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    for name, value in {"ASHOST": "h", "SYSNR": "00", "CLIENT": "100", "USER": "RFC_HR", "PASSWORD": "pw"}.items():
+        monkeypatch.setenv(f"HRBRIDGE_RFC_{name}", value)
+    monkeypatch.setenv("HRBRIDGE_SF_USER", "sfadmin")
+    args = ["extract", "--type", "sap-hcm", "--stream", "employees", "--keys", "1", "--out", str(tmp_path / "e.csv")]
+    code = main(args)
+    err = capsys.readouterr().err
+    if PYRFC_INSTALLED:  # a live logon attempt to host "h" fails as a connector error
+        assert code == 1
+    else:
+        assert code == 1 and "RfcSdkMissingError" in err
+
+
+@needs_no_pyrfc
+def test_console_command_without_pyrfc(tmp_path: Path) -> None:
+    env = {**os.environ, "HRBRIDGE_RFC_PASSWORD": "s3cret-Pw", "HRBRIDGE_HOME": str(tmp_path)}
+    done = subprocess.run([str(Path(sys.executable).parent / "hrbridge"), *sap_args(tmp_path / "p.parquet")],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 1
+    assert "SAP HCM over RFC needs the pyrfc package and the SAP NW RFC SDK 7.50" in done.stderr
+    assert "s3cret-Pw" not in done.stderr + done.stdout
