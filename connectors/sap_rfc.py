@@ -286,15 +286,16 @@ class RfcStream:
     params: Mapping[str, Any] = field(default_factory=dict)
     empty_row: bool = False
     derive: Callable[[dict[str, Any]], None] | None = None
+    derived_columns: tuple[str, ...] = ()
     search_params: tuple[str, ...] = ()
 
     @property
     def columns(self) -> list[str]:
         """Canonical column names in output order."""
         names = [f.canonical for f in (*self.exports, *self.fields, *self.join_fields)]
-        if self.derive is not None:
-            names.extend(c for c in _DERIVED.get(self.name, ()) if c not in names)
-        return list(dict.fromkeys(names))
+        if self.canonical_entity == "application":
+            names.append("candidate_id")
+        return list(dict.fromkeys([*names, *self.derived_columns]))
 
     @property
     def column_types(self) -> dict[str, str]:
@@ -307,8 +308,6 @@ def _application_key(record: dict[str, Any]) -> None:
     vacancy = record.get("requisition_id")
     record["application_id"] = f"{record['candidate_id']}-{vacancy}" if vacancy else record["candidate_id"]
 
-
-_DERIVED: dict[str, tuple[str, ...]] = {"applicant_status": ("application_id",)}
 
 STREAMS: dict[str, RfcStream] = {s.name: s for s in (
     RfcStream(
@@ -344,7 +343,7 @@ STREAMS: dict[str, RfcStream] = {s.name: s for s in (
                         ("NAME", "name", "CHAR")),
         fields=_fields(("VACANCY", "requisition_id", "ID"), ("VA_STATUS", "status", "CHAR"),
                        ("VA_STATUS_TEXT", "status_text", "CHAR")),
-        derive=_application_key,
+        derive=_application_key, derived_columns=("application_id",),
     ),
 )}
 

@@ -3,6 +3,8 @@
 Pages are written as they arrive (a Parquet writer with a schema from the service metadata,
 CSV and JSONL appended per page), so memory stays flat however large the stream is. The
 password can come from ``HRBRIDGE_SF_PASSWORD`` so it never shows in the process list.
+``--type sap-hcm`` reads a BAPI-backed SAP HCM stream over RFC instead (docs/sap-hcm.md; its
+password only from ``HRBRIDGE_RFC_PASSWORD``).
 """
 
 from __future__ import annotations

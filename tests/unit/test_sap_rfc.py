@@ -444,3 +444,25 @@ def test_console_command_without_pyrfc(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "SAP HCM over RFC needs the pyrfc package and the SAP NW RFC SDK 7.50" in done.stderr
     assert "s3cret-Pw" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+@pytest.mark.parametrize(("stream", "answers", "keys", "expected"), [
+    ("employees", {"BAPI_EMPLOYEE_GETDATA": lambda **p: employee_answer(int(p["EMPLOYEE_ID"]))}, ["7", "8"], 2),
+    ("applicant_status", {"BAPI_APPLICANT_GETSTATUS": applicant_status_answer(9, (("50000001", "1"),
+                                                                                  ("50000002", "3")))}, ["9"], 2),
+])
+def test_every_stream_fits_its_declared_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str,
+                                                stream: str, answers: dict, keys: list[str], expected: int) -> None:
+    connector = SapHcmConnector(RecordedConnection(answers))
+    out = tmp_path / f"{stream}{suffix}"
+    assert write_sap_stream(connector, stream, keys, out, suffix.lstrip("."), False, time.monotonic()) == 0, \
+        capsys.readouterr().err
+    if suffix == ".csv":
+        with out.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    else:
+        rows = pq.read_table(out).to_pylist()
+    assert len(rows) == expected
+    assert list(rows[0]) == STREAMS[stream].columns
+    assert f"extracted {expected} {stream} records" in capsys.readouterr().out
