@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from plugins.hrbridge_provider.hooks import (
     InterviewPlatformHook,
+    SapHcmHook,
     SuccessFactorsHook,
     interview_platform,
     successfactors,
 )
 
-__all__ = ["InterviewPlatformHook", "SuccessFactorsHook", "interview_platform", "successfactors"]
+__all__ = ["InterviewPlatformHook", "SapHcmHook", "SuccessFactorsHook", "interview_platform", "successfactors"]

@@ -1,4 +1,4 @@
-"""Airflow hooks for SuccessFactors and the interview platform: credentials only from Connections.
+"""Airflow hooks for SuccessFactors, SAP HCM and the interview platform: credentials only from Connections.
 
 Connection ``hrbridge_successfactors``: host = API server URL (``https://api4.successfactors.com``;
 ``/odata/v2`` is added), login = user, password, extra ``{"company_id": "...", "rate_limit": 10}``.
@@ -16,6 +16,7 @@ from airflow.sdk.bases.hook import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 
 from connectors.interview import InterviewPlatform
+from connectors.sap_rfc import RfcParams, SapHcmConnector
 from connectors.successfactors import SuccessFactorsConnector
 from hrbridge.connections import (
     build_interview_platform,
@@ -85,6 +86,35 @@ class InterviewPlatformHook(BaseHook):
             _base_url(conn), conn.password or "", kind=extra.get("kind", "hrbridge"),
             rate_limit=_rate(extra, self.rate_limit),
         )
+
+
+class SapHcmHook(BaseHook):
+    """Builds a :class:`SapHcmConnector` (RFC, needs pyrfc + SAP NW RFC SDK) from ``hrbridge_sap_hcm``.
+
+    host = application server, login/password, extra ``{"sysnr": "00", "client": "100", "lang": "EN"}``.
+    """
+
+    conn_name_attr = "sap_hcm_conn_id"
+    default_conn_name = "hrbridge_sap_hcm"
+    conn_type = "hrbridge_sap_hcm"
+    hook_name = "SAP HCM over RFC (hrbridge)"
+
+    def __init__(self, sap_hcm_conn_id: str = default_conn_name, page_size: int = 500) -> None:
+        super().__init__()
+        self.sap_hcm_conn_id = sap_hcm_conn_id
+        self.page_size = page_size
+
+    def rfc_params(self) -> RfcParams:
+        """Logon parameters from the Connection, or from ``HRBRIDGE_RFC_*`` when it is not defined."""
+        try:
+            conn = self.get_connection(self.sap_hcm_conn_id)
+        except AirflowNotFoundException:
+            return RfcParams.from_env()
+        return RfcParams.from_connection(conn.host, conn.login, conn.password, conn.extra_dejson)
+
+    def get_conn(self) -> SapHcmConnector:
+        """An open connector; raises ``RfcSdkMissingError`` naming the SDK when pyrfc is absent."""
+        return SapHcmConnector.connect(self.rfc_params(), page_size=self.page_size)
 
 
 def successfactors(rate_limit: float | None = None, page_size: int = 1000) -> SuccessFactorsConnector:
