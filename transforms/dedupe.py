@@ -66,6 +66,18 @@ def _repeated(values: pd.Series, nulls_match: bool) -> np.ndarray:
     return (codes >= 0) & (counts[np.maximum(codes, 0)] > 1)
 
 
+def fold_name(values: pd.Series) -> pd.Series:
+    """Names as rules compare them: case-folded, all whitespace removed.
+
+    Computed once per distinct name (a batch has few: ~1,200 in 50,000 rows) and expanded back by
+    code, since ``casefold`` runs in Python per value.
+    """
+    text = values.astype("str")
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    folded = pd.Series(uniques, dtype="str").str.casefold().str.replace(r"\s+", "", regex=True)
+    return pd.Series(folded.array.take(codes, allow_fill=True), index=values.index, name=values.name)
+
+
 def match_key(df: pd.DataFrame, column: str, exact: bool = False) -> pd.Series:
     """The value rule matching compares for ``column``: names ignore case and whitespace, e-mails
     surrounding spaces and case; ``exact`` compares values as they are."""
@@ -73,7 +85,7 @@ def match_key(df: pd.DataFrame, column: str, exact: bool = False) -> pd.Series:
     if exact:
         return values
     if column == "name":
-        return values.astype("str").str.casefold().str.replace(r"\s+", "", regex=True)
+        return fold_name(values)
     if column == "email":
         return values.astype("str").str.strip().str.lower()
     return values
