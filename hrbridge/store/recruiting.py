@@ -207,3 +207,61 @@ def invitation_counts(conn: sa.Connection) -> dict[str, int]:
     counts: dict[str, Any] = {state: 0 for state in INVITATION_STATES}
     counts.update({state: int(n) for state, n in rows})
     return counts
+
+
+# Columns added after the first release, per table: created by upgrade_schema on existing hubs.
+_ADDED_COLUMNS = {
+    "candidates": ("deleted_at",),
+    "applications": ("deleted_at",),
+    "requisitions": ("deleted_at",),
+    "invitations": ("refusals", "refused_at", "source_modified"),
+    "sync_quarantine": ("subject_id",),
+}
+_WIDENED = (("candidates", "email"), ("candidates", "phone"), ("applications", "email"))
+_upgraded: set[str] = set()
+
+
+def upgrade_schema(engine: sa.Engine) -> list[str]:
+    """Bring an existing hub up to this schema (idempotent, once per process and database).
+
+    Adds the newer columns, widens contact columns to TEXT for their ciphertext and (Postgres)
+    allows the ``refused`` invitation state. Returns what was changed, e.g. ``["candidates.deleted_at"]``.
+    SQLite keeps an old CHECK on ``invitations.state``: recreate such a development hub.
+    """
+    key = engine.url.render_as_string(hide_password=True)
+    if key in _upgraded:
+        return []
+    changed: list[str] = []
+    postgres = engine.dialect.name == "postgresql"
+    with engine.begin() as conn:
+        inspector = sa.inspect(conn)  # the same connection: no wait on the locks the ALTERs take
+        for table_name, names in _ADDED_COLUMNS.items():
+            if not inspector.has_table(table_name):
+                continue
+            present = {c["name"] for c in inspector.get_columns(table_name)}
+            for name in names:
+                if name in present:
+                    continue
+                column = metadata.tables[table_name].c[name]
+                ddl = f"ALTER TABLE {table_name} ADD COLUMN {name} {column.type.compile(dialect=engine.dialect)}"
+                if column.server_default is not None:
+                    ddl += f" NOT NULL DEFAULT {column.server_default.arg}"
+                conn.exec_driver_sql(ddl)
+                changed.append(f"{table_name}.{name}")
+        if postgres:
+            for table_name, name in _WIDENED:
+                if not inspector.has_table(table_name):
+                    continue
+                kind = {c["name"]: c["type"] for c in inspector.get_columns(table_name)}.get(name)
+                if isinstance(kind, sa.String) and getattr(kind, "length", None):
+                    conn.exec_driver_sql(f"ALTER TABLE {table_name} ALTER COLUMN {name} TYPE TEXT")
+                    changed.append(f"{table_name}.{name} TEXT")
+            if inspector.has_table("invitations"):
+                checks = {c["name"]: c["sqltext"] for c in inspector.get_check_constraints("invitations")}
+                if "refused" not in str(checks.get("ck_invitations_state", "refused")):
+                    conn.exec_driver_sql("ALTER TABLE invitations DROP CONSTRAINT ck_invitations_state")
+                    conn.exec_driver_sql("ALTER TABLE invitations ADD CONSTRAINT ck_invitations_state CHECK "
+                                         "(state IN ('planned', 'posted', 'written_back', 'refused'))")
+                    changed.append("invitations.ck_invitations_state")
+    _upgraded.add(key)
+    return changed
