@@ -42,6 +42,7 @@ from connectors.interview import (
 )
 from connectors.sql import upsert
 from hrbridge.pipelines.pii import (
+    HUB_ENCRYPTED,
     default_vault,
     open_payload,
     open_rows,
@@ -67,10 +68,7 @@ PIPELINE = "candidate_sync"
 STREAMS = ("requisitions", "candidates", "applications", "resumes")
 SUPPORTED_LOCALES = ("zh-CN", "en-US")
 # Personal data encrypted at rest with the candidate's data key: table -> (columns, subject, record id)
-ENCRYPTED: dict[str, tuple[tuple[str, ...], str, str]] = {
-    "candidates": (("email", "phone"), "candidate_id", "candidate_id"),
-    "applications": (("email",), "candidate_id", "application_id"),
-}
+ENCRYPTED = HUB_ENCRYPTED
 # The stored request keeps the e-mail as the hub's token (a copy of candidates.email or
 # applications.email, sealed for that location) and names where it came from under this key.
 EMAIL_SEALED_IN = "_email_sealed_in"

@@ -174,3 +174,24 @@ def open_payload(
     except SubjectKeyShredded:
         return {k: v for k, v in stored.items() if k != SEALED}
     return json.loads(text)
+
+
+# Hub columns encrypted by candidate_sync: table -> (columns, subject column, record id column)
+HUB_ENCRYPTED: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "candidates": (("email", "phone"), "candidate_id", "candidate_id"),
+    "applications": (("email",), "candidate_id", "application_id"),
+}
+
+
+def open_hub_rows(vault: Vault, table: str, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Hub rows of ``table`` (``candidates``/``applications``) with e-mail/phone decrypted.
+
+    For readers outside candidate_sync (e.g. archive_sync): a shredded candidate's values are
+    ``None``; rows of other tables are returned unchanged.
+    """
+    if table not in HUB_ENCRYPTED or not rows:
+        return [dict(r) for r in rows]
+    columns, subject, record = HUB_ENCRYPTED[table]
+    present = [c for c in columns if any(c in r for r in rows)]
+    opened, _ = open_rows(vault, rows, present, table=table, subject_key=subject, record_key=record)
+    return opened

@@ -113,3 +113,14 @@ def test_candidate_shredded_after_planning_is_dropped_unsent(loop: Loop) -> None
     assert victim.application_id not in loop.invitations()
     sent = {inv["request"]["application_id"] for inv in loop.platform_sandbox.invitations.values()}
     assert victim.application_id not in sent
+
+
+def test_hub_rows_open_for_other_readers(loop: Loop) -> None:
+    from hrbridge.pipelines.pii import open_hub_rows
+
+    loop.run()
+    source = {str(r["applicationId"]): r for r in loop.sf_sandbox.records("JobApplication")}
+    opened = open_hub_rows(_vault(loop), "applications", _stored(loop, store.applications))
+    assert {r["application_id"]: r["email"] for r in opened} == {k: v["contactEmail"] for k, v in source.items()}
+    plain = [{"candidate_id": "x1", "email": "legacy@example.com", "phone": None}]  # before encryption
+    assert open_hub_rows(_vault(loop), "candidates", plain) == plain
