@@ -396,6 +396,15 @@ def _stream_postgres(engine: Engine, table: str, columns: Mapping[str, str], key
         raw.close()
 
 
+def _sorted_search(keys: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(keys, query)`` clipped to a valid index; the probes go in sorted order,
+    which walks ``keys`` forwards (several times faster than random probes into a large array)."""
+    order = np.argsort(query)
+    position = np.empty(len(query), dtype=np.int64)
+    position[order] = np.searchsorted(keys, query[order])
+    return np.minimum(position, max(len(keys) - 1, 0), out=position)
+
+
 def reconcile(expected: Expected, engine: Engine, table: str, threshold: float = DEFAULT_THRESHOLD,
               chunk_rows: int = 100_000) -> ReconcileResult:
     """Compare ``expected`` against every row of ``table``; see the module docstring."""
@@ -411,7 +420,7 @@ def reconcile(expected: Expected, engine: Engine, table: str, threshold: float =
         total += len(chunk)
         normalised = normalise_frame(chunk, expected.columns)
         key_hash, row_hash = hash_rows(normalised, expected.key)
-        position = np.minimum(np.searchsorted(keys, key_hash), max(len(keys) - 1, 0))
+        position = _sorted_search(keys, key_hash)
         found = (keys[position] == key_hash) if len(keys) else np.zeros(len(chunk), dtype=bool)
         equal = found & (hashes[position] == row_hash) if len(keys) else found
         differ = found & ~equal
