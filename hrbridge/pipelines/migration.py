@@ -10,7 +10,7 @@ dedupe`), then its survivors are looked up in a key index of the records already
 (64-bit hashes of the same keys the dedupe rules use — whole row, ID number, e-mail+name,
 phone+name — plus the employee id). A hit is merged into the record loaded earlier
 ("first loaded survives" across batches) and logged like any other merge. The index is kept in
-memory as sorted arrays (12 bytes a key) and persisted per batch inside the checkpoint, which
+memory as sorted runs (12 bytes a key) and persisted per batch inside the checkpoint, which
 also carries the batch's expected row hashes and column profile for the verification step.
 Counts always reconcile: ``source rows = loaded + quarantined + duplicates merged``.
 """
@@ -192,33 +192,45 @@ def batch_keys(frame: pd.DataFrame, row_hash: np.ndarray, rules: CleaningRules) 
 class KeyIndex:
     """Sorted 64-bit key hashes of every record the run has loaded, per rule, with source rows.
 
+    Each rule's keys are a few sorted runs, oldest first, merged like a binary counter (a run is
+    merged into the one before it once that one is no larger), so adding a batch costs
+    O(batch · log runs) amortised instead of rewriting the whole index, and a lookup searches
+    about log2(batches) runs. Among equal hashes the latest batch wins, then its first row,
+    exactly as a single sorted array with new keys inserted before equal old ones.
     Source rows are kept as int32 (12 bytes a key): sources up to 2**31 rows.
     """
 
-    hashes: dict[str, np.ndarray] = field(default_factory=dict)
-    rows: dict[str, np.ndarray] = field(default_factory=dict)
+    runs: dict[str, list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
 
     def lookup(self, rule: str, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(hit mask, survivor source rows) for ``query`` hashes under ``rule``."""
-        known = self.hashes.get(rule)
-        if known is None or not len(known) or not len(query):
-            return np.zeros(len(query), dtype=bool), np.zeros(len(query), dtype=np.int32)
-        order = np.argsort(query)  # sorted probes walk the index forwards: far fewer cache misses
-        position = np.empty(len(query), dtype=np.int64)
-        position[order] = np.searchsorted(known, query[order])
-        np.minimum(position, len(known) - 1, out=position)
-        return known[position] == query, self.rows[rule][position]
+        hit = np.zeros(len(query), dtype=bool)
+        rows = np.zeros(len(query), dtype=np.int32)
+        runs = [run for run in self.runs.get(rule, []) if len(run[0])]
+        if not runs or not len(query):
+            return hit, rows
+        order = np.argsort(query)  # sorted probes walk each run forwards: far fewer cache misses
+        probes = query[order]
+        found_sorted = np.zeros(len(query), dtype=bool)
+        rows_sorted = np.zeros(len(query), dtype=np.int32)
+        for hashes, run_rows in reversed(runs):  # newest first: it wins among equal hashes
+            position = np.minimum(np.searchsorted(hashes, probes), len(hashes) - 1)
+            fresh = (hashes[position] == probes) & ~found_sorted
+            rows_sorted[fresh] = run_rows[position[fresh]]
+            found_sorted |= fresh
+        hit[order], rows[order] = found_sorted, rows_sorted
+        return hit, rows
 
     def add(self, rule: str, hashes: np.ndarray, rows: np.ndarray) -> None:
-        """Insert keys, keeping the arrays sorted."""
+        """Add one batch's keys as a new sorted run, merging runs that are no larger than it."""
         order = np.argsort(hashes, kind="stable")
-        hashes, rows = hashes[order].astype(np.uint64), rows[order].astype(np.int32)
-        if rule not in self.hashes:
-            self.hashes[rule], self.rows[rule] = hashes, rows
-            return
-        position = np.searchsorted(self.hashes[rule], hashes)
-        self.hashes[rule] = np.insert(self.hashes[rule], position, hashes)
-        self.rows[rule] = np.insert(self.rows[rule], position, rows)
+        runs = self.runs.setdefault(rule, [])
+        runs.append((hashes[order].astype(np.uint64), rows[order].astype(np.int32)))
+        while len(runs) > 1 and len(runs[-2][0]) <= len(runs[-1][0]):
+            newer, older = runs.pop(), runs.pop()
+            merged = np.concatenate([newer[0], older[0]])  # newer first: stable sort keeps it first
+            order = np.argsort(merged, kind="stable")
+            runs.append((merged[order], np.concatenate([newer[1], older[1]])[order]))
 
 
 def merge_across_batches(frame: pd.DataFrame, row_hash: np.ndarray, index: KeyIndex, rules: CleaningRules
