@@ -76,7 +76,11 @@ def format_summary(counts: dict[str, Any]) -> str:
         f"  applications read   {counts['applications_read']:>7}  (loaded {counts['applications_loaded']}, "
         f"quarantined {counts['applications_quarantined']}, duplicates {counts['applications_deduplicated']})",
         f"  at trigger status   {counts['triggered']:>7}",
+        f"  not invited, erased {counts.get('erased', 0):>7}  (candidate's data key shredded)",
         f"  invited             {counts['invited']:>7}  (failed {counts['invite_failed']}, left planned)",
+        f"  refused             {counts.get('refused', 0):>7}  (rearmed {counts.get('rearmed', 0)}, "
+        "given another chance)",
         f"  written back        {counts['written_back']:>7}  (failed {counts['write_back_failed']}, retried next run)",
         f"  quarantined (all)   {counts['quarantined']:>7}  (table sync_quarantine)",
+        f"  deleted in source   {counts.get('deleted_detected', 0):>7}  (restored {counts.get('restored', 0)})",
     ])
