@@ -17,6 +17,7 @@ import json
 import logging
 import secrets
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -46,6 +47,23 @@ SAMPLE = 5
 DRAIN_CHUNK = 500
 BREAKER = 10  # consecutive failures of one system after which the rest of its queue waits for the next run
 BatchHook = Callable[[str, int], None]
+
+
+class PreparedBatch:
+    """A batch whose deletions ran in an open hub transaction, waiting to be logged and committed."""
+
+    def __init__(self, write: Callable[[], None], stack: ExitStack) -> None:
+        self._write = write
+        self._stack = stack
+
+    def finish(self) -> None:
+        """Write the log entries, signed head and checkpoint, commit, and release the connections."""
+        with self._stack:
+            self._write()
+
+    def discard(self) -> None:
+        """Release the connections without committing: the batch's deletions roll back."""
+        self._stack.close()
 
 
 class RetentionBusyError(RuntimeError):
@@ -115,6 +133,7 @@ class RetentionExecutor:
         self.erasers = dict(erasers or {})
         if shredder is not None and CRYPTO_SYSTEM not in self.erasers:
             self.erasers[CRYPTO_SYSTEM] = shredder_eraser(shredder)
+        self.pipeline = True
         create_retention_tables(hub)
 
     # ---- binding -------------------------------------------------------------------------------
@@ -269,21 +288,56 @@ class RetentionExecutor:
                 return counts
         cutoff = as_of - timedelta(days=item.retention_days) if item.retention_days is not None else None
         batch_no = 0
-        while True:
-            batch, new_cursor = self._next_batch(item, cursor, cutoff)
-            if not batch:
-                break
-            self._apply_batch(item, run_id, batch, cutoff, counts, (cursor, new_cursor), dry_run)
-            cursor = new_cursor
-            batch_no += 1
-            if on_batch and not dry_run:
-                on_batch(item.key, batch_no)
+        with ExitStack() as stack:
+            # Pipelined: batch k is logged and committed on a second connection while batch k+1 is read
+            # and deleted, each in its own transaction; commits stay in order and batch k+1 is only
+            # logged after batch k committed, so the chain, checkpoints and resumption are unchanged.
+            pool = stack.enter_context(ThreadPoolExecutor(1, "retention-log")) if (
+                not dry_run and self._can_pipeline(item)) else None
+            in_flight: Future[None] | None = None
+            prepared: PreparedBatch | None = None
+            try:
+                while True:
+                    batch, new_cursor = self._next_batch(item, cursor, cutoff)
+                    if not batch:
+                        break
+                    prepared = self._apply_batch(item, run_id, batch, cutoff, counts, (cursor, new_cursor), dry_run)
+                    cursor = new_cursor
+                    batch_no += 1
+                    if in_flight is not None:
+                        in_flight, done = None, in_flight
+                        done.result()
+                        if on_batch:
+                            on_batch(item.key, batch_no - 1)
+                    if prepared is None:
+                        continue
+                    ready, prepared = prepared, None
+                    if pool is not None:
+                        in_flight = pool.submit(ready.finish)
+                        continue
+                    ready.finish()
+                    if on_batch:
+                        on_batch(item.key, batch_no)
+                if in_flight is not None:
+                    in_flight, done = None, in_flight
+                    done.result()
+                    if on_batch:
+                        on_batch(item.key, batch_no)
+            finally:
+                if prepared is not None:
+                    prepared.discard()
         if not dry_run:
             with self.hub.begin() as conn:
                 conn.execute(purge_checkpoints.update().where(
                     purge_checkpoints.c.run_id == run_id, purge_checkpoints.c.work_key == item.key
                 ).values(finished=True))
         return counts
+
+    def _can_pipeline(self, item: WorkItem) -> bool:
+        """Overlap batches only on Postgres (SQLite has one writer) and when every store is in the hub
+        database, so no other database commits ahead of a batch whose log is still being written."""
+        return self.pipeline and self.hub.dialect.name == "postgresql" and all(
+            b.table.engine is self.hub for b in item.stores)
 
     def _next_batch(self, item: WorkItem, cursor: Any, cutoff: datetime | None) -> tuple[list[dict[str, Any]], Any]:
         size = self.config.batch_size
@@ -309,7 +363,13 @@ class RetentionExecutor:
         return bound.spec.on_request if item.key == "requests" else item.action
 
     def _apply_batch(self, item: WorkItem, run_id: str, batch: list[dict[str, Any]], cutoff: datetime | None,
-                     counts: ItemCounts, cursors: tuple[Any, Any], dry_run: bool) -> None:
+                     counts: ItemCounts, cursors: tuple[Any, Any], dry_run: bool) -> PreparedBatch | None:
+        """Delete or anonymise one batch in its open transaction; the returned batch logs and commits it.
+
+        A plan (``dry_run``) only counts and returns None. Otherwise the hub transaction stays open
+        until :meth:`PreparedBatch.finish` writes the log entries, signed head and checkpoint and
+        commits, so the deletion and its record land together or not at all.
+        """
         is_request = item.key == "requests"
         previous_cursor, new_cursor = cursors
         keys = [str(r["subject_id"]) for r in batch]
@@ -322,7 +382,8 @@ class RetentionExecutor:
             return subjects
 
         row_cutoff = cutoff if item.row_level else None
-        with ExitStack() as stack:
+        stack = ExitStack()
+        try:
             conns: dict[int, Connection] = {}
             hub_conn = stack.enter_context(self.hub.connect())
             conns[id(self.hub)] = hub_conn
@@ -379,9 +440,19 @@ class RetentionExecutor:
                 for store, n in before.get(k, {}).items():
                     _add(counts.records, store, n)
             if dry_run:
-                return
+                stack.close()
+                return None
             if not hub_conn.in_transaction():
                 hub_conn.begin()
+            # The counts as of this batch: a pipelined walk may count the next batch before this one commits.
+            progress = dict(subjects=counts.subjects, held=counts.held,
+                            records=json.dumps(counts.records, sort_keys=True))
+        except BaseException:
+            stack.close()
+            raise
+
+        def finish() -> None:
+            """Log entries, queued actions, request states, signed head and checkpoint; then commit."""
             entries = self._entries(item, run_id, batch, holds, before, after, set(active))
             self._enqueue(hub_conn, item, run_id, batch, set(active))
             if is_request:
@@ -393,9 +464,10 @@ class RetentionExecutor:
             hub_conn.execute(purge_checkpoints.update().where(
                 purge_checkpoints.c.run_id == run_id, purge_checkpoints.c.work_key == item.key
             ).values(cursor=json.dumps(new_cursor if isinstance(new_cursor, int | str) else str(new_cursor)),
-                     batches=purge_checkpoints.c.batches + 1, subjects=counts.subjects, held=counts.held,
-                     records=json.dumps(counts.records, sort_keys=True)))
+                     batches=purge_checkpoints.c.batches + 1, **progress))
             hub_conn.commit()
+
+        return PreparedBatch(finish, stack)
 
     def _counts(self, item: WorkItem, conns: Mapping[int, Connection], subjects: Subjects,
                 clauses: Mapping[int, list[sa.ColumnElement[bool]]]) -> dict[str, dict[str, int]]:
