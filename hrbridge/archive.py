@@ -7,6 +7,11 @@
 
 Rows carry a content hash; :func:`save_rows` inserts new keys, rewrites only rows whose hash
 changed and leaves identical rows untouched, so rerunning archive_sync changes nothing.
+
+Contact details of persons (``email``, ``phone``) and portraits' clip references are vault tokens
+under the candidate's data key — the same vault (on the hub) as the hub's copies, so one shred
+makes every copy unreadable; :func:`open_persons` / :func:`open_portraits` decrypt them. The
+e-mail person key is an HMAC under the archive pepper (:func:`archive_pepper`).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,8 +39,8 @@ persons = sa.Table(
     sa.Column("candidate_id", sa.String(64)),
     sa.Column("first_name", sa.String(200)),
     sa.Column("last_name", sa.String(200)),
-    sa.Column("email", sa.String(320)),
-    sa.Column("phone", sa.String(64)),
+    sa.Column("email", sa.Text),  # a vault token under the candidate's key
+    sa.Column("phone", sa.Text),  # a vault token under the candidate's key
     sa.Column("country", sa.String(64)),
     sa.Column("city", sa.String(200)),
     sa.Column("content_hash", sa.String(64), nullable=False),
@@ -85,10 +91,67 @@ TABLE_KEYS: dict[str, str] = {"archive_persons": "person_key", "archive_employme
                               "archive_portraits": "result_id"}
 
 
+# Archive columns holding personal data as vault tokens: table -> (columns, subject column, record id column)
+ARCHIVE_ENCRYPTED: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "archive_persons": (("email", "phone"), "candidate_id", "person_key"),
+}
+PEPPER_FILE = "archive-pepper.key"
+
+
+class ArchivePepperError(RuntimeError):
+    """The archive pepper file is unreadable or readable by others; the message names the file."""
+
+
+def archive_pepper(home: Path) -> bytes:
+    """The secret keying e-mail person keys: ``<home>/keys/archive-pepper.key`` (0600, created on first use).
+
+    Losing it changes every e-mail person key (rehires would no longer meet their earlier rows),
+    so it belongs in the same backup as the keyring.
+    """
+    import os
+    import secrets
+
+    path = Path(home) / "keys" / PEPPER_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # created by a concurrent run: read theirs
+        else:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(secrets.token_hex(32).encode("ascii"))
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise ArchivePepperError(f"{path} is readable by others (mode {mode:o}); run chmod 600 {path}")
+    pepper = path.read_bytes().strip()
+    if len(pepper) < 32:
+        raise ArchivePepperError(f"{path} holds fewer than 32 bytes; restore it from the backup")
+    return pepper
+
+
+def _widen_contacts(engine: Engine) -> None:
+    """Archives created before contacts were encrypted: widen email/phone to TEXT (tokens are longer)."""
+    if engine.dialect.name not in ("postgresql", "mysql", "mariadb"):
+        return  # SQLite does not enforce VARCHAR lengths
+    columns = {c["name"]: c["type"] for c in sa.inspect(engine).get_columns("archive_persons")}
+    narrow = [name for name in ARCHIVE_ENCRYPTED["archive_persons"][0]
+              if isinstance(columns.get(name), sa.String) and getattr(columns[name], "length", None)]
+    if not narrow:
+        return
+    with engine.begin() as conn:
+        for name in narrow:  # fixed column names from ARCHIVE_ENCRYPTED, never input
+            if engine.dialect.name == "postgresql":
+                conn.execute(sa.text(f"ALTER TABLE archive_persons ALTER COLUMN {name} TYPE TEXT"))
+            else:
+                conn.execute(sa.text(f"ALTER TABLE archive_persons MODIFY {name} TEXT"))
+
+
 @cache
 def _engine_for(url: str) -> Engine:
     engine = make_engine(url)
     archive_metadata.create_all(engine)
+    _widen_contacts(engine)
     return engine
 
 
@@ -148,6 +211,29 @@ def save_rows(
         conn.execute(table.update().where(key_col == row[key]).values(**{k: v for k, v in row.items() if k != key}))
     counts.inserted, counts.updated = len(inserts), len(updates)
     return counts
+
+
+def open_persons(vault: Any, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Person rows with ``email``/``phone`` decrypted (plaintext passes through; a shredded key gives None)."""
+    from hrbridge.pipelines.pii import open_rows
+
+    if not rows:
+        return []
+    columns, subject, record = ARCHIVE_ENCRYPTED["archive_persons"]
+    present = [c for c in columns if any(c in r for r in rows)]
+    opened, _ = open_rows(vault, rows, present, table="archive_persons", subject_key=subject, record_key=record)
+    return opened
+
+
+def seal_persons(vault: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Person rows with ``email``/``phone`` encrypted under each candidate's key (shredded → None)."""
+    from hrbridge.pipelines.pii import seal_rows
+
+    if not rows:
+        return rows
+    columns, subject, record = ARCHIVE_ENCRYPTED["archive_persons"]
+    sealed, _ = seal_rows(vault, rows, columns, table="archive_persons", subject_key=subject, record_key=record)
+    return sealed
 
 
 def open_portraits(vault: Any, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -1,14 +1,16 @@
 """Hired applications → employee-archive records (person, employment, interview portraits).
 
 Pure functions: a YAML mapping names, per archive column, the hub path(s) it comes from; the
-person key recognises one person across rehires (normalised e-mail, hashed, or candidate id); and
-every record carries a content hash so a rerun can tell "unchanged" from "changed" without
-touching the database.
+person key recognises one person across rehires (normalised e-mail under a keyed HMAC, or
+candidate id); and every record carries a content hash so a rerun can tell "unchanged" from
+"changed" without touching the database. Secrets (the pepper) are passed in; nothing here reads
+files.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -51,16 +53,32 @@ def normalise_email(value: Any) -> str | None:
     return value.strip().lower() or None
 
 
-def person_key(candidate: Mapping[str, Any], strategies: Sequence[str]) -> str:
+def email_key(email: str, pepper: bytes) -> str:
+    """``email:`` + HMAC-SHA256 of the normalised e-mail under ``pepper`` (first 32 hex digits).
+
+    Keyed, so the key cannot be reversed by hashing a list of likely addresses without the pepper.
+    """
+    digest = hmac.new(pepper, email.encode("utf-8"), hashlib.sha256).hexdigest()
+    return "email:" + digest[:32]
+
+
+def legacy_email_key(email: str) -> str:
+    """The unkeyed key earlier versions used (``sha256`` prefix): only to find and re-key old rows."""
+    return "email:" + hashlib.sha256(email.encode("utf-8")).hexdigest()[:32]
+
+
+def person_key(candidate: Mapping[str, Any], strategies: Sequence[str], pepper: bytes | None = None) -> str:
     """The archive's natural key for the person behind ``candidate`` (first strategy with a value).
 
-    ``email`` gives ``email:<sha256 prefix>`` so the key itself carries no personal data.
+    ``email`` gives :func:`email_key` (needs ``pepper``) so the key itself carries no personal data.
     """
     for strategy in strategies:
         if strategy == "email":
             email = normalise_email(candidate.get("email"))
             if email:
-                return "email:" + hashlib.sha256(email.encode("utf-8")).hexdigest()[:32]
+                if not pepper:
+                    raise ArchiveMappingError("person_key strategy 'email' needs the archive pepper")
+                return email_key(email, pepper)
         elif strategy == "candidate_id":
             if candidate.get("candidate_id"):
                 return f"candidate:{candidate['candidate_id']}"
@@ -79,10 +97,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def content_hash(record: Mapping[str, Any], exclude: Sequence[str] = ()) -> str:
-    """SHA-256 of the record's canonical JSON (sorted keys), ignoring ``exclude`` columns."""
+def content_hash(record: Mapping[str, Any], exclude: Sequence[str] = (), key: bytes | None = None) -> str:
+    """SHA-256 of the record's canonical JSON (sorted keys), ignoring ``exclude`` columns.
+
+    With ``key`` it is an HMAC-SHA256, for records holding personal data (a plain hash of a few
+    known fields could be matched against guesses).
+    """
     data = {k: _plain(v) for k, v in record.items() if k not in exclude}
     text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
+    if key:
+        return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -136,17 +160,24 @@ def map_hire(
     requisition: Mapping[str, Any] | None,
     results: Sequence[Mapping[str, Any]],
     config: Mapping[str, Any],
+    *,
+    pepper: bytes | None = None,
 ) -> ArchiveRecords:
-    """Map one hired application (with its candidate, requisition and stored results) to archive rows."""
+    """Map one hired application (with its candidate, requisition and stored results) to archive rows.
+
+    ``pepper`` keys the e-mail person key and the person's content hash (see :func:`email_key`).
+    """
     mapping = config.get("mapping") or {}
     if not isinstance(mapping.get("person"), Mapping) or not isinstance(mapping.get("employment"), Mapping):
         raise ArchiveMappingError("configs/archive.yaml mapping needs 'person' and 'employment' sections")
     sources = {"application": application, "candidate": candidate or {}, "requisition": requisition or {}}
     person = map_fields(sources, mapping["person"])
+    if "candidate_id" in person and not person["candidate_id"]:
+        person["candidate_id"] = application.get("candidate_id")  # the subject whose key seals contacts
     key = person_key({**person, "candidate_id": person.get("candidate_id") or application.get("candidate_id")},
-                     config.get("person_key") or ["candidate_id"])
+                     config.get("person_key") or ["candidate_id"], pepper)
     person["person_key"] = key
-    person["content_hash"] = content_hash(person)
+    person["content_hash"] = content_hash(person, key=pepper)
     employment = map_fields(sources, mapping["employment"])
     employment["hire_date"] = to_date(employment.get("hire_date"))
     employment.update(application_id=str(application["application_id"]), person_key=key)

@@ -5,6 +5,11 @@ requisition and stored interview results are mapped into one person (the same pe
 rehires), one employment per hire and the interview portraits, then saved by content hash in ONE
 archive transaction: a rerun inserts and updates nothing. Hires that cannot be mapped are
 reported with the reason, never dropped silently: ``hires = archived + skipped``.
+
+The hub's contacts are decrypted for the mapping and sealed again under the same candidate's key
+in the archive; content hashes are taken on the plaintext (keyed for persons), so a rerun
+rewrites nothing even though every encryption draws a fresh nonce. Persons keyed by the earlier
+unkeyed e-mail hash are moved to the keyed person key on the first run (``rekeyed``).
 """
 
 from __future__ import annotations
@@ -19,12 +24,26 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from governance.crypto import Vault
-from hrbridge.archive import SaveCounts, employments, persons, portraits, save_rows
+from hrbridge.archive import (
+    SaveCounts,
+    archive_pepper,
+    employments,
+    persons,
+    portraits,
+    save_rows,
+    seal_persons,
+)
 from hrbridge.pipelines.interview_results import open_media
 from hrbridge.settings import Settings, load_config, load_settings
 from hrbridge.store import metadata
 from hrbridge.store.results import interview_results
-from transforms.archive_mapping import ArchiveMappingError, ArchiveRecords, map_hire
+from transforms.archive_mapping import (
+    ArchiveMappingError,
+    ArchiveRecords,
+    legacy_email_key,
+    map_hire,
+    normalise_email,
+)
 from transforms.masking import mask_pii
 
 log = logging.getLogger(__name__)
@@ -37,6 +56,7 @@ class ArchiveSummary:
     hires: int = 0
     archived: int = 0
     skipped: dict[str, str] = field(default_factory=dict)
+    rekeyed: int = 0  # persons moved from the old unkeyed e-mail hash to the keyed person key
     persons: SaveCounts = field(default_factory=SaveCounts)
     employments: SaveCounts = field(default_factory=SaveCounts)
     portraits: SaveCounts = field(default_factory=SaveCounts)
@@ -72,7 +92,8 @@ def read_hires(
 ) -> list[tuple[dict, dict | None, dict | None, list[dict]]]:
     """Hired applications with their candidate, requisition and stored interview results.
 
-    Clip and transcript references encrypted in the hub are decrypted with ``vault``.
+    Contacts and clip/transcript references encrypted in the hub are decrypted with ``vault``
+    (a shredded candidate's contacts read as None).
     """
     applications = metadata.tables["applications"]
     with hub.connect() as conn:
@@ -88,6 +109,12 @@ def read_hires(
             query = sa.select(interview_results).where(interview_results.c.application_id.in_(ids[start:start + 900]))
             for row in open_media(vault, [dict(r) for r in conn.execute(query).mappings()]):
                 results.setdefault(row["application_id"], []).append(row)
+    if vault is not None:
+        from hrbridge.pipelines.pii import open_hub_rows
+
+        apps = open_hub_rows(vault, "applications", apps)
+        candidates = {row["candidate_id"]: row
+                      for row in open_hub_rows(vault, "candidates", list(candidates.values()))}
     return [(a, candidates.get(a["candidate_id"]), requisitions.get(a["requisition_id"]),
              results.get(a["application_id"], [])) for a in apps]
 
@@ -111,6 +138,29 @@ def _sealer(vault: Any) -> Any:
     return seal
 
 
+def _rekey_legacy(conn: Connection, people: Mapping[str, Mapping[str, Any]]) -> int:
+    """Move children of persons stored under the old unkeyed e-mail hash to the keyed key; drop the old rows.
+
+    Runs after the new person rows are saved (foreign keys); the children's content hashes then
+    differ from the mapping, so the following save rewrites them consistently.
+    """
+    moves: dict[str, str] = {}
+    for key, person in people.items():
+        email = normalise_email(person.get("email"))
+        if key.startswith("email:") and email and legacy_email_key(email) != key:
+            moves[legacy_email_key(email)] = key
+    old_keys = sorted(moves)
+    found: list[str] = []
+    for start in range(0, len(old_keys), 900):
+        found += conn.execute(sa.select(persons.c.person_key)
+                              .where(persons.c.person_key.in_(old_keys[start:start + 900]))).scalars().all()
+    for old in found:
+        for child in (employments, portraits):
+            conn.execute(child.update().where(child.c.person_key == old).values(person_key=moves[old]))
+        conn.execute(persons.delete().where(persons.c.person_key == old))
+    return len(found)
+
+
 def run_archive_sync(
     hub: Engine,
     archive: Engine,
@@ -124,11 +174,12 @@ def run_archive_sync(
     summary = ArchiveSummary()
     records: list[ArchiveRecords] = []
     vault = Vault.local(hub, settings.ensure_dirs().home)
+    pepper = archive_pepper(settings.home)
     for application, candidate, requisition, results in read_hires(hub, config.get("hired_statuses") or ["Hired"],
                                                                     vault):
         summary.hires += 1
         try:
-            records.append(map_hire(application, candidate, requisition, results, config))
+            records.append(map_hire(application, candidate, requisition, results, config, pepper=pepper))
         except ArchiveMappingError as exc:
             summary.skipped[str(application["application_id"])] = mask_pii(str(exc))
     # One person row per person: the latest hire's details win.
@@ -136,7 +187,8 @@ def run_archive_sync(
     for item in sorted(records, key=lambda r: (str(r.employment.get("hire_date")), r.employment["application_id"])):
         people[item.person["person_key"]] = item.person
     with archive.begin() as conn:
-        _add(summary.persons, save_rows(conn, persons, list(people.values())))
+        _add(summary.persons, save_rows(conn, persons, list(people.values()), prepare=lambda rows: seal_persons(vault, rows)))
+        summary.rekeyed = _rekey_legacy(conn, people)
         _add(summary.employments, save_rows(conn, employments, [r.employment for r in records]))
         seal = _sealer(vault) if config.get("encrypt_media", True) else None
         _add(summary.portraits, save_rows(conn, portraits, [p for r in records for p in r.portraits], prepare=seal))

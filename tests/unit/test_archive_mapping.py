@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import UTC, date, datetime
 
 import pytest
@@ -9,12 +11,14 @@ import pytest
 from transforms.archive_mapping import (
     ArchiveMappingError,
     content_hash,
+    legacy_email_key,
     lookup,
     map_hire,
     person_key,
     to_date,
 )
 
+PEPPER = b"0123456789abcdef-test-pepper"
 CONFIG = {
     "person_key": ["email", "candidate_id"],
     "mapping": {
@@ -34,20 +38,34 @@ def test_lookup_follows_paths_and_missing_steps_give_none() -> None:
 
 
 def test_person_key_normalises_email_and_hides_it() -> None:
-    a = person_key({"email": " Mei.Chen@Example.com", "candidate_id": "1"}, ["email", "candidate_id"])
-    b = person_key({"email": "mei.chen@example.com", "candidate_id": "2"}, ["email", "candidate_id"])
+    a = person_key({"email": " Mei.Chen@Example.com", "candidate_id": "1"}, ["email", "candidate_id"], PEPPER)
+    b = person_key({"email": "mei.chen@example.com", "candidate_id": "2"}, ["email", "candidate_id"], PEPPER)
     assert a == b and a.startswith("email:") and "mei" not in a
     assert person_key({"email": None, "candidate_id": "7"}, ["email", "candidate_id"]) == "candidate:7"
     with pytest.raises(ArchiveMappingError, match="no value"):
-        person_key({"email": "not-an-address"}, ["email"])
+        person_key({"email": "not-an-address"}, ["email"], PEPPER)
     with pytest.raises(ArchiveMappingError, match="unknown strategy"):
         person_key({"candidate_id": "1"}, ["passport"])
+
+
+def test_person_key_is_a_keyed_hmac_not_a_plain_hash() -> None:
+    email = "mei.chen@example.com"
+    key = person_key({"email": email}, ["email"], PEPPER)
+    assert key == person_key({"email": "MEI.CHEN@example.com "}, ["email"], PEPPER)  # same person on rehire
+    assert key != "email:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+    assert legacy_email_key(email) == "email:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+    assert key == "email:" + hmac.new(PEPPER, email.encode(), hashlib.sha256).hexdigest()[:32]
+    assert person_key({"email": email}, ["email"], b"another pepper") != key
+    with pytest.raises(ArchiveMappingError, match="pepper"):
+        person_key({"email": email}, ["email"])
 
 
 def test_content_hash_is_order_independent_and_sensitive() -> None:
     assert content_hash({"a": 1, "b": 2}) == content_hash({"b": 2, "a": 1})
     assert content_hash({"a": 1}) != content_hash({"a": 2})
     assert content_hash({"a": 1, "t": "x"}, exclude=["t"]) == content_hash({"a": 1})
+    assert content_hash({"a": 1}, key=PEPPER) != content_hash({"a": 1})
+    assert content_hash({"a": 1}, key=PEPPER) != content_hash({"a": 1}, key=b"other")
 
 
 def test_to_date_accepts_dates_datetimes_and_iso() -> None:
@@ -65,7 +83,7 @@ def test_map_hire_builds_person_employment_and_portraits() -> None:
               "keywords": ["crm"], "clips": [{"clip_id": "c1", "url": "https://m/c1", "dimension": "communication"}],
               "match_percent": 66.0, "match_report": {"match_percent": 66.0}}
     records = map_hire(application, {"candidate_id": "C1", "email": None, "first_name": "Mei"},
-                       {"title": "Sales Lead"}, [result], CONFIG)
+                       {"title": "Sales Lead"}, [result], CONFIG, pepper=PEPPER)
     assert records.person["email"] == "x@example.com"  # fallback to the application's e-mail
     assert records.employment["application_id"] == "42" and records.employment["hire_date"] == date(2026, 2, 2)
     assert records.employment["position_title"] == "Sales Lead"
