@@ -2,7 +2,7 @@
 
 Each POST is verified (HMAC-SHA256 over ``timestamp.body``, freshness window) before anything is
 read; a bad signature gets 401 and nothing is stored. A good one is queued in ``results_inbox``
-and then validated and stored by the same pipeline function the poller uses, so both paths apply
+(sealed under the candidate's data key: clip links and names are not stored in plaintext) and then validated and stored by the same pipeline function the poller uses, so both paths apply
 the same rules and a result seen twice is counted once (later copies are duplicates).
 """
 
@@ -71,7 +71,7 @@ class WebhookReceiver:
         result = event.get("result")
         if not isinstance(result, dict):
             return 422, {"error": "event has no 'result' object"}
-        inbox_id = enqueue_webhook_result(self.engine, result)
+        inbox_id = enqueue_webhook_result(self.engine, result, vault=self.vault)
         with self._state:
             self._queued += 1
             self._state.notify_all()

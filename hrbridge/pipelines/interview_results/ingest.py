@@ -417,9 +417,45 @@ def record_run(engine: Engine, counts: RunCounts, started: datetime, settings: S
     return gx_path
 
 
+def inbox_record_id(payload: Mapping[str, Any]) -> str:
+    """The record id bound into a sealed inbox payload: the result id (``inbox`` when it has none)."""
+    return str(payload.get("result_id") or "").strip() or "inbox"
+
+
+def seal_inbox(vault: Any, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """An inbox payload with the raw result sealed under the candidate's key (identifiers stay readable).
+
+    Clip links, names and comments wait for processing only as a vault token; without a vault
+    (media encryption off) the payload is kept as it is.
+    """
+    payload = _json_safe(payload)
+    if vault is None:
+        return payload
+    from hrbridge.pipelines.pii import seal_payload
+
+    subject = payload.get("candidate_id")
+    return seal_payload(vault, payload, subject_id=None if subject is None else str(subject).strip(),
+                        table="results_inbox", column="payload", record_id=inbox_record_id(payload),
+                        keep=QUARANTINE_KEEP)
+
+
+def open_inbox(vault: Any, payload: Any) -> Any:
+    """The raw result of an inbox row (inverse of :func:`seal_inbox`; masked only if the candidate was erased)."""
+    from hrbridge.pipelines.pii import open_payload
+
+    if not isinstance(payload, Mapping):
+        return payload
+    subject = payload.get("candidate_id")
+    return open_payload(vault, payload, subject_id=None if subject is None else str(subject).strip(),
+                        table="results_inbox", column="payload", record_id=inbox_record_id(payload))
+
+
 def process_inbox(engine: Engine, config: ResultsConfig, *, run_id: str, now: datetime | None = None,
                   vault: Any = None) -> RunCounts:
-    """Validate and store every webhook-delivered result not processed yet (same rules, same tables)."""
+    """Validate and store every webhook-delivered result not processed yet (same rules, same tables).
+
+    Sealed payloads are opened with ``vault`` (default: the local keyring vault on ``engine``).
+    """
     with engine.connect() as conn:
         pending = conn.execute(
             sa.select(results_inbox.c.id, results_inbox.c.payload)
@@ -428,11 +464,19 @@ def process_inbox(engine: Engine, config: ResultsConfig, *, run_id: str, now: da
     if not pending:
         return RunCounts(run_id=run_id, source="webhook")
     ids = [row.id for row in pending]
+    from hrbridge.pipelines.pii import SEALED
+
+    opener = vault
+    if opener is None and any(isinstance(row.payload, Mapping) and SEALED in row.payload for row in pending):
+        from hrbridge.pipelines.pii import default_vault
+
+        opener = default_vault(engine)
+    payloads = [open_inbox(opener, row.payload) if opener is not None else row.payload for row in pending]
 
     def mark(conn: Connection) -> None:
         conn.execute(results_inbox.update().where(results_inbox.c.id.in_(ids)).values(processed_at=datetime.now(UTC)))
 
-    return validate_and_store(engine, [row.payload for row in pending], config, run_id=run_id, source="webhook",
+    return validate_and_store(engine, payloads, config, run_id=run_id, source="webhook",
                               now=now, extra=mark, vault=vault)
 
 
@@ -510,7 +554,8 @@ def requeue_quarantined(
     with engine.begin() as conn:
         if chosen:
             conn.execute(results_inbox.insert(), [
-                {"result_id": row.result_id, "payload": payload, "received_at": now, "processed_at": None}
+                {"result_id": row.result_id, "payload": seal_inbox(vault, payload) if isinstance(payload, Mapping)
+                 else payload, "received_at": now, "processed_at": None}
                 for row, payload in zip(chosen, payloads, strict=True)
             ])
             ids = [row.id for row in chosen]
@@ -521,11 +566,15 @@ def requeue_quarantined(
     return len(chosen)
 
 
-def enqueue_webhook_result(engine: Engine, result: Mapping[str, Any]) -> int:
-    """Queue a verified webhook result for validation; returns the inbox row id."""
+def enqueue_webhook_result(engine: Engine, result: Mapping[str, Any], vault: Any = None) -> int:
+    """Queue a verified webhook result for validation; returns the inbox row id.
+
+    With ``vault`` the payload is sealed under the candidate's key (:func:`seal_inbox`).
+    """
+    payload = seal_inbox(vault, result)
     with engine.begin() as conn:
         inserted = conn.execute(results_inbox.insert().values(
-            result_id=str(result.get("result_id") or "") or None, payload=_json_safe(result),
+            result_id=str(result.get("result_id") or "") or None, payload=payload,
             received_at=datetime.now(UTC), processed_at=None,
         ))
         return int(inserted.inserted_primary_key[0])
