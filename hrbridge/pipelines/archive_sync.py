@@ -4,7 +4,9 @@ For every application whose status means "hired" (``configs/archive.yaml``), the
 requisition and stored interview results are mapped into one person (the same person across
 rehires), one employment per hire and the interview portraits, then saved by content hash in ONE
 archive transaction: a rerun inserts and updates nothing. Hires that cannot be mapped are
-reported with the reason, never dropped silently: ``hires = archived + skipped``.
+reported with the reason, never dropped silently: ``hires = archived + skipped + erased`` (a
+hire whose candidate's data key was shredded is not mapped again, so the archive does not grow a
+second, contact-less person for them).
 
 The hub's contacts are decrypted for the mapping and sealed again under the same candidate's key
 in the archive; content hashes are taken on the plaintext (keyed for persons), so a rerun
@@ -34,6 +36,7 @@ from hrbridge.archive import (
     seal_persons,
 )
 from hrbridge.pipelines.interview_results import open_media
+from hrbridge.pipelines.pii import shredded_subjects
 from hrbridge.settings import Settings, load_config, load_settings
 from hrbridge.store import metadata
 from hrbridge.store.results import interview_results
@@ -56,6 +59,7 @@ class ArchiveSummary:
     hires: int = 0
     archived: int = 0
     skipped: dict[str, str] = field(default_factory=dict)
+    erased: int = 0  # hires whose candidate's key was shredded: their archive rows are left as they are
     rekeyed: int = 0  # persons moved from the old unkeyed e-mail hash to the keyed person key
     persons: SaveCounts = field(default_factory=SaveCounts)
     employments: SaveCounts = field(default_factory=SaveCounts)
@@ -175,9 +179,13 @@ def run_archive_sync(
     records: list[ArchiveRecords] = []
     vault = Vault.local(hub, settings.ensure_dirs().home)
     pepper = archive_pepper(settings.home)
-    for application, candidate, requisition, results in read_hires(hub, config.get("hired_statuses") or ["Hired"],
-                                                                    vault):
+    hires = read_hires(hub, config.get("hired_statuses") or ["Hired"], vault)
+    shredded = shredded_subjects(vault, (application.get("candidate_id") for application, *_ in hires))
+    for application, candidate, requisition, results in hires:
         summary.hires += 1
+        if str(application.get("candidate_id")) in shredded:
+            summary.erased += 1  # keep the archive rows as they are: no contacts left to key or store
+            continue
         try:
             records.append(map_hire(application, candidate, requisition, results, config, pepper=pepper))
         except ArchiveMappingError as exc:

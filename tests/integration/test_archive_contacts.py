@@ -101,11 +101,17 @@ def test_shredded_candidate_contacts_read_as_none_in_the_archive(stores) -> None
     settings, hub, archive, vault = stores
     hub_application(hub, "5001", "C-1", email="mei.chen@example.com")
     hub_application(hub, "5002", "C-2", email="li.lei@example.com")
+    _encrypt_hub_contacts(hub, vault)
     run_archive_sync(hub, archive, load_archive_config(settings), settings=settings)
     assert vault.shred("C-1")
     opened = {row["candidate_id"]: row for row in open_persons(vault, _rows(archive, persons))}
     assert opened["C-1"]["email"] is None and opened["C-1"]["phone"] is None
     assert opened["C-2"]["email"] == "li.lei@example.com"
+    # A rerun leaves the erased person alone: no second, contact-less person keyed by candidate id.
+    snap = _snapshot(archive)
+    rerun = run_archive_sync(hub, archive, load_archive_config(settings), settings=settings)
+    assert (rerun.hires, rerun.archived, rerun.erased, rerun.skipped, rerun.changed) == (2, 1, 1, {}, 0)
+    assert _snapshot(archive) == snap
 
 
 def test_persons_under_the_old_unkeyed_email_hash_are_rekeyed_once(stores) -> None:
