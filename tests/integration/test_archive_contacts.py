@@ -136,18 +136,20 @@ def test_persons_under_the_old_unkeyed_email_hash_are_rekeyed_once(stores) -> No
     assert again.rekeyed == 0 and again.changed == 0
 
 
-def test_existing_postgres_archive_gets_contact_columns_widened(pg_url: str) -> None:
+@pytest.mark.parametrize("server", ["pg_url", "mariadb_url"])
+def test_existing_server_archive_gets_contact_columns_widened(server: str, request: pytest.FixtureRequest) -> None:
     from connectors.sql import make_engine
 
-    old = make_engine(pg_url)
+    url = request.getfixturevalue(server)
+    old = make_engine(url)
     with old.begin() as conn:  # the archive_persons layout before contacts were encrypted
         conn.execute(sa.text("CREATE TABLE archive_persons (person_key VARCHAR(80) PRIMARY KEY, "
                              "candidate_id VARCHAR(64), first_name VARCHAR(200), last_name VARCHAR(200), "
                              "email VARCHAR(320), phone VARCHAR(64), country VARCHAR(64), city VARCHAR(200), "
-                             "content_hash VARCHAR(64) NOT NULL, archived_at TIMESTAMP WITH TIME ZONE NOT NULL, "
-                             "updated_at TIMESTAMP WITH TIME ZONE NOT NULL)"))
+                             "content_hash VARCHAR(64) NOT NULL, archived_at TIMESTAMP NOT NULL, "
+                             "updated_at TIMESTAMP NOT NULL)"))
     old.dispose()
-    engine = archive_engine(url=pg_url)
+    engine = archive_engine(url=url)
     try:
         types = {c["name"]: c["type"] for c in sa.inspect(engine).get_columns("archive_persons")}
         assert isinstance(types["email"], sa.Text) and isinstance(types["phone"], sa.Text)
