@@ -8,6 +8,7 @@ batch of subjects (``= ANY(array)`` on Postgres, ``IN (...)`` elsewhere).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -143,7 +144,7 @@ class BoundTable:
         query = sa.select(self.subject).where(*clauses).distinct().order_by(self.subject).limit(limit)
         if after is not None:
             query = query.where(self.subject > after)
-        return [row[0] for row in conn.execute(query)]
+        return list(conn.execute(query).scalars().all())
 
     def next_clock_subjects(self, conn: Connection, after: Any, limit: int, cutoff: datetime) -> list[Any]:
         """Subjects whose latest clock row is older than ``cutoff`` and who match no ``exclude`` row."""
@@ -201,9 +202,10 @@ class BoundTable:
 
 
 def _tally(out: dict[str, int], rows: Any) -> None:
-    for (subject,) in rows:
+    # One fetch and a C-level count: a purge tallies every deleted row here.
+    for subject, n in Counter(rows.scalars().all()).items():
         key = subject if isinstance(subject, str) else str(subject)
-        out[key] = out.get(key, 0) + 1
+        out[key] = out.get(key, 0) + n
 
 
 def _python_type(column: sa.Column[Any]) -> type | None:
