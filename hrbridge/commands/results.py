@@ -127,7 +127,10 @@ def run_archive(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
     summary = run_archive_sync(hub_engine(settings), archive_engine(settings), config, settings=settings)
-    lines = [f"archive: {summary.hires} hires, {summary.archived} archived, {len(summary.skipped)} skipped"]
+    lines = [f"archive: {summary.hires} hires, {summary.archived} archived, {len(summary.skipped)} skipped, "
+             f"{summary.erased} erased (key shredded, left as is)"]
+    if summary.rekeyed:
+        lines.append(f"  persons moved to the keyed person key: {summary.rekeyed}")
     for name in ("persons", "employments", "portraits"):
         c = getattr(summary, name)
         lines.append(f"  {name}: {c.inserted} new, {c.updated} updated, {c.unchanged} unchanged")
