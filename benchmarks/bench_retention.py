@@ -62,6 +62,8 @@ def main() -> int:
     parser.add_argument("-n", type=int, default=1_000_000, help="expired records (one person each)")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test",
                         help="a Postgres server URL; a scratch database is created next to it and dropped")
+    parser.add_argument("--batch-size", type=int, default=CONFIG["batch_size"],
+                        help="people per batch (one transaction each); default %(default)s")
     parser.add_argument("--pipeline", action="store_true",
                         help="read and delete batch k+1 while batch k is logged and committed (second connection)")
     args = parser.parse_args()
@@ -82,7 +84,7 @@ def main() -> int:
         _load(engine, args.n)
         print(f"loaded {args.n:,} expired records in {time.perf_counter() - started:.1f} s (not measured)")
         keys = AuditKeys.load_or_create(Path(tempfile.mkdtemp()) / "keys")
-        executor = RetentionExecutor(engine, engine, parse_config(CONFIG, "bench"), DeletionLog(engine, keys))
+        executor = RetentionExecutor(engine, engine, parse_config(CONFIG | {"batch_size": args.batch_size}, "bench"), DeletionLog(engine, keys))
         executor.pipeline = args.pipeline
 
         started = time.perf_counter()
