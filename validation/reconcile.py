@@ -412,6 +412,8 @@ def reconcile(expected: Expected, engine: Engine, table: str, threshold: float =
     order = np.argsort(keys, kind="stable")
     keys, hashes, rows = keys[order], hashes[order], rows[order]
     del order
+    # keep one copy: the sorted arrays replace the consolidated ones (same rows, key order)
+    expected.key_hashes[:], expected.row_hashes[:], expected.source_rows[:] = [keys], [hashes], [rows]
     seen = np.zeros(len(keys), dtype=bool)
     target_profile = Profile(dict(expected.columns))
     total = verified = mismatched = extra = 0
