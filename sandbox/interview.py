@@ -27,7 +27,6 @@ import json
 import math
 import random
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
@@ -47,7 +46,7 @@ from sandbox.interview_sim import (
     score_dimensions,
     spoil,
 )
-from sandbox.server import SandboxRequest, SandboxResponse, SandboxServer
+from sandbox.server import RequestBudget, SandboxRequest, SandboxResponse, SandboxServer
 
 __all__ = ["BAD_KINDS", "InterviewPlatformSandbox", "main", "validate_invitation"]
 
@@ -76,7 +75,7 @@ class InterviewPlatformSandbox(SandboxServer):
         super().__init__(host, port)
         self.rate_limit = rate_limit
         self.throttled = 0
-        self._bucket = (float(rate_limit or 0), time.monotonic())
+        self._budget = RequestBudget(rate_limit)
         self.api_key = api_key
         self.webhook_secret = webhook_secret
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -353,20 +352,13 @@ class InterviewPlatformSandbox(SandboxServer):
 
     def _throttle(self) -> SandboxResponse | None:
         """With ``rate_limit`` set, answer 429 + Retry-After once the per-second budget is spent."""
-        if not self.rate_limit:
+        wait = self._budget.wait_seconds()
+        if wait is None:
             return None
         with self._lock:
-            tokens, stamp = self._bucket
-            now = time.monotonic()
-            tokens = min(self.rate_limit, tokens + (now - stamp) * self.rate_limit)
-            if tokens >= 1:
-                self._bucket = (tokens - 1, now)
-                return None
-            self._bucket = (tokens, now)
             self.throttled += 1
-            wait = math.ceil((1 - tokens) / self.rate_limit)
         response = _problem(429, "Too Many Requests", f"rate limit of {self.rate_limit:g} requests/s exceeded")
-        response.headers["Retry-After"] = str(wait)
+        response.headers["Retry-After"] = str(math.ceil(wait))
         return response
 
     def _admit(self, request: SandboxRequest) -> SandboxResponse | None:

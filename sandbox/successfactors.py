@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sandbox import seed as seeding
-from sandbox.server import SandboxRequest, SandboxResponse, SandboxServer
+from sandbox.server import RequestBudget, SandboxRequest, SandboxResponse, SandboxServer
 
 EDM = "{http://schemas.microsoft.com/ado/2008/09/edm}"
 SAP_NAMESPACES = ("{http://www.sap.com/Protocols/SAPData}", "{http://www.successfactors.com/edm/sap}")
@@ -352,7 +352,7 @@ class SuccessFactorsSandbox(SandboxServer):
     ) -> None:
         super().__init__(host, port)
         self.rate_limit = rate_limit
-        self._bucket = (float(rate_limit or 0), time.monotonic())
+        self._budget = RequestBudget(rate_limit)
         self.model = load_model()
         self.page_size = page_size
         self.users = dict(users or DEFAULT_USERS)
@@ -476,22 +476,8 @@ class SuccessFactorsSandbox(SandboxServer):
             return expires is not None and expires > time.monotonic()
         return False
 
-    def _throttled(self) -> float | None:
-        """Seconds until a request is allowed when over ``rate_limit`` (token bucket), else None."""
-        if not self.rate_limit:
-            return None
-        with self._lock:
-            tokens, stamp = self._bucket
-            now = time.monotonic()
-            tokens = min(self.rate_limit, tokens + (now - stamp) * self.rate_limit)
-            if tokens >= 1:
-                self._bucket = (tokens - 1, now)
-                return None
-            self._bucket = (tokens, now)
-            return (1 - tokens) / self.rate_limit
-
     def _guard(self, request: SandboxRequest) -> SandboxResponse | None:
-        wait = self._throttled()
+        wait = self._budget.wait_seconds()
         if wait is not None:
             throttled = odata_error(429, "COE_TOO_MANY_REQUESTS", "[COE0050]Too many requests; retry after Retry-After seconds.")
             throttled.headers["Retry-After"] = str(max(1, int(wait + 0.999)))
