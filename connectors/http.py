@@ -81,17 +81,20 @@ class RateLimiter:
         self._stamp = time.monotonic()
         self._lock = threading.Lock()
 
+    def try_acquire(self) -> float | None:
+        """Take one request if the budget allows (None); otherwise return the seconds to wait."""
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return None
+            return (1 - self._tokens) / self.rate
+
     def acquire(self) -> None:
         """Block until one request may be sent."""
-        while True:
-            with self._lock:
-                now = time.monotonic()
-                self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
-                self._stamp = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
-                    return
-                wait = (1 - self._tokens) / self.rate
+        while (wait := self.try_acquire()) is not None:
             time.sleep(wait)
 
 

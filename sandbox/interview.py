@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from connectors.http import RateLimiter
 from connectors.interview import parse_rfc3339, to_rfc3339
 from connectors.webhooks import sign
 from sandbox.interview_rules import decode_cursor, encode_cursor, fingerprint, validate_invitation
@@ -46,7 +47,7 @@ from sandbox.interview_sim import (
     score_dimensions,
     spoil,
 )
-from sandbox.server import RequestBudget, SandboxRequest, SandboxResponse, SandboxServer
+from sandbox.server import SandboxRequest, SandboxResponse, SandboxServer
 
 __all__ = ["BAD_KINDS", "InterviewPlatformSandbox", "main", "validate_invitation"]
 
@@ -75,7 +76,7 @@ class InterviewPlatformSandbox(SandboxServer):
         super().__init__(host, port)
         self.rate_limit = rate_limit
         self.throttled = 0
-        self._budget = RequestBudget(rate_limit)
+        self._budget = RateLimiter(rate_limit) if rate_limit else None
         self.api_key = api_key
         self.webhook_secret = webhook_secret
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -352,7 +353,7 @@ class InterviewPlatformSandbox(SandboxServer):
 
     def _throttle(self) -> SandboxResponse | None:
         """With ``rate_limit`` set, answer 429 + Retry-After once the per-second budget is spent."""
-        wait = self._budget.wait_seconds()
+        wait = self._budget.try_acquire() if self._budget else None
         if wait is None:
             return None
         with self._lock:

@@ -134,29 +134,6 @@ class FaultInjector:
         return None
 
 
-class RequestBudget:
-    """Token bucket of a sandbox that throttles like the real service: ``rate`` requests/s."""
-
-    def __init__(self, rate: float | None) -> None:
-        self.rate = rate
-        self._tokens = float(rate or 0)
-        self._stamp = time.monotonic()
-        self._lock = threading.Lock()
-
-    def wait_seconds(self) -> float | None:
-        """Take one request from the budget; return how long the caller must wait when over it."""
-        if not self.rate:
-            return None
-        with self._lock:
-            now = time.monotonic()
-            self._tokens = min(self.rate, self._tokens + (now - self._stamp) * self.rate)
-            self._stamp = now
-            if self._tokens >= 1:
-                self._tokens -= 1
-                return None
-            return (1 - self._tokens) / self.rate
-
-
 class SandboxServer:
     """Base of loopback sandbox servers: routing, fault injection, start/stop in a thread."""
 

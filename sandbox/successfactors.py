@@ -34,8 +34,9 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlencode
 
+from connectors.http import RateLimiter
 from sandbox import seed as seeding
-from sandbox.server import RequestBudget, SandboxRequest, SandboxResponse, SandboxServer
+from sandbox.server import SandboxRequest, SandboxResponse, SandboxServer
 
 EDM = "{http://schemas.microsoft.com/ado/2008/09/edm}"
 SAP_NAMESPACES = ("{http://www.sap.com/Protocols/SAPData}", "{http://www.successfactors.com/edm/sap}")
@@ -352,7 +353,7 @@ class SuccessFactorsSandbox(SandboxServer):
     ) -> None:
         super().__init__(host, port)
         self.rate_limit = rate_limit
-        self._budget = RequestBudget(rate_limit)
+        self._budget = RateLimiter(rate_limit) if rate_limit else None
         self.model = load_model()
         self.page_size = page_size
         self.users = dict(users or DEFAULT_USERS)
@@ -477,7 +478,7 @@ class SuccessFactorsSandbox(SandboxServer):
         return False
 
     def _guard(self, request: SandboxRequest) -> SandboxResponse | None:
-        wait = self._budget.wait_seconds()
+        wait = self._budget.try_acquire() if self._budget else None
         if wait is not None:
             throttled = odata_error(429, "COE_TOO_MANY_REQUESTS", "[COE0050]Too many requests; retry after Retry-After seconds.")
             throttled.headers["Retry-After"] = str(max(1, int(wait + 0.999)))
