@@ -117,3 +117,17 @@ def interview_sandbox() -> Iterator[object]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def sandbox_env(
+    hrbridge_home: Path, sf_sandbox: object, interview_sandbox: object, monkeypatch: pytest.MonkeyPatch
+) -> tuple[object, object]:
+    """Both sandboxes running, with the HRBRIDGE_* connection variables the CLI reads pointing at them."""
+    monkeypatch.setenv("HRBRIDGE_SF_URL", sf_sandbox.url)
+    monkeypatch.setenv("HRBRIDGE_SF_USER", "sfadmin")
+    monkeypatch.setenv("HRBRIDGE_SF_PASSWORD", "sandbox-secret")
+    monkeypatch.setenv("HRBRIDGE_SF_COMPANY_ID", "SFPART000001")
+    monkeypatch.setenv("HRBRIDGE_INTERVIEW_URL", interview_sandbox.url)
+    monkeypatch.setenv("HRBRIDGE_INTERVIEW_API_KEY", "sandbox-interview-key")
+    return sf_sandbox, interview_sandbox

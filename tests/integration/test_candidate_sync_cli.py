@@ -4,20 +4,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from hrbridge.cli import main
-
-
-@pytest.fixture
-def sandbox_env(hrbridge_home, sf_sandbox, interview_sandbox, monkeypatch):
-    monkeypatch.setenv("HRBRIDGE_SF_URL", sf_sandbox.url)
-    monkeypatch.setenv("HRBRIDGE_SF_USER", "sfadmin")
-    monkeypatch.setenv("HRBRIDGE_SF_PASSWORD", "sandbox-secret")
-    monkeypatch.setenv("HRBRIDGE_SF_COMPANY_ID", "SFPART000001")
-    monkeypatch.setenv("HRBRIDGE_INTERVIEW_URL", interview_sandbox.url)
-    monkeypatch.setenv("HRBRIDGE_INTERVIEW_API_KEY", "sandbox-interview-key")
-    return sf_sandbox, interview_sandbox
 
 
 def test_sync_candidates_json(sandbox_env, capsys) -> None:

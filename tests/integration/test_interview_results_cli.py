@@ -4,23 +4,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from connectors.interview_rest import HrbridgeInterviewClient
 from hrbridge.cli import main
 from hrbridge.store import hub_engine
 from tests.factories.results import invite
-
-
-@pytest.fixture
-def sandbox_env(monkeypatch, hrbridge_home, sf_sandbox, interview_sandbox):
-    monkeypatch.setenv("HRBRIDGE_SF_URL", sf_sandbox.url)
-    monkeypatch.setenv("HRBRIDGE_SF_USER", "sfadmin")
-    monkeypatch.setenv("HRBRIDGE_SF_PASSWORD", "sandbox-secret")
-    monkeypatch.setenv("HRBRIDGE_SF_COMPANY_ID", "SFPART000001")
-    monkeypatch.setenv("HRBRIDGE_INTERVIEW_URL", interview_sandbox.url)
-    monkeypatch.setenv("HRBRIDGE_INTERVIEW_API_KEY", "sandbox-interview-key")
-    return sf_sandbox, interview_sandbox
 
 
 def test_sync_results_json_then_report(sandbox_env, capsys, tmp_path) -> None:
