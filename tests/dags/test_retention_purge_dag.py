@@ -5,13 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
-from connectors.sql import make_engine
 from governance.audit import verify_chain
 from hrbridge.pipelines.retention import audit_keys
 from hrbridge.settings import load_settings
-from tests.factories.retention import CONFIG, add_candidate, count, create_tables, t_candidates
+from tests.factories.retention import count, expired_home, t_candidates
 
 
 def test_dag_shape(dagbag) -> None:
@@ -28,16 +26,8 @@ def test_dag_shape(dagbag) -> None:
 @pytest.mark.dagrun
 @pytest.mark.slow
 def test_dag_run_purges_and_verifies(dagbag, hrbridge_home: Path, tmp_path: Path, monkeypatch) -> None:
-    configs = tmp_path / "configs"
-    configs.mkdir()
-    (configs / "retention.yaml").write_text(yaml.safe_dump(CONFIG), encoding="utf-8")
-    monkeypatch.setenv("HRBRIDGE_CONFIG_DIR", str(configs))
-    monkeypatch.delenv("HRBRIDGE_INTERVIEW_URL", raising=False)
-    settings = load_settings().ensure_dirs()
-    hub, archive = make_engine(settings.db_url), make_engine(settings.archive_url)
-    create_tables(hub, archive)
-    for cid in ("C1", "C2", "C3", "C4"):
-        add_candidate(hub, archive, cid, decided_days_ago=400, interview_days_ago=400)
+    hub, _ = expired_home(tmp_path / "configs", monkeypatch, ["C1", "C2", "C3", "C4"])
+    settings = load_settings()
 
     run = dagbag.dags["retention_purge"].test()
 

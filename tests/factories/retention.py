@@ -10,9 +10,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
+import yaml
 from sqlalchemy.engine import Engine
 
+from connectors.sql import make_engine
 from governance.audit import AuditKeys, DeletionLog
 from governance.retention import RetentionExecutor, parse_config
 
@@ -133,3 +136,22 @@ class RecordingEraser:
         self.calls.append(subject_id)
         if self.failing:
             raise ConnectionError(f"platform unreachable for {subject_id}")
+
+
+def expired_home(config_dir: Path, monkeypatch: pytest.MonkeyPatch, candidate_ids: list[str]) -> tuple[Engine, Engine]:
+    """Point hrbridge at a retention.yaml for the factory tables and add ``candidate_ids``, all expired.
+
+    Returns the hub and archive engines of the current HRBRIDGE_HOME.
+    """
+    from hrbridge.settings import load_settings
+
+    config_dir.mkdir()
+    (config_dir / "retention.yaml").write_text(yaml.safe_dump(CONFIG), encoding="utf-8")
+    monkeypatch.setenv("HRBRIDGE_CONFIG_DIR", str(config_dir))
+    monkeypatch.delenv("HRBRIDGE_INTERVIEW_URL", raising=False)
+    settings = load_settings().ensure_dirs()
+    hub, archive = make_engine(settings.db_url), make_engine(settings.archive_url)
+    create_tables(hub, archive)
+    for cid in candidate_ids:
+        add_candidate(hub, archive, cid, decided_days_ago=400, interview_days_ago=400)
+    return hub, archive

@@ -7,27 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from connectors.sql import make_engine
 from hrbridge.cli import main
 from hrbridge.settings import load_settings
-from tests.factories.retention import CONFIG, add_candidate, count, create_tables, t_candidates
+from tests.factories.retention import count, expired_home, t_candidates
 
 
 @pytest.fixture
 def home(hrbridge_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A home whose retention config points at the factory tables, with two expired candidates."""
-    configs = tmp_path / "configs"
-    configs.mkdir()
-    (configs / "retention.yaml").write_text(yaml.safe_dump(CONFIG), encoding="utf-8")
-    monkeypatch.setenv("HRBRIDGE_CONFIG_DIR", str(configs))
-    monkeypatch.delenv("HRBRIDGE_INTERVIEW_URL", raising=False)
-    settings = load_settings().ensure_dirs()
-    hub, archive = make_engine(settings.db_url), make_engine(settings.archive_url)
-    create_tables(hub, archive)
-    for cid in ("C1", "C2"):
-        add_candidate(hub, archive, cid, decided_days_ago=400, interview_days_ago=400)
+    expired_home(tmp_path / "configs", monkeypatch, ["C1", "C2"])
     return hrbridge_home
 
 
