@@ -8,9 +8,11 @@ Both sides are reduced identically, chunk by chunk, so no side is ever held whol
 * each row gets a 64-bit hash folding its column hashes, each primary key the hash of the key;
 * per column: non-null count, and min / max / sum for numbers and dates (dates summed as days).
 
-The expected side keeps three integer arrays (key hash, row hash, source row: 24 bytes a row);
-the target is streamed in chunks (no sort needed: every row is looked up by binary search of
-its key hash). Integrity ratio = rows whose hash matches / expected rows, gated by ``threshold``.
+Memory stays flat with the row count: the expected side (key hash, row hash, source row) is
+spilled to disk in key-hash partitions as batches are cleaned; the target is streamed once in
+chunks and spilled to the same partitions; then each partition pair is joined in memory (an
+external hash join, about rows / 64 rows at a time). Integrity ratio = rows whose hash matches /
+expected rows, gated by ``threshold``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import io
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +29,8 @@ import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+
+from validation.spill import DEFAULT_PARTITIONS, PartitionSpill
 
 DEFAULT_THRESHOLD = 0.999
 SAMPLE_LIMIT = 20
@@ -36,6 +41,7 @@ _NULL_HASH = np.uint64(0x5BD1E9955BD1E995)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _PRIME = 0x100000001B3
 _POWERS: list[np.ndarray] = [np.ones(1, np.uint64), np.ones(1, np.uint64)]
+_EXPECTED_SCHEMA = pa.schema([("key_hash", pa.uint64()), ("row_hash", pa.uint64()), ("source_row", pa.int64())])
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -208,19 +214,21 @@ class Profile:
         return cls(dict(data["columns"]), int(data["rows"]), {k: dict(v) for k, v in data["stats"].items()})
 
 
-@dataclass
 class Expected:
-    """The cleaned source reduced to key/row hashes, source rows and a profile."""
+    """The cleaned source reduced to key/row hashes and source rows, spilled to disk, plus a profile.
 
-    columns: dict[str, str]
-    key: str
-    key_hashes: list[np.ndarray] = field(default_factory=list)
-    row_hashes: list[np.ndarray] = field(default_factory=list)
-    source_rows: list[np.ndarray] = field(default_factory=list)
-    profile: Profile | None = None
+    The hashes go to partition files by key hash (:class:`validation.spill.PartitionSpill`), so
+    holding the expected side of a migration costs a few open files, not 24 bytes a row of memory.
+    ``spill_dir`` is where those files live (the system temporary directory by default).
+    """
 
-    def __post_init__(self) -> None:
-        self.profile = self.profile or Profile(dict(self.columns))
+    def __init__(self, columns: Mapping[str, str], key: str, spill_dir: str | Path | None = None,
+                 partitions: int = DEFAULT_PARTITIONS) -> None:
+        self.columns = dict(columns)
+        self.key = key
+        self.spill_dir = spill_dir
+        self.profile = Profile(dict(self.columns))
+        self.spill = PartitionSpill(_EXPECTED_SCHEMA, "key_hash", partitions, spill_dir, prefix="expected")
 
     def add(self, frame: pd.DataFrame, source_rows: np.ndarray) -> None:
         """Add the cleaned, deduplicated rows of one batch (``source_rows`` = their positions)."""
@@ -231,24 +239,17 @@ class Expected:
 
     def add_hashes(self, key_hash: np.ndarray, row_hash: np.ndarray, rows: np.ndarray) -> None:
         """Add precomputed arrays (e.g. restored from a batch checkpoint)."""
-        self.key_hashes.append(key_hash)
-        self.row_hashes.append(row_hash)
-        self.source_rows.append(rows)
-
-    def consolidate(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Merge the per-batch arrays into one each (keeps one copy in memory) and return them."""
-        empty = {"key_hashes": np.uint64, "row_hashes": np.uint64, "source_rows": np.int64}
-        for name, dtype in empty.items():
-            parts = getattr(self, name)
-            merged = np.concatenate(parts) if parts else np.array([], dtype)
-            parts.clear()
-            parts.append(merged)
-        return self.key_hashes[0], self.row_hashes[0], self.source_rows[0]
+        self.spill.write(pa.table({"key_hash": key_hash, "row_hash": row_hash,
+                                   "source_row": np.asarray(rows, dtype=np.int64)}, schema=_EXPECTED_SCHEMA))
 
     @property
     def rows(self) -> int:
         """Expected row count."""
-        return int(sum(len(a) for a in self.key_hashes))
+        return self.spill.rows
+
+    def close(self) -> None:
+        """Delete the spill files."""
+        self.spill.close()
 
 
 @dataclass
@@ -396,46 +397,96 @@ def _stream_postgres(engine: Engine, table: str, columns: Mapping[str, str], key
         raw.close()
 
 
-def _sorted_search(keys: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """``np.searchsorted(keys, query)`` clipped to a valid index; the probes go in sorted order,
-    which walks ``keys`` forwards (several times faster than random probes into a large array)."""
-    order = np.argsort(query)
-    position = np.empty(len(query), dtype=np.int64)
-    position[order] = np.searchsorted(keys, query[order])
-    return np.minimum(position, max(len(keys) - 1, 0), out=position)
+def _target_schema(columns: Mapping[str, str]) -> pa.Schema:
+    """Per target row: key and row hash, stream position, key text, and what the profile needs."""
+    fields = [("key_hash", pa.uint64()), ("row_hash", pa.uint64()), ("ordinal", pa.int64()), ("key", pa.large_string())]
+    for name, kind in columns.items():
+        fields.append((f"p:{name}", pa.bool_()))
+        if kind in _NUMBER_TYPES:
+            fields.append((f"n:{name}", pa.float64()))
+        elif kind in _DATE_TYPES or kind in _DATETIME_TYPES:
+            fields.append((f"n:{name}", pa.int64()))
+    return pa.schema(fields)
+
+
+def _target_table(chunk: pd.DataFrame, normalised: Normalised, key: str, first: int, schema: pa.Schema) -> pa.Table:
+    key_hash, row_hash = hash_rows(normalised, key)
+    data: dict[str, Any] = {"key_hash": key_hash, "row_hash": row_hash,
+                            "ordinal": np.arange(first, first + len(chunk), dtype=np.int64),
+                            "key": pa.array(chunk[key].astype("str").to_numpy(dtype=object), pa.large_string())}
+    for name, column in normalised.columns.items():
+        data[f"p:{name}"] = column.present
+        if column.numbers is not None:
+            data[f"n:{name}"] = column.numbers
+    return pa.table(data, schema=schema)
+
+
+def _normalised_from(table: pa.Table, columns: Mapping[str, str]) -> Normalised:
+    """The profile's view of spilled target rows (presence and numbers; hashes are not needed)."""
+    out = {}
+    for name in columns:
+        numbers = f"n:{name}"
+        out[name] = Column(np.zeros(0, np.uint64), table.column(f"p:{name}").to_numpy(zero_copy_only=False),
+                           table.column(numbers).to_numpy() if numbers in table.column_names else None)
+    return Normalised(out, table.num_rows)
 
 
 def reconcile(expected: Expected, engine: Engine, table: str, threshold: float = DEFAULT_THRESHOLD,
               chunk_rows: int = 100_000) -> ReconcileResult:
-    """Compare ``expected`` against every row of ``table``; see the module docstring."""
-    keys, hashes, rows = expected.consolidate()
-    order = np.argsort(keys, kind="stable")
-    keys, hashes, rows = keys[order], hashes[order], rows[order]
-    del order
-    # keep one copy: the sorted arrays replace the consolidated ones (same rows, key order)
-    expected.key_hashes[:], expected.row_hashes[:], expected.source_rows[:] = [keys], [hashes], [rows]
-    seen = np.zeros(len(keys), dtype=bool)
+    """Compare ``expected`` against every row of ``table``; see the module docstring.
+
+    An external hash join: the target is streamed once and its row hashes spilled to the same
+    key-hash partitions as the expected side; then each partition pair is joined in memory.
+    """
+    schema = _target_schema(expected.columns)
+    target = PartitionSpill(schema, "key_hash", expected.spill.partitions, expected.spill_dir, prefix="target")
+    try:
+        total = 0
+        for chunk in stream_table(engine, table, expected.columns, expected.key, chunk_rows):
+            normalised = normalise_frame(chunk, expected.columns)
+            target.write(_target_table(chunk, normalised, expected.key, total, schema))
+            total += len(chunk)
+        return _join_partitions(expected, target, total, threshold)
+    finally:
+        target.close()
+
+
+def _join_partitions(expected: Expected, target: PartitionSpill, total: int, threshold: float) -> ReconcileResult:
     target_profile = Profile(dict(expected.columns))
-    total = verified = mismatched = extra = 0
-    mismatched_keys: list[str] = []
-    for chunk in stream_table(engine, table, expected.columns, expected.key, chunk_rows):
-        total += len(chunk)
-        normalised = normalise_frame(chunk, expected.columns)
-        key_hash, row_hash = hash_rows(normalised, expected.key)
-        position = _sorted_search(keys, key_hash)
-        found = (keys[position] == key_hash) if len(keys) else np.zeros(len(chunk), dtype=bool)
-        equal = found & (hashes[position] == row_hash) if len(keys) else found
+    expected_rows = verified = mismatched = extra = missing = 0
+    mismatched_keys: list[tuple[int, str]] = []
+    missing_rows: list[int] = []
+    for part in range(target.partitions):
+        mine = expected.spill.read(part)
+        keys = mine.column("key_hash").to_numpy()
+        order = np.argsort(keys, kind="stable")
+        keys, hashes = keys[order], mine.column("row_hash").to_numpy()[order]
+        rows = mine.column("source_row").to_numpy()[order]
+        expected_rows += len(keys)
+        theirs = target.read(part)
+        key_hash, row_hash = theirs.column("key_hash").to_numpy(), theirs.column("row_hash").to_numpy()
+        seen = np.zeros(len(keys), dtype=bool)
+        if len(keys):
+            position = np.minimum(np.searchsorted(keys, key_hash), len(keys) - 1)
+            found = keys[position] == key_hash
+            equal = found & (hashes[position] == row_hash)
+            seen[position[found]] = True
+        else:
+            found = equal = np.zeros(len(key_hash), dtype=bool)
         differ = found & ~equal
-        seen[position[found]] = True
         verified += int(equal.sum())
         mismatched += int(differ.sum())
         extra += int((~found).sum())
-        if differ.any() and len(mismatched_keys) < SAMPLE_LIMIT:
-            mismatched_keys += chunk.loc[differ, expected.key].astype(str).tolist()[: SAMPLE_LIMIT - len(mismatched_keys)]
-        target_profile.add(normalised.take(found))
-    missing = ~seen
+        missing += int((~seen).sum())
+        if differ.any():  # the first keys in target order, across partitions
+            picked = theirs.filter(pa.array(differ))
+            mismatched_keys = sorted(mismatched_keys + list(zip(picked.column("ordinal").to_pylist(),
+                                                               picked.column("key").to_pylist(), strict=True)))
+            mismatched_keys = mismatched_keys[:SAMPLE_LIMIT]
+        missing_rows = sorted(missing_rows + np.sort(rows[~seen])[:SAMPLE_LIMIT].tolist())[:SAMPLE_LIMIT]
+        target_profile.add(_normalised_from(theirs.filter(pa.array(found)), expected.columns))
     return ReconcileResult(
-        expected_rows=len(keys), target_rows=total, verified_rows=verified, mismatched_rows=mismatched,
-        missing_rows=int(missing.sum()), extra_target_rows=extra, threshold=threshold,
-        expected_profile=expected.profile, target_profile=target_profile, mismatched_keys=mismatched_keys,
-        missing_source_rows=sorted(int(r) for r in rows[missing][:SAMPLE_LIMIT]))
+        expected_rows=expected_rows, target_rows=total, verified_rows=verified, mismatched_rows=mismatched,
+        missing_rows=missing, extra_target_rows=extra, threshold=threshold,
+        expected_profile=expected.profile, target_profile=target_profile,
+        mismatched_keys=[key for _, key in mismatched_keys], missing_source_rows=[int(r) for r in missing_rows])

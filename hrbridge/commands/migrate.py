@@ -55,6 +55,8 @@ def _common(parser: argparse.ArgumentParser, mapping_required: bool = True) -> N
     parser.add_argument("--target-table", default="employees", help="archive table (default: employees)")
     parser.add_argument("--threshold", type=float, default=0.999, help="integrity ratio required (default 0.999)")
     parser.add_argument("--report-dir", help="where report.json and report.html go")
+    parser.add_argument("--spill-dir", help="where the run keeps its key index and verification files while it "
+                                            "runs (default: the system temporary directory, $TMPDIR)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
@@ -71,7 +73,7 @@ def _options(args: argparse.Namespace) -> Any:
         source=args.source, target=args.target or load_settings().ensure_dirs().archive_url,
         mapping=args.mapping, table=args.table, sheet=args.sheet, encoding=args.encoding,
         batch_size=args.batch_size, run_id=getattr(args, "run_id", None), target_table=args.target_table,
-        threshold=args.threshold, report_dir=args.report_dir)
+        threshold=args.threshold, report_dir=args.report_dir, spill_dir=args.spill_dir)
 
 
 class _Progress:

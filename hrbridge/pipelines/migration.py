@@ -25,6 +25,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,7 @@ class MigrationOptions:
     threshold: float = DEFAULT_THRESHOLD
     report_dir: str | None = None
     rules: CleaningRules | None = None
+    spill_dir: str | None = None
 
     def effective_batch_size(self) -> int:
         """Requested size, never above 100,000 rows (large sources are always batched)."""
@@ -309,7 +311,12 @@ class Migration:
     expected: Expected | None = None
 
     def __post_init__(self) -> None:
-        self.expected = Expected(self.columns, KEY)
+        self.expected = Expected(self.columns, KEY, spill_dir=self.options.spill_dir)
+
+    def close(self) -> None:
+        """Delete the run's spill files (the committed checkpoints keep everything a rerun needs)."""
+        self.expected.close()
+        self.loader.engine.dispose()
 
     def restore(self, upto: int | None = None) -> set[int]:
         """Rebuild index and expected hashes from committed checkpoints (batches < ``upto``)."""
@@ -460,70 +467,70 @@ def migrate(options: MigrationOptions, progress: Progress | None = None,
     same order. Any failure stops both; the rerun resumes from the committed checkpoints.
     """
     started = time.perf_counter()
-    run = prepare(options)
-    restored = run.restore()
-    timings = {"extract_clean": 0.0, "load": 0.0}
-    counts = {"loaded": 0, "skipped": 0}
-    handoff: queue.Queue[Any] = queue.Queue(maxsize=1)
-    stop = threading.Event()
+    with closing(prepare(options)) as run:
+        restored = run.restore()
+        timings = {"extract_clean": 0.0, "load": 0.0}
+        counts = {"loaded": 0, "skipped": 0}
+        handoff: queue.Queue[Any] = queue.Queue(maxsize=1)
+        stop = threading.Event()
 
-    def put(item: Any) -> bool:
-        while not stop.is_set():
+        def put(item: Any) -> bool:
+            while not stop.is_set():
+                try:
+                    handoff.put(item, timeout=0.2)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def produce() -> None:
             try:
-                handoff.put(item, timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            clock = time.perf_counter()
-            for batch_no, offset, raw in iter_batches(run):
-                if batch_no in restored:
-                    item: Any = ("skipped", batch_no, offset, len(raw))
-                else:
-                    batch = process_batch(run, batch_no, offset, raw)
-                    run._apply(batch.arrays, batch.meta)  # the next batch dedupes against this one
-                    item = ("batch", batch)
-                timings["extract_clean"] += time.perf_counter() - clock
-                if not put(item):
-                    return
                 clock = time.perf_counter()
-            put(("done",))
-        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread and re-raised there
-            put(("error", exc))
+                for batch_no, offset, raw in iter_batches(run):
+                    if batch_no in restored:
+                        item: Any = ("skipped", batch_no, offset, len(raw))
+                    else:
+                        batch = process_batch(run, batch_no, offset, raw)
+                        run._apply(batch.arrays, batch.meta)  # the next batch dedupes against this one
+                        item = ("batch", batch)
+                    timings["extract_clean"] += time.perf_counter() - clock
+                    if not put(item):
+                        return
+                    clock = time.perf_counter()
+                put(("done",))
+            except BaseException as exc:  # noqa: BLE001 - handed to the calling thread and re-raised there
+                put(("error", exc))
 
-    reader = threading.Thread(target=produce, name="migration-reader", daemon=True)
-    reader.start()
-    try:
-        while True:
-            item = handoff.get()
-            if item[0] == "done":
-                break
-            if item[0] == "error":
-                raise item[1]
-            if item[0] == "skipped":
-                counts["skipped"] += 1
-                _notify(progress, item[1], item[2], item[3], "skipped")
-                continue
-            batch = item[1]
-            clock = time.perf_counter()
-            if not load_processed(run, batch, fold=False):
-                raise RuntimeError(f"batch {batch.batch_no} of run {run.run_id} was committed by another "
-                                   "process; rerun to resume")
-            timings["load"] += time.perf_counter() - clock
-            counts["loaded"] += 1
-            log.info("run %s batch %d: %d rows read, %d loaded", run.run_id, batch.batch_no, batch.rows_read,
-                     len(batch.frame))
-            _notify(progress, batch.batch_no, batch.row_offset, batch.rows_read, "loaded")
-            if after_batch:
-                after_batch(batch.batch_no)
-    finally:
-        stop.set()
-        reader.join(timeout=30)
-    timings["total_before_verify"] = time.perf_counter() - started
-    return finish(run, timings, {"batches_loaded": counts["loaded"], "batches_skipped": counts["skipped"]})
+        reader = threading.Thread(target=produce, name="migration-reader", daemon=True)
+        reader.start()
+        try:
+            while True:
+                item = handoff.get()
+                if item[0] == "done":
+                    break
+                if item[0] == "error":
+                    raise item[1]
+                if item[0] == "skipped":
+                    counts["skipped"] += 1
+                    _notify(progress, item[1], item[2], item[3], "skipped")
+                    continue
+                batch = item[1]
+                clock = time.perf_counter()
+                if not load_processed(run, batch, fold=False):
+                    raise RuntimeError(f"batch {batch.batch_no} of run {run.run_id} was committed by another "
+                                       "process; rerun to resume")
+                timings["load"] += time.perf_counter() - clock
+                counts["loaded"] += 1
+                log.info("run %s batch %d: %d rows read, %d loaded", run.run_id, batch.batch_no, batch.rows_read,
+                         len(batch.frame))
+                _notify(progress, batch.batch_no, batch.row_offset, batch.rows_read, "loaded")
+                if after_batch:
+                    after_batch(batch.batch_no)
+        finally:
+            stop.set()
+            reader.join(timeout=30)
+        timings["total_before_verify"] = time.perf_counter() - started
+        return finish(run, timings, {"batches_loaded": counts["loaded"], "batches_skipped": counts["skipped"]})
 
 
 def finish(run: Migration, timings: dict[str, float], extra: Mapping[str, Any] | None = None) -> MigrationOutcome:
@@ -587,34 +594,34 @@ def _default_report_dir(run_id: str) -> Path:
 def verify(options: MigrationOptions, progress: Progress | None = None) -> MigrationOutcome:
     """Re-derive the cleaned source (no loading) and reconcile it against the target."""
     started = time.perf_counter()
-    run = prepare(options)
-    done = run.loader.committed(run.run_id)
-    if len(done) > 1:  # cross-batch survivors depend on the batch layout: re-derive with the run's
-        options.batch_size = int(done[0]["rows_read"])
-    counts = {"batches": 0, "source_rows": 0, "loaded_rows": 0, "quarantined_rows": 0, "duplicates_merged": 0,
-              "repaired_values": 0, "quarantine_by_reason": {}, "repairs_by_rule": {}, "merges_by_rule": {},
-              "quarantine_by_column": {}}
-    for batch_no, offset, raw in iter_batches(run):
-        batch = process_batch(run, batch_no, offset, raw)
-        run._apply(batch.arrays, batch.meta)
-        counts["batches"] += 1
-        counts["source_rows"] += batch.rows_read
-        counts["loaded_rows"] += len(batch.frame)
-        counts["quarantined_rows"] += batch.quarantined_rows
-        counts["duplicates_merged"] += len(batch.merges)
-        counts["repaired_values"] += len(batch.repairs)
-        for name, frame, column in (("quarantine_by_reason", batch.quarantine, "rule"),
-                                    ("repairs_by_rule", batch.repairs, "rule"),
-                                    ("merges_by_rule", batch.merges, "rule"),
-                                    ("quarantine_by_column", batch.quarantine, "column")):
-            for key, value in frame[column].value_counts().items() if len(frame) else []:
-                counts[name][str(key)] = counts[name].get(str(key), 0) + int(value)
-        _notify(progress, batch_no, offset, len(raw), "checked")
-    timings = {"extract_clean": time.perf_counter() - started}
-    clock = time.perf_counter()
-    result = reconcile(run.expected, run.loader.engine, options.target_table, options.threshold)
-    timings["verify"] = time.perf_counter() - clock
-    return write_outcome(run, counts, result, timings, {"mode": "verify"})
+    with closing(prepare(options)) as run:
+        done = run.loader.committed(run.run_id)
+        if len(done) > 1:  # cross-batch survivors depend on the batch layout: re-derive with the run's
+            options.batch_size = int(done[0]["rows_read"])
+        counts = {"batches": 0, "source_rows": 0, "loaded_rows": 0, "quarantined_rows": 0, "duplicates_merged": 0,
+                  "repaired_values": 0, "quarantine_by_reason": {}, "repairs_by_rule": {}, "merges_by_rule": {},
+                  "quarantine_by_column": {}}
+        for batch_no, offset, raw in iter_batches(run):
+            batch = process_batch(run, batch_no, offset, raw)
+            run._apply(batch.arrays, batch.meta)
+            counts["batches"] += 1
+            counts["source_rows"] += batch.rows_read
+            counts["loaded_rows"] += len(batch.frame)
+            counts["quarantined_rows"] += batch.quarantined_rows
+            counts["duplicates_merged"] += len(batch.merges)
+            counts["repaired_values"] += len(batch.repairs)
+            for name, frame, column in (("quarantine_by_reason", batch.quarantine, "rule"),
+                                        ("repairs_by_rule", batch.repairs, "rule"),
+                                        ("merges_by_rule", batch.merges, "rule"),
+                                        ("quarantine_by_column", batch.quarantine, "column")):
+                for key, value in frame[column].value_counts().items() if len(frame) else []:
+                    counts[name][str(key)] = counts[name].get(str(key), 0) + int(value)
+            _notify(progress, batch_no, offset, len(raw), "checked")
+        timings = {"extract_clean": time.perf_counter() - started}
+        clock = time.perf_counter()
+        result = reconcile(run.expected, run.loader.engine, options.target_table, options.threshold)
+        timings["verify"] = time.perf_counter() - clock
+        return write_outcome(run, counts, result, timings, {"mode": "verify"})
 
 
 def _notify(progress: Progress | None, batch_no: int, offset: int, rows: int, status: str) -> None:
@@ -625,37 +632,37 @@ def _notify(progress: Progress | None, batch_no: int, offset: int, rows: int, st
 # ----------------------------------------------------------------------------- DAG steps
 def plan(options: MigrationOptions) -> list[dict[str, Any]]:
     """Batch descriptors (small dicts: number, offset, rows, key range) for one task per batch."""
-    run = prepare(options)
-    try:
-        specs = run.source.plan(options.effective_batch_size())
-    except SourceError as exc:
-        raise MigrationInputError(str(exc)) from exc
-    return [{**spec.as_dict(), "run_id": run.run_id} for spec in specs]
+    with closing(prepare(options)) as run:
+        try:
+            specs = run.source.plan(options.effective_batch_size())
+        except SourceError as exc:
+            raise MigrationInputError(str(exc)) from exc
+        return [{**spec.as_dict(), "run_id": run.run_id} for spec in specs]
 
 
 def migrate_batch(options: MigrationOptions, batch: Mapping[str, Any]) -> dict[str, Any]:
     """Load one planned batch (idempotent: a committed checkpoint makes it a no-op)."""
     options.run_id = options.run_id or batch.get("run_id")
-    run = prepare(options)
-    spec = BatchSpec(int(batch["batch_no"]), int(batch["row_offset"]), int(batch["rows"]),
-                     batch.get("low"), batch.get("high"))
-    if spec.batch_no in run.loader.committed(run.run_id):
-        return {"batch_no": spec.batch_no, "status": "skipped"}
-    run.restore()  # every committed batch, whatever order the tasks ran in
-    try:
-        raw = run.source.read_batch(spec, options.effective_batch_size())
-    except SourceError as exc:
-        raise MigrationInputError(str(exc)) from exc
-    processed = process_batch(run, spec.batch_no, spec.row_offset, raw)
-    status = "loaded" if load_processed(run, processed) else "skipped"
-    return {"batch_no": spec.batch_no, "status": status, "rows_read": processed.rows_read,
-            "loaded": len(processed.frame), "quarantined_rows": processed.quarantined_rows,
-            "duplicates_merged": len(processed.merges)}
+    with closing(prepare(options)) as run:
+        spec = BatchSpec(int(batch["batch_no"]), int(batch["row_offset"]), int(batch["rows"]),
+                         batch.get("low"), batch.get("high"))
+        if spec.batch_no in run.loader.committed(run.run_id):
+            return {"batch_no": spec.batch_no, "status": "skipped"}
+        run.restore()  # every committed batch, whatever order the tasks ran in
+        try:
+            raw = run.source.read_batch(spec, options.effective_batch_size())
+        except SourceError as exc:
+            raise MigrationInputError(str(exc)) from exc
+        processed = process_batch(run, spec.batch_no, spec.row_offset, raw)
+        status = "loaded" if load_processed(run, processed) else "skipped"
+        return {"batch_no": spec.batch_no, "status": status, "rows_read": processed.rows_read,
+                "loaded": len(processed.frame), "quarantined_rows": processed.quarantined_rows,
+                "duplicates_merged": len(processed.merges)}
 
 
 def verify_run(options: MigrationOptions, run_id: str | None = None) -> MigrationOutcome:
     """Reconcile a run from its checkpoints and write its report (the DAG's verify step)."""
     options.run_id = options.run_id or run_id
-    run = prepare(options)
-    run.restore()
-    return finish(run, {})
+    with closing(prepare(options)) as run:
+        run.restore()
+        return finish(run, {})

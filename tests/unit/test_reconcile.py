@@ -100,3 +100,25 @@ def test_profiles_merge_like_one_pass() -> None:
         piece.add(normalise_frame(chunk, COLUMNS))
         parts.merge(Profile.from_dict(piece.to_dict()))
     assert parts.to_dict() == whole.to_dict()
+
+
+def test_partitioned_join_samples_the_first_mismatches_in_target_order(tmp_path: Path) -> None:
+    frame = _frame(400)
+    loader = _loaded(tmp_path, frame)
+    with loader.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE employees SET salary = salary + 1 WHERE CAST(employee_id AS INTEGER) % 10 = 3"))
+        conn.execute(sa.text("DELETE FROM employees WHERE CAST(employee_id AS INTEGER) % 50 = 9"))
+    expected = Expected(COLUMNS, "employee_id", spill_dir=tmp_path / "spill", partitions=16)
+    for part in np.array_split(np.arange(len(frame)), 7):
+        expected.add(frame.iloc[part], part)
+    result = reconcile(expected, loader.engine, "employees", chunk_rows=64)
+    assert (result.expected_rows, result.mismatched_rows, result.missing_rows) == (400, 40, 8)
+    assert result.verified_rows == 400 - 40 - 8 and result.target_rows == 392
+    assert result.mismatched_keys == [f"{i:06d}" for i in range(3, 200, 10)]
+    assert result.missing_source_rows == list(range(9, 400, 50))
+    checks = result.column_checks()
+    missing_salaries = sum(1000.25 + i for i in range(9, 400, 50))
+    assert checks["salary"]["target"]["sum"] == checks["salary"]["expected"]["sum"] - missing_salaries + 40
+    assert checks["salary"]["target"]["non_null"] == 392 and not checks["salary"]["match"]
+    expected.close()
+    assert not any((tmp_path / "spill").iterdir())
