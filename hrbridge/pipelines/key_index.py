@@ -36,9 +36,9 @@ import numpy as np
 RECORD = np.dtype([("hash", "<u8"), ("row", "<i8")])
 BLOCK = 256  # records per fenced block: 4 KiB on disk, 8 bytes of fence in memory
 BITS_PER_KEY = 12
-CHUNK_KEYS = 1 << 18  # records per streamed read (4 MiB): bounds the transient buffers
+CHUNK_KEYS = 1 << 16  # records per streamed read (1 MiB): bounds the transient buffers, stays in cache
 MERGE_RATIO = 1.5  # merge while the older run is at most this many times the newer one
-GAP_BLOCKS = 2  # needed blocks this close together are read in one call
+GAP_BLOCKS = 4  # needed blocks this close together are read in one call (a read costs ~4 blocks' copy)
 
 _WORD_BITS = np.uint64(64)
 _SHIFT_32 = np.uint64(32)
@@ -80,11 +80,17 @@ class BloomFilter:
         return int(self.words.nbytes)
 
     def _locate(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(word index, bit mask) of each hash."""
-        word = ((hashes >> _SHIFT_32) * self._count) >> _SHIFT_32
+        """(word index, bit mask) of each hash (in-place arithmetic: this runs for every key written)."""
+        word = hashes >> _SHIFT_32
+        word *= self._count
+        word >>= _SHIFT_32
         mixed = hashes * _REMIX
-        mask = _PATTERN_A[(mixed >> np.uint64(40)) & np.uint64(0xFFF)] | _PATTERN_B[mixed >> np.uint64(52)]
-        return word.astype(np.intp), mask
+        low = mixed >> np.uint64(40)
+        low &= np.uint64(0xFFF)
+        mixed >>= np.uint64(52)
+        mask = _PATTERN_A.take(low.view(np.intp))
+        mask |= _PATTERN_B.take(mixed.view(np.intp))
+        return word.view(np.intp), mask
 
     def add(self, hashes: np.ndarray) -> None:
         """Set the bits of ``hashes`` (any order; sorted input skips a sort)."""
@@ -120,10 +126,9 @@ class _Run:
         self.path.unlink(missing_ok=True)
 
 
-def _read_into(fd: int, buffer: np.ndarray, start: int) -> None:
-    """Fill ``buffer`` (contiguous records) from record ``start`` of the file behind ``fd``."""
-    view = memoryview(buffer.view(np.uint8))
-    offset, done = start * RECORD.itemsize, 0
+def _fill(fd: int, view: memoryview, offset: int) -> None:
+    """Fill the byte ``view`` from byte ``offset`` of the file behind ``fd`` (one call, normally)."""
+    done = os.preadv(fd, [view], offset)
     while done < len(view):
         got = os.preadv(fd, [view[done:]], offset + done)
         if got <= 0:
@@ -134,14 +139,36 @@ def _read_into(fd: int, buffer: np.ndarray, start: int) -> None:
 def _read(fd: int, start: int, count: int) -> np.ndarray:
     """``count`` records from record ``start`` (a fresh array)."""
     buffer = np.empty(count, dtype=RECORD)
-    _read_into(fd, buffer, start)
+    _fill(fd, memoryview(buffer.view(np.uint8)), start * RECORD.itemsize)
     return buffer
 
 
-def _merge_sorted(newer: np.ndarray, older: np.ndarray) -> np.ndarray:
-    """Merge two hash-sorted record arrays; among equal hashes ``newer``'s come first, stably."""
-    merged = np.concatenate((newer, older))
-    return merged[np.argsort(merged["hash"], kind="stable")]
+def _stable_order(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")``, faster: an unstable sort, then equal keys put back in input order."""
+    order = np.argsort(keys)
+    ranked = keys[order]
+    ties = ranked[1:] == ranked[:-1]
+    if ties.any():
+        tied = np.zeros(len(keys), dtype=bool)
+        tied[1:] |= ties
+        tied[:-1] |= ties
+        at = np.flatnonzero(tied)
+        group = np.cumsum(~np.concatenate(([False], ties)))[at]
+        order[at] = order[at][np.lexsort((order[at], group))]
+    return order
+
+
+def _columns(records: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Contiguous (hashes, rows) of a record array: plain arrays gather far faster than records."""
+    return np.ascontiguousarray(records["hash"]), np.ascontiguousarray(records["row"])
+
+
+def _merge_sorted(newer: tuple[np.ndarray, np.ndarray], older: tuple[np.ndarray, np.ndarray]
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Merge two hash-sorted (hashes, rows) pairs; among equal hashes ``newer``'s come first, stably."""
+    hashes = np.concatenate((newer[0], older[0]))
+    order = np.argsort(hashes, kind="stable")  # two sorted runs: the stable sort merges them in O(n)
+    return hashes[order], np.concatenate((newer[1], older[1]))[order]
 
 
 class _RunWriter:
@@ -153,16 +180,17 @@ class _RunWriter:
         self.bloom = BloomFilter(size)
         self.lasts = np.empty(-(-size // BLOCK), dtype=np.uint64)
 
-    def write(self, records: np.ndarray) -> None:
-        """Append the next sorted chunk."""
-        if not len(records):
+    def write(self, hashes: np.ndarray, rows: np.ndarray) -> None:
+        """Append the next sorted chunk (contiguous hashes and their rows)."""
+        if not len(hashes):
             return
-        hashes = np.ascontiguousarray(records["hash"])
+        records = np.empty(len(hashes), dtype=RECORD)
+        records["hash"], records["row"] = hashes, rows
         records.tofile(self.file)
         self.bloom.add(hashes)
-        fences = np.arange((self.done // BLOCK + 1) * BLOCK - 1, self.done + len(records), BLOCK)
+        fences = np.arange((self.done // BLOCK + 1) * BLOCK - 1, self.done + len(hashes), BLOCK)
         self.lasts[fences // BLOCK] = hashes[fences - self.done]
-        self.done += len(records)
+        self.done += len(hashes)
         if self.done == self.size and self.size % BLOCK:
             self.lasts[-1] = hashes[-1]
 
@@ -188,7 +216,7 @@ class KeyIndex:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.chunk_keys = max(BLOCK, int(chunk_keys) // BLOCK * BLOCK)
-        self.blocks_read = 0  # fenced blocks read by lookups (for tests and logging)
+        self.disk_probes = 0  # (probe, run) pairs that passed a filter and were searched on disk
         self._runs: dict[str, list[_Run]] | None = {}
         self._slots: dict[str, int] = {}
         self._serial = 0
@@ -212,6 +240,7 @@ class KeyIndex:
                 break
             candidates = open_[run.bloom.contains(unique[open_])]
             if len(candidates):
+                self.disk_probes += len(candidates)
                 hit, hit_rows = self._search(run, unique[candidates])
                 found[candidates[hit]] = True
                 rows[candidates[hit]] = hit_rows[hit]
@@ -233,11 +262,9 @@ class KeyIndex:
             raise ValueError(f"{len(keys)} hashes but {len(sources)} rows")
         if not len(keys):
             return
-        order = np.argsort(keys, kind="stable")
-        records = np.empty(len(keys), dtype=RECORD)
-        records["hash"], records["row"] = keys[order], sources[order]
-        writer = _RunWriter(self._new_path(rule), len(records))
-        writer.write(records)
+        order = _stable_order(keys)
+        writer = _RunWriter(self._new_path(rule), len(keys))
+        writer.write(keys[order], sources[order])
         runs.append(writer.finish())
         while len(runs) > 1 and runs[-2].size <= MERGE_RATIO * runs[-1].size:
             newer, older = runs.pop(), runs.pop()
@@ -293,18 +320,17 @@ class KeyIndex:
         at_new = at_old = 0
         chunk = self.chunk_keys
         while at_new < newer.size and at_old < older.size:
-            a = _read(newer.fd, at_new, min(chunk, newer.size - at_new))
-            b = _read(older.fd, at_old, min(chunk, older.size - at_old))
-            last_a, last_b = a["hash"][-1], b["hash"][-1]
-            if last_a <= last_b:  # all of a; b's hashes equal to last_a may follow later a's: wait
-                take_a, take_b = len(a), int(np.searchsorted(b["hash"], last_a, side="left"))
-            else:  # all of b; a's hashes up to last_b (all of a's equal ones are in this chunk)
-                take_a, take_b = int(np.searchsorted(a["hash"], last_b, side="right")), len(b)
-            writer.write(_merge_sorted(a[:take_a], b[:take_b]))
+            a_hashes, a_rows = _columns(_read(newer.fd, at_new, min(chunk, newer.size - at_new)))
+            b_hashes, b_rows = _columns(_read(older.fd, at_old, min(chunk, older.size - at_old)))
+            if a_hashes[-1] <= b_hashes[-1]:  # all of a; b's hashes equal to a's last may follow later a's: wait
+                take_a, take_b = len(a_hashes), int(np.searchsorted(b_hashes, a_hashes[-1], side="left"))
+            else:  # all of b; a's hashes up to b's last (all of a's equal ones are in this chunk)
+                take_a, take_b = int(np.searchsorted(a_hashes, b_hashes[-1], side="right")), len(b_hashes)
+            writer.write(*_merge_sorted((a_hashes[:take_a], a_rows[:take_a]), (b_hashes[:take_b], b_rows[:take_b])))
             at_new, at_old = at_new + take_a, at_old + take_b
         for run, at in ((newer, at_new), (older, at_old)):
             for start in range(at, run.size, chunk):
-                writer.write(_read(run.fd, start, min(chunk, run.size - start)))
+                writer.write(*_columns(_read(run.fd, start, min(chunk, run.size - start))))
         merged = writer.finish()
         newer.close()
         older.close()
@@ -328,9 +354,9 @@ class KeyIndex:
         first = np.repeat(first, pieces) + offset * cap
         last = np.minimum(first + cap - 1, np.repeat(last, pieces))
         start, stop = first * BLOCK, np.minimum((last + 1) * BLOCK, run.size)
-        self.blocks_read += int((last - first + 1).sum())
 
         buffer = np.empty(cap * BLOCK, dtype=RECORD)
+        raw, size = memoryview(buffer.view(np.uint8)), RECORD.itemsize
 
         def settle(group_first: int, group_last: int, filled: int) -> None:
             lo = np.searchsorted(blocks, group_first, side="left")
@@ -350,7 +376,7 @@ class KeyIndex:
             if filled + end - begin > len(buffer):
                 settle(group_first, previous_last, filled)
                 filled, group_first = 0, block_first
-            _read_into(run.fd, buffer[filled:filled + end - begin], begin)
+            _fill(run.fd, raw[filled * size:(filled + end - begin) * size], begin * size)
             filled += end - begin
             previous_last = block_last
         settle(group_first, previous_last, filled)
