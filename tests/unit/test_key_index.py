@@ -89,6 +89,23 @@ def test_latest_batch_wins_and_first_row_within_a_batch(tmp_path: Path) -> None:
         assert index.keys("exact") == 6 and index.runs("exact") == 1  # equal sizes: merged
 
 
+def test_a_merged_run_keeps_equal_hashes_newest_batch_first_and_stable(tmp_path: Path) -> None:
+    rng = np.random.default_rng(13)
+    pool = random_hashes(rng, 300)  # many equal hashes, spanning the tiny merge chunks
+    batches = [rng.choice(pool, 1000) for _ in range(8)]
+    with KeyIndex(tmp_path, chunk_keys=BLOCK) as index:
+        for number, hashes in enumerate(batches):
+            index.add("exact", hashes, np.arange(number * 1000, (number + 1) * 1000))
+        assert index.runs("exact") == 1
+        (path,) = tmp_path.iterdir()
+        stored = np.fromfile(path, dtype=RECORD)
+    newest_first = np.concatenate(batches[::-1])
+    rows = np.concatenate([np.arange(n * 1000, (n + 1) * 1000) for n in range(8)][::-1])
+    order = np.argsort(newest_first, kind="stable")
+    np.testing.assert_array_equal(stored["hash"], newest_first[order])
+    np.testing.assert_array_equal(stored["row"], rows[order])
+
+
 def test_rows_are_kept_as_int64_and_bad_input_is_refused(tmp_path: Path) -> None:
     with KeyIndex(tmp_path) as index:
         index.add("exact", np.array([7, 8], dtype=np.uint64), np.array([2**40, 3], dtype=np.int64))
