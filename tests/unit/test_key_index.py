@@ -32,12 +32,14 @@ class Oracle:
         self.maps: dict[str, dict[int, int]] = {}
 
     def add(self, rule: str, hashes: np.ndarray, rows: np.ndarray) -> None:
+        """Record one batch: its first row per hash replaces any earlier batch's."""
         first: dict[int, int] = {}
         for key, row in zip(hashes.tolist(), rows.tolist(), strict=True):
             first.setdefault(key, row)
         self.maps.setdefault(rule, {}).update(first)
 
     def lookup(self, rule: str, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(hit mask, survivor rows) the index must answer."""
         known = self.maps.get(rule, {})
         keys = query.tolist()
         return (np.array([key in known for key in keys], dtype=bool),
@@ -51,6 +53,7 @@ def test_answers_equal_the_oracle_across_many_batches_and_merges(tmp_path: Path)
     oracle = Oracle()
     next_row = 0
     added = dict.fromkeys(RULES, 0)
+    hits = 0
     for batch in range(60):
         for rule in RULES:
             size = int(rng.integers(0, 700)) if batch % 7 else 0  # some empty batches
@@ -67,6 +70,10 @@ def test_answers_equal_the_oracle_across_many_batches_and_merges(tmp_path: Path)
             index.add(rule, hashes, rows)
             oracle.add(rule, hashes, rows)
             added[rule] += size
+            hits += int(expected_hit.sum())
+            just_added = hashes[::-1]  # the batch just added wins at once
+            np.testing.assert_array_equal(index.lookup(rule, just_added)[1], oracle.lookup(rule, just_added)[1])
+    assert hits > 30_000  # the comparison is not all misses
     for rule in RULES:
         assert index.keys(rule) == added[rule]
         assert index.runs(rule) <= 12  # O(log batches), not one run per batch
