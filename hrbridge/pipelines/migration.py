@@ -9,9 +9,11 @@ Duplicates across batches: every batch is first deduplicated on its own (:func:`
 dedupe`), then its survivors are looked up in a key index of the records already loaded by the run
 (64-bit hashes of the same keys the dedupe rules use — whole row, ID number, e-mail+name,
 phone+name — plus the employee id). A hit is merged into the record loaded earlier
-("first loaded survives" across batches) and logged like any other merge. The index is kept in
-memory as sorted runs (12 bytes a key) and persisted per batch inside the checkpoint, which
-also carries the batch's expected row hashes and column profile for the verification step.
+("first loaded survives" across batches) and logged like any other merge. The index lives on
+disk (:mod:`hrbridge.pipelines.key_index`: sorted runs, with a Bloom filter and fences per run in
+memory, about 1.5 bytes a key), and each batch's keys are also persisted inside its checkpoint,
+which carries the batch's expected row hashes and column profile for the verification step too.
+The verification's expected side is spilled to disk as well, so memory stays flat with the source.
 Counts always reconcile: ``source rows = loaded + quarantined + duplicates merged``.
 """
 
@@ -22,6 +24,8 @@ import io
 import json
 import logging
 import queue
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -42,6 +46,7 @@ from connectors.legacy_sources import (
     is_database_url,
     open_source,
 )
+from hrbridge.pipelines.key_index import KeyIndex
 from transforms.cleaning import CANONICAL_COLUMNS, CleaningRules, clean_frame, load_rules
 from transforms.dedupe import MERGE_COLUMNS, dedupe, fold_name, survivor_order
 from validation.reconcile import (
@@ -190,51 +195,6 @@ def batch_keys(frame: pd.DataFrame, row_hash: np.ndarray, rules: CleaningRules) 
     return keys
 
 
-@dataclass
-class KeyIndex:
-    """Sorted 64-bit key hashes of every record the run has loaded, per rule, with source rows.
-
-    Each rule's keys are a few sorted runs, oldest first, merged like a binary counter (a run is
-    merged into the one before it once that one is no larger), so adding a batch costs
-    O(batch · log runs) amortised instead of rewriting the whole index, and a lookup searches
-    about log2(batches) runs. Among equal hashes the latest batch wins, then its first row,
-    exactly as a single sorted array with new keys inserted before equal old ones.
-    Source rows are kept as int32 (12 bytes a key): sources up to 2**31 rows.
-    """
-
-    runs: dict[str, list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
-
-    def lookup(self, rule: str, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(hit mask, survivor source rows) for ``query`` hashes under ``rule``."""
-        hit = np.zeros(len(query), dtype=bool)
-        rows = np.zeros(len(query), dtype=np.int32)
-        runs = [run for run in self.runs.get(rule, []) if len(run[0])]
-        if not runs or not len(query):
-            return hit, rows
-        order = np.argsort(query)  # sorted probes walk each run forwards: far fewer cache misses
-        probes = query[order]
-        found_sorted = np.zeros(len(query), dtype=bool)
-        rows_sorted = np.zeros(len(query), dtype=np.int32)
-        for hashes, run_rows in reversed(runs):  # newest first: it wins among equal hashes
-            position = np.minimum(np.searchsorted(hashes, probes), len(hashes) - 1)
-            fresh = (hashes[position] == probes) & ~found_sorted
-            rows_sorted[fresh] = run_rows[position[fresh]]
-            found_sorted |= fresh
-        hit[order], rows[order] = found_sorted, rows_sorted
-        return hit, rows
-
-    def add(self, rule: str, hashes: np.ndarray, rows: np.ndarray) -> None:
-        """Add one batch's keys as a new sorted run, merging runs that are no larger than it."""
-        order = np.argsort(hashes, kind="stable")
-        runs = self.runs.setdefault(rule, [])
-        runs.append((hashes[order].astype(np.uint64), rows[order].astype(np.int32)))
-        while len(runs) > 1 and len(runs[-2][0]) <= len(runs[-1][0]):
-            newer, older = runs.pop(), runs.pop()
-            merged = np.concatenate([newer[0], older[0]])  # newer first: stable sort keeps it first
-            order = np.argsort(merged, kind="stable")
-            runs.append((merged[order], np.concatenate([newer[1], older[1]])[order]))
-
-
 def merge_across_batches(frame: pd.DataFrame, row_hash: np.ndarray, index: KeyIndex, rules: CleaningRules
                          ) -> tuple[np.ndarray, pd.DataFrame, dict[str, tuple[np.ndarray, np.ndarray]]]:
     """Find rows already loaded by an earlier batch, or repeating an employee id within this batch.
@@ -307,28 +267,45 @@ class Migration:
     loader: ArchiveLoader
     run_id: str
     columns: dict[str, str]
-    index: KeyIndex = field(default_factory=KeyIndex)
-    expected: Expected | None = None
+    index: KeyIndex = field(init=False)
+    expected: Expected = field(init=False)
+    _index_dir: Path = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.expected = Expected(self.columns, KEY, spill_dir=self.options.spill_dir)
+        spill = self.options.spill_dir
+        if spill:
+            Path(spill).mkdir(parents=True, exist_ok=True)
+        self._index_dir = Path(tempfile.mkdtemp(prefix="hrbridge-keys-", dir=spill))
+        self.index = KeyIndex(self._index_dir)
+        self.expected = Expected(self.columns, KEY, spill_dir=spill)
+
+    def drop_index(self) -> None:
+        """Delete the dedupe key index (not needed once every batch is loaded)."""
+        self.index.close()
+        shutil.rmtree(self._index_dir, ignore_errors=True)
 
     def close(self) -> None:
         """Delete the run's spill files (the committed checkpoints keep everything a rerun needs)."""
+        self.drop_index()
         self.expected.close()
         self.loader.engine.dispose()
 
-    def restore(self, upto: int | None = None) -> set[int]:
-        """Rebuild index and expected hashes from committed checkpoints (batches < ``upto``)."""
+    def restore(self, upto: int | None = None, index: bool = True) -> set[int]:
+        """Rebuild the key index (unless ``index`` is false) and the expected hashes from the
+        committed checkpoints (batches < ``upto``)."""
         restored = set()
         for batch_no, blob in self.loader.states(self.run_id):
             if upto is not None and batch_no >= upto or not blob:
                 continue
-            self._apply(*unpack_state(blob))
+            self._apply(*unpack_state(blob), index=index)
             restored.add(batch_no)
         return restored
 
-    def _apply(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
+    def _apply(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], index: bool = True) -> None:
+        self.expected.add_hashes(arrays["exp_key"], arrays["exp_row"], arrays["exp_src"])
+        self.expected.profile.merge(Profile.from_dict(meta["profile"]))
+        if not index:
+            return
         rows = arrays["exp_src"]
         for rule, same_as in _DERIVED_KEYS.items():  # keys equal to the expected hashes are not stored twice
             if f"k:{rule}" not in arrays and (rule == PK_RULE or rule in self.rules.dedupe.rules):
@@ -337,8 +314,6 @@ class Migration:
             if name.startswith("k:"):
                 rule = name[2:]
                 self.index.add(rule, arrays[name], rows[arrays[f"p:{rule}"]])
-        self.expected.add_hashes(arrays["exp_key"], arrays["exp_row"], arrays["exp_src"])
-        self.expected.profile.merge(Profile.from_dict(meta["profile"]))
 
 
 def load_cleaning_rules() -> CleaningRules:
@@ -535,7 +510,7 @@ def migrate(options: MigrationOptions, progress: Progress | None = None,
 
 def finish(run: Migration, timings: dict[str, float], extra: Mapping[str, Any] | None = None) -> MigrationOutcome:
     """Reconcile the run's expected state against the target and write report.json / report.html."""
-    run.index = KeyIndex()  # the dedupe index is not needed any more: free it before verifying
+    run.drop_index()  # not needed any more: free its disk before verifying
     clock = time.perf_counter()
     result = reconcile(run.expected, run.loader.engine, run.options.target_table, run.options.threshold)
     timings["verify"] = time.perf_counter() - clock
@@ -664,5 +639,5 @@ def verify_run(options: MigrationOptions, run_id: str | None = None) -> Migratio
     """Reconcile a run from its checkpoints and write its report (the DAG's verify step)."""
     options.run_id = options.run_id or run_id
     with closing(prepare(options)) as run:
-        run.restore()
+        run.restore(index=False)
         return finish(run, {})
