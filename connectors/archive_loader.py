@@ -1,6 +1,7 @@
 """Load cleaned legacy records into the employee archive, one atomic transaction per batch.
 
-Each batch commits, in ONE transaction on the target database: the upserted records, the
+Each batch commits, in ONE transaction on the target database: the deletion of records its rows
+displace (a later duplicate that survives), the upserted records, the
 quarantine lines, the repair log, the merge log and the batch checkpoint (with its counts and the
 batch's verification state). A kill at any moment leaves each batch either fully counted or not at
 all, and a rerun with the same run id skips every batch whose checkpoint is committed.
@@ -98,6 +99,7 @@ class BatchLoad:
     source: str = ""
     state: bytes = b""
     extra: dict[str, Any] = field(default_factory=dict)
+    displaced_keys: Sequence[str] = ()  # keys of loaded records a row of this batch displaces (deleted first)
 
 
 class ArchiveLoader:
@@ -153,13 +155,16 @@ class ArchiveLoader:
                     self.checkpoints.c.batch_no == batch.batch_no)).first()
                 if done:
                     return False
+                for start in range(0, len(batch.displaced_keys), 10_000):
+                    part = list(batch.displaced_keys[start:start + 10_000])
+                    conn.execute(self.table.delete().where(self.table.c[self.key].in_(part)))
                 if self.engine.dialect.name == "postgresql":
                     self._load_postgres(conn, batch)
                 else:
                     self._load_sqlite(conn, batch)
                 conn.execute(self.checkpoints.insert().values(
                     run_id=batch.run_id, batch_no=batch.batch_no, row_offset=batch.row_offset,
-                    rows_read=batch.rows_read, loaded=len(batch.frame),
+                    rows_read=batch.rows_read, loaded=len(batch.frame) - len(batch.displaced_keys),
                     quarantined_rows=batch.quarantined_rows, duplicates_merged=batch.duplicates_merged,
                     repaired_values=len(batch.repairs), source=batch.source, state=batch.state,
                     committed_at=dt.datetime.now(dt.UTC)))

@@ -49,14 +49,20 @@ def _timestamp(df: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
     return np.zeros(len(df))
 
 
+def survivor_rank(df: pd.DataFrame, rules: CleaningRules) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, its survivorship rank as two arrays, lower = better, in the configured order:
+    (recency, completeness) for ``most_recent``, (completeness, recency) for ``most_complete``.
+    Recency is the negated first timestamp column present; completeness the negated count of
+    non-null fields. Ties go to the earlier source row."""
+    recent = _timestamp(df, rules.dedupe.timestamp_columns)
+    complete = -df.notna().sum(axis=1).to_numpy().astype(np.float64)
+    return (recent, complete) if rules.dedupe.survivorship == "most_recent" else (complete, recent)
+
+
 def survivor_order(df: pd.DataFrame, rules: CleaningRules) -> np.ndarray:
     """Positions of ``df`` best-first under the configured survivorship (stable on source order)."""
-    recent = _timestamp(df, rules.dedupe.timestamp_columns)
-    complete = -df.notna().sum(axis=1).to_numpy()
-    position = np.arange(len(df))
-    if rules.dedupe.survivorship == "most_recent":
-        return np.lexsort((position, complete, recent))
-    return np.lexsort((position, recent, complete))
+    first, second = survivor_rank(df, rules)
+    return np.lexsort((np.arange(len(df)), second, first))
 
 
 def _repeated(values: pd.Series, nulls_match: bool) -> np.ndarray:

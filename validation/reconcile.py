@@ -41,7 +41,6 @@ _NULL_HASH = np.uint64(0x5BD1E9955BD1E995)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _PRIME = 0x100000001B3
 _POWERS: list[np.ndarray] = [np.ones(1, np.uint64), np.ones(1, np.uint64)]
-_EXPECTED_SCHEMA = pa.schema([("key_hash", pa.uint64()), ("row_hash", pa.uint64()), ("source_row", pa.int64())])
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -214,12 +213,39 @@ class Profile:
         return cls(dict(data["columns"]), int(data["rows"]), {k: dict(v) for k, v in data["stats"].items()})
 
 
-class Expected:
-    """The cleaned source reduced to key/row hashes and source rows, spilled to disk, plus a profile.
+def row_state(normalised: Normalised, key: str, source_rows: np.ndarray) -> dict[str, np.ndarray]:
+    """What verification keeps of each expected row: key and row hash, source row, and per column
+    its presence and (numbers, dates) value, so the expected profile can be computed after
+    later batches displaced some rows. Arrays by name, ready for a checkpoint."""
+    key_hash, row_hash = hash_rows(normalised, key)
+    state = {"key_hash": key_hash, "row_hash": row_hash, "source_row": np.asarray(source_rows, dtype=np.int64)}
+    for name, column in normalised.columns.items():
+        state[f"p:{name}"] = column.present
+        if column.numbers is not None:
+            state[f"n:{name}"] = column.numbers
+    return state
 
-    The hashes go to partition files by key hash (:class:`validation.spill.PartitionSpill`), so
-    holding the expected side of a migration costs a few open files, not 24 bytes a row of memory.
-    ``spill_dir`` is where those files live (the system temporary directory by default).
+
+def _side_schema(columns: Mapping[str, str], head: list[tuple[str, Any]]) -> pa.Schema:
+    """``head`` fields, then per column its presence and (numbers, dates) its value."""
+    fields = [("key_hash", pa.uint64()), ("row_hash", pa.uint64()), *head]
+    for name, kind in columns.items():
+        fields.append((f"p:{name}", pa.bool_()))
+        if kind in _NUMBER_TYPES:
+            fields.append((f"n:{name}", pa.float64()))
+        elif kind in _DATE_TYPES or kind in _DATETIME_TYPES:
+            fields.append((f"n:{name}", pa.int64()))
+    return pa.schema(fields)
+
+
+class Expected:
+    """The cleaned source reduced to one :func:`row_state` per row, spilled to disk.
+
+    Rows go to partition files by key hash (:class:`validation.spill.PartitionSpill`), so holding
+    the expected side of a migration costs a few open files, not tens of bytes a row of memory.
+    Rows a later batch displaced (its duplicate survived instead) are remembered by source row
+    and left out of the comparison. ``spill_dir`` is where the files live (default: the system
+    temporary directory).
     """
 
     def __init__(self, columns: Mapping[str, str], key: str, spill_dir: str | Path | None = None,
@@ -227,25 +253,31 @@ class Expected:
         self.columns = dict(columns)
         self.key = key
         self.spill_dir = spill_dir
-        self.profile = Profile(dict(self.columns))
-        self.spill = PartitionSpill(_EXPECTED_SCHEMA, "key_hash", partitions, spill_dir, prefix="expected")
+        self.schema = _side_schema(self.columns, [("source_row", pa.int64())])
+        self.spill = PartitionSpill(self.schema, "key_hash", partitions, spill_dir, prefix="expected")
+        self._dropped: list[np.ndarray] = []
 
     def add(self, frame: pd.DataFrame, source_rows: np.ndarray) -> None:
         """Add the cleaned, deduplicated rows of one batch (``source_rows`` = their positions)."""
-        normalised = normalise_frame(frame, self.columns)
-        key_hash, row_hash = hash_rows(normalised, self.key)
-        self.add_hashes(key_hash, row_hash, np.asarray(source_rows, dtype=np.int64))
-        self.profile.add(normalised)
+        self.add_state(row_state(normalise_frame(frame, self.columns), self.key, source_rows))
 
-    def add_hashes(self, key_hash: np.ndarray, row_hash: np.ndarray, rows: np.ndarray) -> None:
-        """Add precomputed arrays (e.g. restored from a batch checkpoint)."""
-        self.spill.write(pa.table({"key_hash": key_hash, "row_hash": row_hash,
-                                   "source_row": np.asarray(rows, dtype=np.int64)}, schema=_EXPECTED_SCHEMA))
+    def add_state(self, state: Mapping[str, np.ndarray]) -> None:
+        """Add rows given as :func:`row_state` arrays (e.g. restored from a batch checkpoint)."""
+        self.spill.write(pa.table({name: state[name] for name in self.schema.names}, schema=self.schema))
+
+    def drop(self, source_rows: np.ndarray) -> None:
+        """Leave these (already added) rows out: a later duplicate displaced them."""
+        if len(source_rows):
+            self._dropped.append(np.asarray(source_rows, dtype=np.int64))
+
+    def dropped(self) -> np.ndarray:
+        """Sorted source rows left out."""
+        return np.sort(np.concatenate(self._dropped)) if self._dropped else np.zeros(0, np.int64)
 
     @property
     def rows(self) -> int:
         """Expected row count."""
-        return self.spill.rows
+        return self.spill.rows - int(sum(len(d) for d in self._dropped))
 
     def close(self) -> None:
         """Delete the spill files."""
@@ -397,32 +429,16 @@ def _stream_postgres(engine: Engine, table: str, columns: Mapping[str, str], key
         raw.close()
 
 
-def _target_schema(columns: Mapping[str, str]) -> pa.Schema:
-    """Per target row: key and row hash, stream position, key text, and what the profile needs."""
-    fields = [("key_hash", pa.uint64()), ("row_hash", pa.uint64()), ("ordinal", pa.int64()), ("key", pa.large_string())]
-    for name, kind in columns.items():
-        fields.append((f"p:{name}", pa.bool_()))
-        if kind in _NUMBER_TYPES:
-            fields.append((f"n:{name}", pa.float64()))
-        elif kind in _DATE_TYPES or kind in _DATETIME_TYPES:
-            fields.append((f"n:{name}", pa.int64()))
-    return pa.schema(fields)
-
-
 def _target_table(chunk: pd.DataFrame, normalised: Normalised, key: str, first: int, schema: pa.Schema) -> pa.Table:
-    key_hash, row_hash = hash_rows(normalised, key)
-    data: dict[str, Any] = {"key_hash": key_hash, "row_hash": row_hash,
-                            "ordinal": np.arange(first, first + len(chunk), dtype=np.int64),
-                            "key": pa.array(chunk[key].astype("str").to_numpy(dtype=object), pa.large_string())}
-    for name, column in normalised.columns.items():
-        data[f"p:{name}"] = column.present
-        if column.numbers is not None:
-            data[f"n:{name}"] = column.numbers
-    return pa.table(data, schema=schema)
+    state: dict[str, Any] = row_state(normalised, key, np.zeros(0, np.int64))
+    del state["source_row"]
+    state["ordinal"] = np.arange(first, first + len(chunk), dtype=np.int64)
+    state["key"] = pa.array(chunk[key].astype("str").to_numpy(dtype=object), pa.large_string())
+    return pa.table({name: state[name] for name in schema.names}, schema=schema)
 
 
 def _normalised_from(table: pa.Table, columns: Mapping[str, str]) -> Normalised:
-    """The profile's view of spilled target rows (presence and numbers; hashes are not needed)."""
+    """The profile's view of spilled rows (presence and numbers; hashes are not needed)."""
     out = {}
     for name in columns:
         numbers = f"n:{name}"
@@ -435,10 +451,10 @@ def reconcile(expected: Expected, engine: Engine, table: str, threshold: float =
               chunk_rows: int = 100_000) -> ReconcileResult:
     """Compare ``expected`` against every row of ``table``; see the module docstring.
 
-    An external hash join: the target is streamed once and its row hashes spilled to the same
+    An external hash join: the target is streamed once and its row states spilled to the same
     key-hash partitions as the expected side; then each partition pair is joined in memory.
     """
-    schema = _target_schema(expected.columns)
+    schema = _side_schema(expected.columns, [("ordinal", pa.int64()), ("key", pa.large_string())])
     target = PartitionSpill(schema, "key_hash", expected.spill.partitions, expected.spill_dir, prefix="target")
     try:
         total = 0
@@ -452,12 +468,16 @@ def reconcile(expected: Expected, engine: Engine, table: str, threshold: float =
 
 
 def _join_partitions(expected: Expected, target: PartitionSpill, total: int, threshold: float) -> ReconcileResult:
-    target_profile = Profile(dict(expected.columns))
+    expected_profile, target_profile = Profile(dict(expected.columns)), Profile(dict(expected.columns))
+    dropped = expected.dropped()
     expected_rows = verified = mismatched = extra = missing = 0
     mismatched_keys: list[tuple[int, str]] = []
     missing_rows: list[int] = []
     for part in range(target.partitions):
         mine = expected.spill.read(part)
+        if len(dropped):
+            mine = mine.filter(pa.array(~np.isin(mine.column("source_row").to_numpy(), dropped)))
+        expected_profile.add(_normalised_from(mine, expected.columns))
         keys = mine.column("key_hash").to_numpy()
         order = np.argsort(keys, kind="stable")
         keys, hashes = keys[order], mine.column("row_hash").to_numpy()[order]
@@ -488,5 +508,5 @@ def _join_partitions(expected: Expected, target: PartitionSpill, total: int, thr
     return ReconcileResult(
         expected_rows=expected_rows, target_rows=total, verified_rows=verified, mismatched_rows=mismatched,
         missing_rows=missing, extra_target_rows=extra, threshold=threshold,
-        expected_profile=expected.profile, target_profile=target_profile,
+        expected_profile=expected_profile, target_profile=target_profile,
         mismatched_keys=[key for _, key in mismatched_keys], missing_source_rows=[int(r) for r in missing_rows])

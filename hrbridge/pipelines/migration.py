@@ -46,26 +46,17 @@ from connectors.legacy_sources import (
     is_database_url,
     open_source,
 )
+from hrbridge.pipelines.cross_batch import KEY, PK_RULE, merge_across_batches
 from hrbridge.pipelines.key_index import KeyIndex
+from hrbridge.pipelines.survivors import SurvivorStore
 from transforms.cleaning import CANONICAL_COLUMNS, CleaningRules, clean_frame, load_rules
-from transforms.dedupe import MERGE_COLUMNS, dedupe, fold_name, survivor_order
-from validation.reconcile import (
-    DEFAULT_THRESHOLD,
-    Expected,
-    Profile,
-    hash_rows,
-    hash_strings,
-    normalise_frame,
-    reconcile,
-)
+from transforms.dedupe import MERGE_COLUMNS, dedupe
+from validation.reconcile import DEFAULT_THRESHOLD, Expected, normalise_frame, reconcile, row_state
 
 log = logging.getLogger(__name__)
 
-KEY = "employee_id"
 ALWAYS_BATCH_OVER = 100_000
-PK_RULE = "employee_id"
-_DERIVED_KEYS = {"exact": "exp_row", PK_RULE: "exp_key"}  # rule → the expected-hash array it equals
-_KEY_COLUMNS = {"id_number": ("id_number",), "email+name": ("email", "name"), "phone+name": ("phone", "name")}
+_DERIVED_KEYS = {"exact": "e:row_hash", PK_RULE: "e:key_hash"}  # rule → the expected-hash array it equals
 
 
 class MigrationInputError(ValueError):
@@ -156,87 +147,6 @@ def canonical_frame(raw: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFra
     return raw[list(columns)].rename(columns=dict(columns))
 
 
-# ----------------------------------------------------------------------------- key index
-def _key_part(frame: pd.DataFrame, column: str) -> pd.Series:
-    """One part of a dedupe key, normalised exactly like :mod:`transforms.dedupe`."""
-    if column == "name":
-        return fold_name(frame[column])
-    values = frame[column].astype("str")
-    if column == "email":
-        return values.str.strip().str.lower()
-    return values
-
-
-def batch_keys(frame: pd.DataFrame, row_hash: np.ndarray, rules: CleaningRules) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per dedupe rule: (64-bit key hashes, positions in ``frame``) of the rows that have that key."""
-    keys: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    positions = np.arange(len(frame))
-    parts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-
-    def part(column: str) -> tuple[np.ndarray, np.ndarray]:
-        if column not in parts:
-            values = _key_part(frame, column)
-            parts[column] = (hash_strings(values), values.notna().to_numpy() & (values != "").to_numpy())
-        return parts[column]
-
-    for rule in [*rules.dedupe.rules, PK_RULE]:
-        if rule == "exact":
-            keys[rule] = (row_hash, positions)
-            continue
-        columns = (KEY,) if rule == PK_RULE else _KEY_COLUMNS.get(rule, ())
-        if not columns or any(c not in frame.columns for c in columns):
-            continue
-        hashes, present = part(columns[0])
-        for index, column in enumerate(columns[1:], start=1):
-            other, other_present = part(column)
-            hashes = hashes ^ ((other * np.uint64(0x9E3779B97F4A7C15)) + np.uint64(index))
-            present = present & other_present
-        keys[rule] = (hashes[present], positions[present])
-    return keys
-
-
-def merge_across_batches(frame: pd.DataFrame, row_hash: np.ndarray, index: KeyIndex, rules: CleaningRules
-                         ) -> tuple[np.ndarray, pd.DataFrame, dict[str, tuple[np.ndarray, np.ndarray]]]:
-    """Find rows already loaded by an earlier batch, or repeating an employee id within this batch.
-
-    ``frame`` is the batch after :func:`transforms.dedupe.dedupe` (index = source row) and
-    ``row_hash`` its normalised row hashes. Returns the keep mask, the merge lines and the keys of
-    the kept rows (positions relative to the kept rows) for the index.
-    """
-    keys = batch_keys(frame, row_hash, rules)
-    source_rows = frame.index.to_numpy(dtype=np.int64)
-    merged = np.zeros(len(frame), dtype=bool)
-    lines = []
-    for rule, (hashes, positions) in keys.items():
-        hit, survivors = index.lookup(rule, hashes)
-        fresh = hit & ~merged[positions]
-        if fresh.any():
-            merged[positions[fresh]] = True
-            lines.append(pd.DataFrame({"survivor_row": survivors[fresh], "merged_row": source_rows[positions[fresh]],
-                                       "rule": rule, "survivorship": "first_loaded"}))
-    standing = frame[~merged]
-    if len(standing) and KEY in frame.columns:
-        repeated = (standing[KEY].notna() & standing[KEY].duplicated(keep=False)).to_numpy()
-        if repeated.any():
-            group = standing[repeated]
-            ranked = group.iloc[survivor_order(group, rules)]
-            first = (~ranked[KEY].duplicated(keep="first")).to_numpy()
-            survivor_of = pd.Series(ranked.index[first].to_numpy(), index=ranked[KEY][first].to_numpy())
-            losers = ranked[~first]
-            lines.append(pd.DataFrame({"survivor_row": survivor_of.loc[losers[KEY].to_numpy()].to_numpy(),
-                                       "merged_row": losers.index.to_numpy(), "rule": PK_RULE,
-                                       "survivorship": rules.dedupe.survivorship}))
-            merged[frame.index.get_indexer(losers.index)] = True
-    keep = ~merged
-    remap = np.cumsum(keep) - 1
-    kept_keys = {}
-    for rule, (hashes, positions) in keys.items():
-        alive = keep[positions]
-        kept_keys[rule] = (hashes[alive], remap[positions[alive]])
-    merges = pd.concat(lines, ignore_index=True) if lines else pd.DataFrame(columns=MERGE_COLUMNS)
-    return keep, merges, kept_keys
-
-
 # ----------------------------------------------------------------------------- batch state
 def pack_state(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> bytes:
     """Serialise a batch's key/hash arrays and JSON metadata (numpy .npz, no pickle)."""
@@ -268,6 +178,7 @@ class Migration:
     run_id: str
     columns: dict[str, str]
     index: KeyIndex = field(init=False)
+    survivors: SurvivorStore = field(init=False)
     expected: Expected = field(init=False)
     _index_dir: Path = field(init=False, repr=False)
 
@@ -276,11 +187,12 @@ class Migration:
         if spill:
             Path(spill).mkdir(parents=True, exist_ok=True)
         self._index_dir = Path(tempfile.mkdtemp(prefix="hrbridge-keys-", dir=spill))
-        self.index = KeyIndex(self._index_dir)
+        self.index = KeyIndex(self._index_dir / "keys")
+        self.survivors = SurvivorStore(self._index_dir / "survivors")
         self.expected = Expected(self.columns, KEY, spill_dir=spill)
 
     def drop_index(self) -> None:
-        """Delete the dedupe key index (not needed once every batch is loaded)."""
+        """Delete the dedupe key index and survivorship facts (not needed once every batch is loaded)."""
         self.index.close()
         shutil.rmtree(self._index_dir, ignore_errors=True)
 
@@ -302,11 +214,15 @@ class Migration:
         return restored
 
     def _apply(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], index: bool = True) -> None:
-        self.expected.add_hashes(arrays["exp_key"], arrays["exp_row"], arrays["exp_src"])
-        self.expected.profile.merge(Profile.from_dict(meta["profile"]))
+        """Fold one batch's state (see :func:`process_batch`) into the run: expected rows, rows it
+        displaced, and (with ``index``) its keys and survivorship facts for the next batches."""
+        self.expected.add_state({name[2:]: value for name, value in arrays.items() if name.startswith("e:")})
+        self.expected.drop(arrays["drop_src"])
         if not index:
             return
-        rows = arrays["exp_src"]
+        rows = arrays["e:source_row"]
+        self.survivors.add(rows, arrays["s:first"], arrays["s:second"], arrays["s:key"])
+        self.survivors.forward(arrays["drop_src"], arrays["fwd_to"])
         for rule, same_as in _DERIVED_KEYS.items():  # keys equal to the expected hashes are not stored twice
             if f"k:{rule}" not in arrays and (rule == PK_RULE or rule in self.rules.dedupe.rules):
                 self.index.add(rule, arrays[same_as], rows)
@@ -362,6 +278,12 @@ class ProcessedBatch:
     state: bytes
     arrays: dict[str, np.ndarray]
     meta: dict[str, Any]
+    displaced_keys: list[str] = field(default_factory=list)  # employee ids of loaded records it displaces
+
+    @property
+    def loaded(self) -> int:
+        """Net records this batch adds to the target (its rows minus the records they displace)."""
+        return len(self.frame) - len(self.displaced_keys)
 
 
 def process_batch(run: Migration, batch_no: int, row_offset: int, raw: pd.DataFrame) -> ProcessedBatch:
@@ -373,27 +295,31 @@ def process_batch(run: Migration, batch_no: int, row_offset: int, raw: pd.DataFr
     except ValueError as exc:
         raise MigrationInputError(f"{run.source.name}: {exc}") from exc
     deduped = dedupe(cleaned.frame, run.rules)
-    normalised = normalise_frame(deduped.frame, run.columns)
-    exp_key, exp_row = hash_rows(normalised, KEY)
-    keep, cross, keys = merge_across_batches(deduped.frame, exp_row, run.index, run.rules)
-    merges = pd.concat([m for m in (deduped.merges, cross) if len(m)], ignore_index=True) \
-        if len(deduped.merges) or len(cross) else pd.DataFrame(columns=MERGE_COLUMNS)
-    if len(cross) and len(deduped.merges):  # a survivor merged across batches hands over its merges
-        moved = dict(zip(cross["merged_row"], cross["survivor_row"], strict=True))
-        merges["survivor_row"] = merges["survivor_row"].map(lambda r: moved.get(r, r)).astype("int64")
+    state = row_state(normalise_frame(deduped.frame, run.columns), KEY, deduped.frame.index.to_numpy())
+    cross = merge_across_batches(deduped.frame, state["row_hash"], run.index, run.survivors, run.rules)
+    merges = deduped.merges
+    if cross.moved and len(merges):  # a survivor merged across batches hands over its merges
+        merges = merges.assign(survivor_row=merges["survivor_row"].map(lambda r: cross.moved.get(r, r)).astype("int64"))
+    merges = pd.concat([m for m in (merges, cross.merges) if len(m)], ignore_index=True) \
+        if len(merges) or len(cross.merges) else pd.DataFrame(columns=MERGE_COLUMNS)
+    keep = cross.keep
     survivors = deduped.frame[keep]
-    profile = Profile(dict(run.columns))
-    profile.add(normalised.take(keep))
-    source_rows = survivors.index.to_numpy(dtype=np.int64)
-    arrays = {"exp_key": exp_key[keep], "exp_row": exp_row[keep], "exp_src": source_rows}
-    for rule, (hashes, positions) in keys.items():
+    arrays = {f"e:{name}": values[keep] for name, values in state.items()}
+    arrays.update({"drop_src": cross.displaced, "fwd_to": cross.forward_to, "s:first": cross.rank[0][keep],
+                   "s:second": cross.rank[1][keep], "s:key": _text_array(survivors[KEY])})
+    for rule, (hashes, positions) in cross.kept_keys.items():
         if rule not in _DERIVED_KEYS:
             arrays[f"k:{rule}"] = hashes
             arrays[f"p:{rule}"] = positions.astype(np.uint32)
     quarantined_rows = int(cleaned.quarantine["row"].nunique()) if len(cleaned.quarantine) else 0
-    meta = {"profile": profile.to_dict(), "batch_no": batch_no, "rows_read": len(raw)}
+    meta = {"batch_no": batch_no, "rows_read": len(raw)}
     return ProcessedBatch(batch_no, row_offset, len(raw), survivors, cleaned.quarantine, cleaned.repairs, merges,
-                          quarantined_rows, pack_state(arrays, meta), arrays, meta)
+                          quarantined_rows, pack_state(arrays, meta), arrays, meta, cross.displaced_keys)
+
+
+def _text_array(values: pd.Series) -> np.ndarray:
+    """Text as a fixed-width unicode array (stored in a checkpoint without pickle)."""
+    return values.astype("str").to_numpy(dtype=str) if len(values) else np.zeros(0, dtype="<U1")
 
 
 def load_processed(run: Migration, batch: ProcessedBatch, fold: bool = True) -> bool:
@@ -401,7 +327,7 @@ def load_processed(run: Migration, batch: ProcessedBatch, fold: bool = True) -> 
     loaded = run.loader.load_batch(BatchLoad(
         run.run_id, batch.batch_no, batch.row_offset, batch.rows_read, batch.frame, batch.quarantine,
         batch.repairs, batch.merges, batch.quarantined_rows, len(batch.merges), source=run.source.name,
-        state=batch.state))
+        state=batch.state, displaced_keys=batch.displaced_keys))
     if loaded and fold:
         run._apply(batch.arrays, batch.meta)
     return loaded
@@ -497,7 +423,7 @@ def migrate(options: MigrationOptions, progress: Progress | None = None,
                 timings["load"] += time.perf_counter() - clock
                 counts["loaded"] += 1
                 log.info("run %s batch %d: %d rows read, %d loaded", run.run_id, batch.batch_no, batch.rows_read,
-                         len(batch.frame))
+                         batch.loaded)
                 _notify(progress, batch.batch_no, batch.row_offset, batch.rows_read, "loaded")
                 if after_batch:
                     after_batch(batch.batch_no)
@@ -581,7 +507,7 @@ def verify(options: MigrationOptions, progress: Progress | None = None) -> Migra
             run._apply(batch.arrays, batch.meta)
             counts["batches"] += 1
             counts["source_rows"] += batch.rows_read
-            counts["loaded_rows"] += len(batch.frame)
+            counts["loaded_rows"] += batch.loaded
             counts["quarantined_rows"] += batch.quarantined_rows
             counts["duplicates_merged"] += len(batch.merges)
             counts["repaired_values"] += len(batch.repairs)
@@ -631,7 +557,7 @@ def migrate_batch(options: MigrationOptions, batch: Mapping[str, Any]) -> dict[s
         processed = process_batch(run, spec.batch_no, spec.row_offset, raw)
         status = "loaded" if load_processed(run, processed) else "skipped"
         return {"batch_no": spec.batch_no, "status": status, "rows_read": processed.rows_read,
-                "loaded": len(processed.frame), "quarantined_rows": processed.quarantined_rows,
+                "loaded": processed.loaded, "quarantined_rows": processed.quarantined_rows,
                 "duplicates_merged": len(processed.merges)}
 
 
