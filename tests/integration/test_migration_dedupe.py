@@ -27,10 +27,11 @@ def _target(url: str) -> tuple[dict[str, str], list[tuple[int, int, str]]]:
     return rows, [tuple(m) for m in merges]
 
 
-def _migrate(tmp_path: Path, frame: pd.DataFrame, batch_size: int, **options: object) -> tuple[dict, str]:
+def _migrate(tmp_path: Path, frame: pd.DataFrame, batch_size: int, target: str | None = None,
+             **options: object) -> tuple[dict, str]:
     source = tmp_path / "legacy.csv"
     write_csv(frame, str(source), "utf-8")
-    target = f"sqlite:///{tmp_path / 'a.db'}"
+    target = target or f"sqlite:///{tmp_path / 'a.db'}"
     report = migrate(MigrationOptions(str(source), target, batch_size=batch_size, report_dir=str(tmp_path / "r"),
                                       **options)).report
     return report, target
@@ -51,7 +52,7 @@ def test_cross_batch_and_primary_key_duplicates(tmp_path: Path) -> None:
     assert merges == [(30, 2, "id_number"), (25, 31, "employee_id"), (4, 32, "exact")]
 
 
-def test_displaced_records_forward_later_duplicates_along_the_chain(tmp_path: Path) -> None:
+def test_displaced_records_forward_later_duplicates_along_the_chain(tmp_path: Path, db_url: str) -> None:
     base = legacy_rows(12)
     person = base.iloc[2]
     newer = pd.DataFrame([person]).assign(工号="000801", 更新时间="2024-06-01")  # batch 3: displaces row 2
@@ -59,7 +60,7 @@ def test_displaced_records_forward_later_duplicates_along_the_chain(tmp_path: Pa
     newest = pd.DataFrame([person]).assign(工号="000803", 身份证号=None, 更新时间="2025-01-01")  # batch 5: wins
     filler = [legacy_rows(3, start=100 + 10 * i) for i in range(3)]
     frame = pd.concat([base, newer, filler[0], older, filler[1], newest, filler[2]], ignore_index=True)
-    report, target = _migrate(tmp_path, frame, 4)
+    report, target = _migrate(tmp_path, frame, 4, db_url)
     departments, merges = _target(target)
     assert report["source_rows"] == 12 + 3 + 9
     assert report["loaded_rows"] == 12 + 9 == target_count(target) and report["duplicates_merged"] == 3
@@ -91,7 +92,7 @@ class Crash(RuntimeError):
     """Stands for a process dying right after a batch committed."""
 
 
-def test_a_run_killed_after_a_displacement_resumes_to_the_same_result(tmp_path: Path) -> None:
+def test_a_run_killed_after_a_displacement_resumes_to_the_same_result(tmp_path: Path, db_url: str) -> None:
     base = legacy_rows(8)
     newer = base.iloc[[1]].assign(工号="000901", 更新时间="2024-07-01")
     later = base.iloc[[1]].assign(工号="000902", 更新时间="2023-07-01")  # meets the displaced record's chain
@@ -103,7 +104,7 @@ def test_a_run_killed_after_a_displacement_resumes_to_the_same_result(tmp_path: 
 
     source = tmp_path / "legacy.csv"
     write_csv(frame, str(source), "utf-8")
-    target = f"sqlite:///{tmp_path / 'a.db'}"
+    target = db_url
     options = MigrationOptions(str(source), target, batch_size=4, report_dir=str(tmp_path / "r"))
     with pytest.raises(Crash):
         migrate(options, after_batch=crash)
