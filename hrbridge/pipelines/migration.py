@@ -221,7 +221,8 @@ class Migration:
         if not index:
             return
         rows = arrays["e:source_row"]
-        self.survivors.add(rows, arrays["s:first"], arrays["s:second"], arrays["s:key"])
+        keys = np.char.decode(arrays["s:key"], "utf-8") if len(arrays["s:key"]) else arrays["s:key"]
+        self.survivors.add(rows, arrays["s:first"], arrays["s:second"], keys)
         self.survivors.forward(arrays["drop_src"], arrays["fwd_to"])
         for rule, same_as in _DERIVED_KEYS.items():  # keys equal to the expected hashes are not stored twice
             if f"k:{rule}" not in arrays and (rule == PK_RULE or rule in self.rules.dedupe.rules):
@@ -318,8 +319,8 @@ def process_batch(run: Migration, batch_no: int, row_offset: int, raw: pd.DataFr
 
 
 def _text_array(values: pd.Series) -> np.ndarray:
-    """Text as a fixed-width unicode array (stored in a checkpoint without pickle)."""
-    return values.astype("str").to_numpy(dtype=str) if len(values) else np.zeros(0, dtype="<U1")
+    """Text as fixed-width UTF-8 bytes (stored in a checkpoint without pickle, a byte a character)."""
+    return np.char.encode(values.astype("str").to_numpy(dtype=str), "utf-8") if len(values) else np.zeros(0, "S1")
 
 
 def load_processed(run: Migration, batch: ProcessedBatch, fold: bool = True) -> bool:
