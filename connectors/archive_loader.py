@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,12 +132,17 @@ class ArchiveLoader:
             rows = conn.execute(sa.select(*cols).where(self.checkpoints.c.run_id == run_id)).mappings()
             return {row["batch_no"]: dict(row) for row in rows}
 
-    def states(self, run_id: str) -> list[tuple[int, bytes]]:
-        """The verification/dedupe state blobs of ``run_id``'s committed batches, in batch order."""
-        query = (sa.select(self.checkpoints.c.batch_no, self.checkpoints.c.state)
-                 .where(self.checkpoints.c.run_id == run_id).order_by(self.checkpoints.c.batch_no))
+    def states(self, run_id: str) -> Iterator[tuple[int, bytes]]:
+        """The verification/dedupe state blobs of ``run_id``'s committed batches, in batch order,
+        fetched one at a time (together they are about 100 bytes a source row)."""
+        table = self.checkpoints
         with self.engine.connect() as conn:
-            return [(n, bytes(s or b"")) for n, s in conn.execute(query)]
+            numbers = conn.execute(sa.select(table.c.batch_no).where(table.c.run_id == run_id)
+                                   .order_by(table.c.batch_no)).scalars().all()
+            for number in numbers:
+                blob = conn.execute(sa.select(table.c.state).where(
+                    table.c.run_id == run_id, table.c.batch_no == number)).scalar_one()
+                yield number, bytes(blob or b"")
 
     def log_frame(self, name: str, run_id: str) -> pd.DataFrame:
         """A run's quarantine / repair / merge log as a frame (for reports)."""

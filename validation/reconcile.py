@@ -40,6 +40,7 @@ _NUMBER_TYPES = {"number"}
 _NULL_HASH = np.uint64(0x5BD1E9955BD1E995)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _PRIME = 0x100000001B3
+_COPY_BLOCK = 2 << 20  # bytes of CSV per streamed chunk (~12,000 target rows; bounds the reader's buffers)
 _POWERS: list[np.ndarray] = [np.ones(1, np.uint64), np.ones(1, np.uint64)]
 
 
@@ -419,7 +420,7 @@ def _stream_postgres(engine: Engine, table: str, columns: Mapping[str, str], key
         with cursor.copy(sql) as copy:
             reader = pacsv.open_csv(
                 io.BufferedReader(_CopyReader(copy), buffer_size=1 << 20),
-                read_options=pacsv.ReadOptions(column_names=list(columns), use_threads=False, block_size=8 << 20),
+                read_options=pacsv.ReadOptions(column_names=list(columns), use_threads=False, block_size=_COPY_BLOCK),
                 convert_options=pacsv.ConvertOptions(
                     column_types={c: _arrow_type(k) for c, k in columns.items()},
                     strings_can_be_null=True, quoted_strings_can_be_null=False))
@@ -457,11 +458,16 @@ def reconcile(expected: Expected, engine: Engine, table: str, threshold: float =
     schema = _side_schema(expected.columns, [("ordinal", pa.int64()), ("key", pa.large_string())])
     target = PartitionSpill(schema, "key_hash", expected.spill.partitions, expected.spill_dir, prefix="target")
     try:
-        total = 0
+        total, pending = 0, []
         for chunk in stream_table(engine, table, expected.columns, expected.key, chunk_rows):
             normalised = normalise_frame(chunk, expected.columns)
-            target.write(_target_table(chunk, normalised, expected.key, total, schema))
+            pending.append(_target_table(chunk, normalised, expected.key, total, schema))
             total += len(chunk)
+            if total - pending[0].column("ordinal")[0].as_py() >= chunk_rows:  # few, larger spill writes
+                target.write(pa.concat_tables(pending))
+                pending.clear()
+        if pending:
+            target.write(pa.concat_tables(pending))
         return _join_partitions(expected, target, total, threshold)
     finally:
         target.close()

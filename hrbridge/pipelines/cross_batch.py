@@ -95,7 +95,6 @@ class _Decider:
         self.rows = frame.index.to_numpy(dtype=np.int64)
         if len(self.rows) > 1 and not (np.diff(self.rows) > 0).all():
             raise ValueError("batch rows must be in ascending source order")
-        self.first_row = int(self.rows[0]) if len(self.rows) else 0
         self.rank = survivor_rank(frame, rules)
         self.survivors = survivors
         self.survivorship = rules.dedupe.survivorship
@@ -108,8 +107,14 @@ class _Decider:
     def position(self, row: int) -> int:
         return int(np.searchsorted(self.rows, row))
 
+    def in_batch(self, row: int) -> bool:
+        """Whether ``row`` is this batch's (else a loaded record, which may come from a later
+        part of the source when DAG tasks ran out of order)."""
+        at = self.position(row)
+        return at < len(self.rows) and int(self.rows[at]) == row
+
     def key_of(self, row: int) -> tuple[float, float, int]:
-        if row >= self.first_row:
+        if self.in_batch(row):
             at = self.position(row)
             return float(self.rank[0][at]), float(self.rank[1][at]), row
         first, second, _ = self.loaded[row]
@@ -118,7 +123,7 @@ class _Decider:
     def meet(self, rule: str, positions: np.ndarray, found: np.ndarray) -> None:
         """Settle each row at ``positions`` against the loaded record ``found`` (its index hit)."""
         targets = [self.survivors.resolve(int(r), self.overlay) for r in found]
-        wanted = [t for t in targets if t < self.first_row and t not in self.loaded]
+        wanted = [t for t in targets if not self.in_batch(t) and t not in self.loaded]
         if wanted:
             self.loaded.update(self.survivors.attributes(np.asarray(wanted)))
         for at, target in zip(positions.tolist(), targets, strict=True):
@@ -128,10 +133,11 @@ class _Decider:
             target = self.survivors.resolve(target, self.overlay)
             if target == row:
                 continue
-            if target < self.first_row and target not in self.loaded:
+            loaded = not self.in_batch(target)
+            if loaded and target not in self.loaded:
                 self.loaded.update(self.survivors.attributes(np.asarray([target])))
             if self.key_of(row) < self.key_of(target):  # the row survives
-                if target < self.first_row:
+                if loaded:
                     self.displaced[target] = self.loaded[target][2]
                 else:
                     self.merged[self.position(target)] = True
@@ -171,7 +177,7 @@ def merge_across_batches(frame: pd.DataFrame, row_hash: np.ndarray, index: KeyIn
     return CrossBatch(keep, merges, kept_keys, decide.rank, displaced,
                       [decide.displaced[r] for r in displaced.tolist()],
                       np.asarray([final[r] for r in displaced.tolist()], dtype=np.int64),
-                      {r: w for r, w in final.items() if r >= decide.first_row})
+                      {r: w for r, w in final.items() if decide.in_batch(r)})
 
 
 def _merge_repeated_ids(frame: pd.DataFrame, rules: CleaningRules, decide: _Decider) -> None:

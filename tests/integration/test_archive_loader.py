@@ -40,7 +40,7 @@ def test_batches_load_once_and_upsert(db_url: str) -> None:
     done = loader.committed("run1")
     assert sorted(done) == [0, 1]
     assert (done[0]["loaded"], done[0]["quarantined_rows"], done[0]["repaired_values"]) == (2, 2, 1)
-    assert loader.states("run1") == [(0, b"blob"), (1, b"blob")]
+    assert list(loader.states("run1")) == [(0, b"blob"), (1, b"blob")]
     quarantine = loader.log_frame("migration_quarantine", "run1")
     assert quarantine[["source_row", "column_name", "reason"]].values.tolist() == [[0, "phone", "too short"],
                                                                                [1, "phone", "too short"]]
