@@ -120,13 +120,16 @@ class _Decider:
         first, second, _ = self.loaded[row]
         return first, second, row
 
-    def meet(self, rule: str, positions: np.ndarray, found: np.ndarray) -> None:
-        """Settle each row at ``positions`` against the loaded record ``found`` (its index hit)."""
-        targets = [self.survivors.resolve(int(r), self.overlay) for r in found]
-        wanted = [t for t in targets if not self.in_batch(t) and t not in self.loaded]
+    def prefetch(self, found: np.ndarray) -> None:
+        """Read the survivorship facts of the loaded records the batch's hits lead to, in one go."""
+        targets = {self.survivors.resolve(int(r)) for r in np.unique(found)}
+        wanted = [t for t in targets if not self.in_batch(t)]
         if wanted:
             self.loaded.update(self.survivors.attributes(np.asarray(wanted)))
-        for at, target in zip(positions.tolist(), targets, strict=True):
+
+    def meet(self, rule: str, positions: np.ndarray, found: np.ndarray) -> None:
+        """Settle each row at ``positions`` against the loaded record ``found`` (its index hit)."""
+        for at, target in zip(positions.tolist(), found.tolist(), strict=True):
             if self.merged[at]:
                 continue
             row = int(self.rows[at])
@@ -159,10 +162,15 @@ def merge_across_batches(frame: pd.DataFrame, row_hash: np.ndarray, index: KeyIn
     """
     keys = batch_keys(frame, row_hash, rules)
     decide = _Decider(frame, rules, survivors)
+    hits = []
     for rule, (hashes, positions) in keys.items():
         hit, found = index.lookup(rule, hashes)
         if hit.any():
-            decide.meet(rule, positions[hit], found[hit])
+            hits.append((rule, positions[hit], found[hit]))
+    if hits:
+        decide.prefetch(np.concatenate([found for _, _, found in hits]))
+    for rule, positions, found in hits:
+        decide.meet(rule, positions, found)
     _merge_repeated_ids(frame, rules, decide)
     keep = ~decide.merged
     remap = np.cumsum(keep) - 1

@@ -48,7 +48,7 @@ from connectors.legacy_sources import (
 )
 from hrbridge.pipelines.cross_batch import KEY, PK_RULE, merge_across_batches
 from hrbridge.pipelines.key_index import KeyIndex
-from hrbridge.pipelines.survivors import SurvivorStore
+from hrbridge.pipelines.survivors import SurvivorStore, arrays_to_text, text_to_arrays
 from transforms.cleaning import CANONICAL_COLUMNS, CleaningRules, clean_frame, load_rules
 from transforms.dedupe import MERGE_COLUMNS, dedupe
 from validation.reconcile import DEFAULT_THRESHOLD, Expected, normalise_frame, reconcile, row_state
@@ -221,7 +221,7 @@ class Migration:
         if not index:
             return
         rows = arrays["e:source_row"]
-        keys = np.char.decode(arrays["s:key"], "utf-8") if len(arrays["s:key"]) else arrays["s:key"]
+        keys = arrays_to_text(arrays["s:key_offsets"], arrays["s:key_data"])
         self.survivors.add(rows, arrays["s:first"], arrays["s:second"], keys)
         self.survivors.forward(arrays["drop_src"], arrays["fwd_to"])
         for rule, same_as in _DERIVED_KEYS.items():  # keys equal to the expected hashes are not stored twice
@@ -307,7 +307,8 @@ def process_batch(run: Migration, batch_no: int, row_offset: int, raw: pd.DataFr
     survivors = deduped.frame[keep]
     arrays = {f"e:{name}": values[keep] for name, values in state.items()}
     arrays.update({"drop_src": cross.displaced, "fwd_to": cross.forward_to, "s:first": cross.rank[0][keep],
-                   "s:second": cross.rank[1][keep], "s:key": _text_array(survivors[KEY])})
+                   "s:second": cross.rank[1][keep]})
+    arrays["s:key_offsets"], arrays["s:key_data"] = text_to_arrays(survivors[KEY])
     for rule, (hashes, positions) in cross.kept_keys.items():
         if rule not in _DERIVED_KEYS:
             arrays[f"k:{rule}"] = hashes
@@ -316,11 +317,6 @@ def process_batch(run: Migration, batch_no: int, row_offset: int, raw: pd.DataFr
     meta = {"batch_no": batch_no, "rows_read": len(raw)}
     return ProcessedBatch(batch_no, row_offset, len(raw), survivors, cleaned.quarantine, cleaned.repairs, merges,
                           quarantined_rows, pack_state(arrays, meta), arrays, meta, cross.displaced_keys)
-
-
-def _text_array(values: pd.Series) -> np.ndarray:
-    """Text as fixed-width UTF-8 bytes (stored in a checkpoint without pickle, a byte a character)."""
-    return np.char.encode(values.astype("str").to_numpy(dtype=str), "utf-8") if len(values) else np.zeros(0, "S1")
 
 
 def load_processed(run: Migration, batch: ProcessedBatch, fold: bool = True) -> bool:

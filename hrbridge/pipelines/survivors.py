@@ -13,9 +13,31 @@ from __future__ import annotations
 
 import bisect
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
+
+
+def text_to_arrays(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Text as (int64 offsets, UTF-8 bytes): Arrow's own layout, storable in a checkpoint without
+    pickle and converted without a Python loop."""
+    array = pa.array(values, type=pa.large_string(), from_pandas=True).fill_null("")
+    array = pa.concat_arrays([array]) if array.offset else array  # offsets from zero
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[: len(array) + 1].copy()
+    data = array.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8)[: offsets[-1]].copy() if data is not None else np.zeros(0, np.uint8)
+    return offsets, raw
+
+
+def arrays_to_text(offsets: np.ndarray, data: np.ndarray) -> pa.Array:
+    """Inverse of :func:`text_to_arrays`."""
+    count = max(len(offsets) - 1, 0)
+    if not count:
+        return pa.array([], type=pa.large_string())
+    return pa.LargeStringArray.from_buffers(count, pa.py_buffer(np.ascontiguousarray(offsets, dtype=np.int64)),
+                                            pa.py_buffer(np.ascontiguousarray(data, dtype=np.uint8)))
+
 
 SCHEMA = pa.schema([("source_row", pa.int64()), ("first", pa.float64()), ("second", pa.float64()),
                     ("key", pa.large_string())])
@@ -34,14 +56,15 @@ class SurvivorStore:
         self._paths: list[Path] = []
         self._forward: dict[int, int] = {}
 
-    def add(self, source_rows: np.ndarray, first: np.ndarray, second: np.ndarray, keys: np.ndarray) -> None:
-        """Store one batch's loaded records (``source_rows`` ascending)."""
+    def add(self, source_rows: np.ndarray, first: np.ndarray, second: np.ndarray, keys: Any) -> None:
+        """Store one batch's loaded records (``source_rows`` ascending; ``keys`` their employee
+        ids, any sequence Arrow takes as text)."""
         if not len(source_rows):
             return
         path = self.directory / f"batch-{int(source_rows[0]):012d}.arrow"
         table = pa.table({"source_row": np.asarray(source_rows, np.int64), "first": np.asarray(first, np.float64),
                           "second": np.asarray(second, np.float64),
-                          "key": pa.array(np.asarray(keys, dtype=object), pa.large_string())}, schema=SCHEMA)
+                          "key": pa.array(keys, type=pa.large_string(), from_pandas=True)}, schema=SCHEMA)
         with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, SCHEMA) as writer:
             writer.write_table(table)
         at = bisect.bisect(self._starts, int(source_rows[0]))

@@ -33,3 +33,16 @@ def test_resolve_follows_forwarding_and_the_overlay(tmp_path: Path) -> None:
     store.forward(np.array([9]), np.array([2]))
     with pytest.raises(RuntimeError, match="cycle"):
         store.resolve(2)
+
+
+def test_text_round_trips_through_offsets_and_bytes() -> None:
+    import pandas as pd
+    import pyarrow as pa
+
+    from hrbridge.pipelines.survivors import arrays_to_text, text_to_arrays
+
+    values = pd.Series(["000001", "工号7", "", "A-0099"], dtype="str")
+    offsets, data = text_to_arrays(values.iloc[1:])  # a slice: offsets must restart at zero
+    assert offsets.tolist() == [0, 7, 7, 13] and data.dtype == np.uint8
+    assert arrays_to_text(offsets, data).to_pylist() == ["工号7", "", "A-0099"]
+    assert arrays_to_text(*text_to_arrays(pa.array([], pa.string()))).to_pylist() == []
