@@ -17,7 +17,6 @@ expected rows, gated by ``threshold``.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -360,39 +359,34 @@ def stream_table(engine: Engine, table: str, columns: Mapping[str, str], key: st
             yield pd.DataFrame([tuple(row) for row in part], columns=list(columns), dtype=object)
 
 
-class _CopyReader(io.RawIOBase):
-    """A read-only file over a psycopg ``COPY … TO STDOUT`` stream."""
+def _copy_blocks(pgconn: Any, size: int) -> Iterator[bytes]:
+    """The rows of a running ``COPY … TO STDOUT``, joined into blocks of about ``size`` bytes.
 
-    def __init__(self, copy: Any) -> None:
-        self._copy = copy
-        self._chunk = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        """Fill ``buffer`` with as many COPY rows as fit (one join per call, not one copy per row)."""
-        view = memoryview(buffer).cast("B")
-        want = len(view)
-        parts: list[Any] = []
-        size = 0
-        if len(self._chunk):
-            parts.append(self._chunk)
-            size = len(self._chunk)
-        read = self._copy.read
-        while size < want:
-            data = read()
-            if not data:
-                break
+    Rows come straight from libpq (``pgconn.get_copy_data``; psycopg documents ``pgconn`` as its
+    low-level escape hatch): one C call a row, where ``Copy.read()`` ran a generator and a wait
+    loop a row and was the largest cost of verification. Each CopyData message is one whole row,
+    so a block always ends at a row boundary (even when a quoted field holds a newline).
+    """
+    parts: list[Any] = []
+    total = 0
+    while True:
+        nbytes, data = pgconn.get_copy_data(0)  # blocks until a row, the end (-1) or an error (-2)
+        if nbytes > 0:
             parts.append(data)
-            size += len(data)
-        if not size:
-            return 0
-        joined = memoryview(b"".join(parts))
-        taken = min(want, size)
-        view[:taken] = joined[:taken]
-        self._chunk = joined[taken:]
-        return taken
+            total += nbytes
+            if total >= size:
+                yield b"".join(parts)
+                parts, total = [], 0
+        elif nbytes == -1:
+            break
+        else:
+            raise RuntimeError(f"reading the target table failed: {_pq_error(pgconn)}")
+    if parts:
+        yield b"".join(parts)
+
+
+def _pq_error(pgconn: Any) -> str:
+    return pgconn.get_error_message().decode(errors="replace").strip() or "connection lost"
 
 
 def _arrow_type(kind: str) -> Any:
@@ -407,6 +401,7 @@ def _arrow_type(kind: str) -> Any:
 
 def _stream_postgres(engine: Engine, table: str, columns: Mapping[str, str], key: str) -> Iterator[pd.DataFrame]:
     import pyarrow.csv as pacsv
+    from psycopg import pq
 
     quote = engine.dialect.identifier_preparer.quote
     for name in (table, key, *columns):
@@ -414,27 +409,36 @@ def _stream_postgres(engine: Engine, table: str, columns: Mapping[str, str], key
             raise ValueError(f"invalid identifier {name!r}")
     cols = ", ".join(quote(c) for c in columns)
     sql = f"COPY (SELECT {cols} FROM {quote(table)}) TO STDOUT (FORMAT csv)"  # noqa: S608
+    read_options = pacsv.ReadOptions(column_names=list(columns), use_threads=False, block_size=2 * _COPY_BLOCK)
+    convert_options = pacsv.ConvertOptions(column_types={c: _arrow_type(k) for c, k in columns.items()},
+                                           strings_can_be_null=True, quoted_strings_can_be_null=False)
     raw = engine.raw_connection()
+    finished = False
     try:
-        cursor = raw.driver_connection.cursor()
-        with cursor.copy(sql) as copy:
-            reader = pacsv.open_csv(
-                io.BufferedReader(_CopyReader(copy), buffer_size=1 << 20),
-                read_options=pacsv.ReadOptions(column_names=list(columns), use_threads=False, block_size=_COPY_BLOCK),
-                convert_options=pacsv.ConvertOptions(
-                    column_types={c: _arrow_type(k) for c, k in columns.items()},
-                    strings_can_be_null=True, quoted_strings_can_be_null=False))
-            for batch in reader:
-                yield batch.to_pandas(date_as_object=False)
+        pgconn = raw.driver_connection.pgconn
+        pgconn.send_query(sql.encode())
+        started = pgconn.get_result()
+        if started is None or started.status != pq.ExecStatus.COPY_OUT:
+            raise RuntimeError(f"reading the target table failed: {_pq_error(pgconn)}")
+        for block in _copy_blocks(pgconn, _COPY_BLOCK):
+            parsed = pacsv.read_csv(pa.py_buffer(block), read_options=read_options, convert_options=convert_options)
+            yield parsed.to_pandas(date_as_object=False)
+        while (result := pgconn.get_result()) is not None:  # the COPY's final status
+            if result.status != pq.ExecStatus.COMMAND_OK:
+                raise RuntimeError(f"reading the target table failed: {_pq_error(pgconn)}")
+        finished = True
     finally:
-        raw.close()
+        if finished:
+            raw.close()
+        else:  # a COPY left half-read cannot be reused: close the connection instead of pooling it
+            raw.invalidate()
 
 
 def _target_table(chunk: pd.DataFrame, normalised: Normalised, key: str, first: int, schema: pa.Schema) -> pa.Table:
     state: dict[str, Any] = row_state(normalised, key, np.zeros(0, np.int64))
     del state["source_row"]
     state["ordinal"] = np.arange(first, first + len(chunk), dtype=np.int64)
-    state["key"] = pa.array(chunk[key].astype("str").to_numpy(dtype=object), pa.large_string())
+    state["key"] = pa.array(chunk[key].astype("str"), type=pa.large_string(), from_pandas=True)
     return pa.table({name: state[name] for name in schema.names}, schema=schema)
 
 
