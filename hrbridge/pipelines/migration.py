@@ -148,17 +148,31 @@ def canonical_frame(raw: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFra
 
 
 # ----------------------------------------------------------------------------- batch state
+_STATE_MAGIC = b"HRBZ1"  # zstd-compressed .npz, then its uncompressed size (8 bytes, little endian)
+
+
 def pack_state(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> bytes:
-    """Serialise a batch's key/hash arrays and JSON metadata (numpy .npz, no pickle)."""
+    """Serialise a batch's key/hash arrays and JSON metadata: numpy .npz (no pickle), compressed
+    with zstd (about half the size; the checkpoint is written in the batch's transaction)."""
+    import pyarrow as pa
+
     buffer = io.BytesIO()
     payload = dict(arrays)
     payload["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     np.savez(buffer, **payload)
-    return buffer.getvalue()
+    raw = buffer.getbuffer()
+    return _STATE_MAGIC + len(raw).to_bytes(8, "little") + pa.compress(raw, codec="zstd", asbytes=True)
 
 
 def unpack_state(blob: bytes) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Inverse of :func:`pack_state`."""
+    import pyarrow as pa
+
+    if not blob.startswith(_STATE_MAGIC):
+        raise ValueError("checkpoint state in an unknown format (written by another hrbridge version?)")
+    head = len(_STATE_MAGIC)
+    size = int.from_bytes(blob[head:head + 8], "little")
+    blob = pa.decompress(blob[head + 8:], decompressed_size=size, codec="zstd", asbytes=True)
     with np.load(io.BytesIO(blob), allow_pickle=False) as data:
         arrays = {name: data[name] for name in data.files if name != "meta"}
         meta = json.loads(data["meta"].tobytes().decode())
@@ -214,12 +228,19 @@ class Migration:
         return restored
 
     def _apply(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], index: bool = True) -> None:
-        """Fold one batch's state (see :func:`process_batch`) into the run: expected rows, rows it
-        displaced, and (with ``index``) its keys and survivorship facts for the next batches."""
+        """Fold one batch's state (see :func:`process_batch`) into the run: its expected rows and
+        the rows it displaced, and (with ``index``) its keys and survivorship facts."""
+        self.fold_expected(arrays)
+        if index:
+            self.fold_keys(arrays)
+
+    def fold_expected(self, arrays: Mapping[str, np.ndarray]) -> None:
+        """Add a batch's expected rows to the verification side and leave out those it displaced."""
         self.expected.add_state({name[2:]: value for name, value in arrays.items() if name.startswith("e:")})
         self.expected.drop(arrays["drop_src"])
-        if not index:
-            return
+
+    def fold_keys(self, arrays: Mapping[str, np.ndarray]) -> None:
+        """Add a batch's keys and survivorship facts, which the next batch dedupes against."""
         rows = arrays["e:source_row"]
         keys = arrays_to_text(arrays["s:key_offsets"], arrays["s:key_data"])
         self.survivors.add(rows, arrays["s:first"], arrays["s:second"], keys)
@@ -276,7 +297,6 @@ class ProcessedBatch:
     repairs: pd.DataFrame
     merges: pd.DataFrame
     quarantined_rows: int
-    state: bytes
     arrays: dict[str, np.ndarray]
     meta: dict[str, Any]
     displaced_keys: list[str] = field(default_factory=list)  # employee ids of loaded records it displaces
@@ -316,15 +336,16 @@ def process_batch(run: Migration, batch_no: int, row_offset: int, raw: pd.DataFr
     quarantined_rows = int(cleaned.quarantine["row"].nunique()) if len(cleaned.quarantine) else 0
     meta = {"batch_no": batch_no, "rows_read": len(raw)}
     return ProcessedBatch(batch_no, row_offset, len(raw), survivors, cleaned.quarantine, cleaned.repairs, merges,
-                          quarantined_rows, pack_state(arrays, meta), arrays, meta, cross.displaced_keys)
+                          quarantined_rows, arrays, meta, cross.displaced_keys)
 
 
 def load_processed(run: Migration, batch: ProcessedBatch, fold: bool = True) -> bool:
-    """Commit the batch; on success fold its keys and hashes into the run state (unless done already)."""
+    """Commit the batch with its checkpoint state; on success fold its keys and hashes into the
+    run state (unless done already)."""
     loaded = run.loader.load_batch(BatchLoad(
         run.run_id, batch.batch_no, batch.row_offset, batch.rows_read, batch.frame, batch.quarantine,
         batch.repairs, batch.merges, batch.quarantined_rows, len(batch.merges), source=run.source.name,
-        state=batch.state, displaced_keys=batch.displaced_keys))
+        state=pack_state(batch.arrays, batch.meta), displaced_keys=batch.displaced_keys))
     if loaded and fold:
         run._apply(batch.arrays, batch.meta)
     return loaded
@@ -361,8 +382,10 @@ def migrate(options: MigrationOptions, progress: Progress | None = None,
     """Run (or resume) a migration end to end and write its report; see the module docstring.
 
     Extraction and cleaning of batch N+1 overlap the load of batch N: a reader thread cleans
-    batches in order and folds each into the run state, the calling thread commits them in the
-    same order. Any failure stops both; the rerun resumes from the committed checkpoints.
+    batches in order and folds each one's keys into the run state (the next batch dedupes
+    against them); the calling thread packs each checkpoint, commits the batches in the same
+    order and adds their expected rows. Any failure stops both; the rerun resumes from the
+    committed checkpoints.
     """
     started = time.perf_counter()
     with closing(prepare(options)) as run:
@@ -389,7 +412,7 @@ def migrate(options: MigrationOptions, progress: Progress | None = None,
                         item: Any = ("skipped", batch_no, offset, len(raw))
                     else:
                         batch = process_batch(run, batch_no, offset, raw)
-                        run._apply(batch.arrays, batch.meta)  # the next batch dedupes against this one
+                        run.fold_keys(batch.arrays)  # the next batch dedupes against this one
                         item = ("batch", batch)
                     timings["extract_clean"] += time.perf_counter() - clock
                     if not put(item):
@@ -417,6 +440,7 @@ def migrate(options: MigrationOptions, progress: Progress | None = None,
                 if not load_processed(run, batch, fold=False):
                     raise RuntimeError(f"batch {batch.batch_no} of run {run.run_id} was committed by another "
                                        "process; rerun to resume")
+                run.fold_expected(batch.arrays)  # here, not in the reader: this thread waits on the database
                 timings["load"] += time.perf_counter() - clock
                 counts["loaded"] += 1
                 log.info("run %s batch %d: %d rows read, %d loaded", run.run_id, batch.batch_no, batch.rows_read,
