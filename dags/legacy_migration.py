@@ -29,7 +29,8 @@ def _options() -> Any:
         sheet=params.get("sheet") or None, encoding=params.get("encoding") or None,
         batch_size=int(params.get("batch_size") or 50_000), run_id=params.get("run_id") or None,
         target_table=params.get("target_table") or "employees",
-        threshold=float(params.get("threshold") or 0.999), report_dir=params.get("report_dir") or None)
+        threshold=float(params.get("threshold") or 0.999), report_dir=params.get("report_dir") or None,
+        spill_dir=params.get("spill_dir") or None)
 
 
 @dag(
@@ -53,6 +54,8 @@ def _options() -> Any:
         "run_id": Param("", type="string", description="resume this run (default: derived from source)"),
         "threshold": Param(0.999, type="number", minimum=0, maximum=1),
         "report_dir": Param("", type="string"),
+        "spill_dir": Param("", type="string", description="scratch directory for the key index and "
+                           "verification files (default: the worker's temporary directory)"),
     },
 )
 def legacy_migration() -> None:

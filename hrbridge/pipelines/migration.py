@@ -5,15 +5,12 @@ resumes). Each batch commits its records, logs and checkpoint in one transaction
 (:mod:`connectors.archive_loader`); a rerun skips committed batches and rebuilds the cross-batch
 state from their checkpoints, so a killed run resumes with nothing lost and nothing loaded twice.
 
-Duplicates across batches: every batch is first deduplicated on its own (:func:`transforms.dedupe.
-dedupe`), then its survivors are looked up in a key index of the records already loaded by the run
-(64-bit hashes of the same keys the dedupe rules use — whole row, ID number, e-mail+name,
-phone+name — plus the employee id). A hit is merged into the record loaded earlier
-("first loaded survives" across batches) and logged like any other merge. The index lives on
-disk (:mod:`hrbridge.pipelines.key_index`: sorted runs, with a Bloom filter and fences per run in
-memory, about 1.5 bytes a key), and each batch's keys are also persisted inside its checkpoint,
-which carries the batch's expected row hashes and column profile for the verification step too.
-The verification's expected side is spilled to disk as well, so memory stays flat with the source.
+Duplicates across batches (:mod:`hrbridge.pipelines.cross_batch`): every batch is first
+deduplicated on its own, then its survivors are looked up in the run's on-disk key index
+(:mod:`hrbridge.pipelines.key_index`) and settled against the records earlier batches loaded by
+the configured survivorship; a row that outranks a loaded record displaces it. Each batch's keys,
+survivorship facts, displacements and expected rows are also persisted inside its checkpoint.
+The verification's expected side is spilled to disk, so memory stays flat with the source.
 Counts always reconcile: ``source rows = loaded + quarantined + duplicates merged``.
 """
 

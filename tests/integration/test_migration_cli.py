@@ -23,10 +23,12 @@ def small_csv(tmp_path: Path) -> tuple[Path, object]:
 def test_migrate_then_tampered_row_fails_verification(small_csv, tmp_path: Path, capsys) -> None:
     source, injected = small_csv
     target = f"sqlite:///{tmp_path / 'archive.db'}"
+    spill = tmp_path / "scratch"
     code = main(["migrate", "--source", str(source), "--mapping", "auto", "--target", target,
-                 "--batch-size", "150", "--report-dir", str(tmp_path / "m"), "--json"])
+                 "--batch-size", "150", "--report-dir", str(tmp_path / "m"), "--spill-dir", str(spill), "--json"])
     out = capsys.readouterr()
     assert code == 0, out.err
+    assert spill.is_dir() and not any(spill.iterdir())  # the run's scratch files were used and removed
     report = json.loads(out.out)
     assert report["loaded_rows"] == injected.expected_clean_rows and report["passed"]
     assert "batch 2 loaded" in out.err  # plain progress lines when stderr is not a terminal
