@@ -158,7 +158,7 @@ def hash_rows(normalised: Normalised, key: str) -> tuple[np.ndarray, np.ndarray]
 
 @dataclass
 class Profile:
-    """Per-column completeness and aggregates, mergeable across chunks and batches."""
+    """Per-column completeness and aggregates, accumulated chunk by chunk."""
 
     columns: dict[str, str]
     rows: int = 0
@@ -189,15 +189,6 @@ class Profile:
         entry["max"] = high if entry.get("max") is None else max(entry["max"], high)
         entry["sum"] = total + entry.get("sum", 0)
 
-    def merge(self, other: Profile) -> None:
-        """Add another profile's counts (e.g. of another batch)."""
-        self.rows += other.rows
-        for name, theirs in other.stats.items():
-            entry = self.stats.setdefault(name, {"non_null": 0})
-            entry["non_null"] += theirs["non_null"]
-            if "sum" in theirs:
-                self._fold(entry, theirs["min"], theirs["max"], theirs["sum"])
-
     def completeness(self) -> dict[str, float]:
         """Share of non-null values per column."""
         return {name: (self.stats.get(name, {}).get("non_null", 0) / self.rows if self.rows else 1.0)
@@ -206,11 +197,6 @@ class Profile:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"columns": self.columns, "rows": self.rows, "stats": self.stats}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Profile:
-        """Inverse of :meth:`to_dict`."""
-        return cls(dict(data["columns"]), int(data["rows"]), {k: dict(v) for k, v in data["stats"].items()})
 
 
 def row_state(normalised: Normalised, key: str, source_rows: np.ndarray) -> dict[str, np.ndarray]:

@@ -220,11 +220,11 @@ class Migration:
         for batch_no, blob in self.loader.states(self.run_id):
             if upto is not None and batch_no >= upto or not blob:
                 continue
-            self._apply(*unpack_state(blob), index=index)
+            self.fold(unpack_state(blob)[0], index=index)
             restored.add(batch_no)
         return restored
 
-    def _apply(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], index: bool = True) -> None:
+    def fold(self, arrays: Mapping[str, np.ndarray], index: bool = True) -> None:
         """Fold one batch's state (see :func:`process_batch`) into the run: its expected rows and
         the rows it displaced, and (with ``index``) its keys and survivorship facts."""
         self.fold_expected(arrays)
@@ -344,7 +344,7 @@ def load_processed(run: Migration, batch: ProcessedBatch, fold: bool = True) -> 
         batch.repairs, batch.merges, batch.quarantined_rows, len(batch.merges), source=run.source.name,
         state=pack_state(batch.arrays, batch.meta), displaced_keys=batch.displaced_keys))
     if loaded and fold:
-        run._apply(batch.arrays, batch.meta)
+        run.fold(batch.arrays)
     return loaded
 
 
@@ -522,7 +522,7 @@ def verify(options: MigrationOptions, progress: Progress | None = None) -> Migra
                   "quarantine_by_column": {}}
         for batch_no, offset, raw in iter_batches(run):
             batch = process_batch(run, batch_no, offset, raw)
-            run._apply(batch.arrays, batch.meta)
+            run.fold(batch.arrays)
             counts["batches"] += 1
             counts["source_rows"] += batch.rows_read
             counts["loaded_rows"] += batch.loaded

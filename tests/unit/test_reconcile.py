@@ -9,7 +9,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from connectors.archive_loader import ArchiveLoader, BatchLoad
-from validation.reconcile import Expected, Profile, normalise_column, reconcile
+from validation.reconcile import Expected, normalise_column, reconcile
 
 COLUMNS = {"employee_id": "employee_id", "name": "text", "hire_date": "date", "salary": "number",
            "updated_at": "datetime"}
@@ -86,20 +86,6 @@ def test_tampered_missing_and_extra_rows_are_caught(tmp_path: Path) -> None:
     assert result.mismatched_keys == ["000042"] and result.missing_source_rows == [7]
     assert result.integrity_ratio == 0.98 and not result.passed
     assert not result.column_checks()["salary"]["match"]
-
-
-def test_profiles_merge_like_one_pass() -> None:
-    from validation.reconcile import normalise_frame
-
-    frame = _frame(30)
-    whole = Profile(COLUMNS)
-    whole.add(normalise_frame(frame, COLUMNS))
-    parts = Profile(COLUMNS)
-    for chunk in (frame.iloc[:10], frame.iloc[10:]):
-        piece = Profile(COLUMNS)
-        piece.add(normalise_frame(chunk, COLUMNS))
-        parts.merge(Profile.from_dict(piece.to_dict()))
-    assert parts.to_dict() == whole.to_dict()
 
 
 def test_partitioned_join_samples_the_first_mismatches_in_target_order(tmp_path: Path) -> None:
