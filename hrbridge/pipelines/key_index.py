@@ -19,10 +19,9 @@ keys on disk instead, LSM-style, and holds in memory only what finds them cheapl
   it passes, and then reads only the blocks the fences point at (neighbouring blocks are read in
   one call), newest run first; the first run that holds it wins.
 
-In memory that is about 1.53 bytes a key (12.7 % of the in-memory index), whatever the source
-size, plus transient buffers of a few chunks. Lookup semantics equal
-:class:`hrbridge.pipelines.migration.KeyIndex`: among equal hashes the most recently added batch
-wins, and within one batch its first occurrence.
+In memory that is about 1.53 bytes a key (an in-memory sorted index took 12), whatever the
+source size, plus transient buffers of a few chunks. Lookups: among equal hashes the most
+recently added batch wins, and within one batch its first occurrence.
 """
 
 from __future__ import annotations
@@ -238,8 +237,7 @@ class _RunWriter:
 class KeyIndex:
     """Per dedupe rule, the 64-bit key hashes and source rows of every loaded record, on disk.
 
-    Same lookup semantics as the in-memory :class:`hrbridge.pipelines.migration.KeyIndex` (the
-    latest batch wins among equal hashes, then its first occurrence), but only the per-run
+    The latest batch wins among equal hashes, then its first occurrence. Only the per-run
     Bloom filters and fences stay in memory (:meth:`memory_bytes`, about 1.5 bytes a key), so
     the migration's peak memory no longer grows with the source. ``directory`` holds the run
     files; :meth:`close` deletes them. See the module docstring for the layout.
