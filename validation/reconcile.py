@@ -372,7 +372,7 @@ def _copy_blocks(pgconn: Any, size: int) -> Iterator[bytes]:
 
 
 def _pq_error(pgconn: Any) -> str:
-    return pgconn.get_error_message().decode(errors="replace").strip() or "connection lost"
+    return str(pgconn.get_error_message()).strip() or "connection lost"
 
 
 def _arrow_type(kind: str) -> Any:

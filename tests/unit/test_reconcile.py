@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import sqlalchemy as sa
 
 from connectors.archive_loader import ArchiveLoader, BatchLoad
@@ -108,3 +109,28 @@ def test_partitioned_join_samples_the_first_mismatches_in_target_order(tmp_path:
     assert checks["salary"]["target"]["non_null"] == 392 and not checks["salary"]["match"]
     expected.close()
     assert not any((tmp_path / "spill").iterdir())
+
+
+class _Libpq:
+    """Stands in for psycopg's ``pgconn`` during a COPY: hands out rows, then the end or an error."""
+
+    def __init__(self, rows: list[bytes], end: int) -> None:
+        self.replies = [(len(r), memoryview(r)) for r in rows] + [(end, memoryview(b""))]
+
+    def get_copy_data(self, async_: int) -> tuple[int, memoryview]:
+        assert async_ == 0  # blocking reads: the stream is consumed in the calling thread
+        return self.replies.pop(0)
+
+    def get_error_message(self) -> str:
+        return "FATAL:  terminating connection due to administrator command"
+
+
+def test_copy_blocks_keep_whole_rows_and_raise_on_a_broken_stream() -> None:
+    from validation.reconcile import _copy_blocks
+
+    rows = [f'{i:04d},"line one\nline two"\n'.encode() for i in range(50)]  # a quoted newline inside each row
+    blocks = list(_copy_blocks(_Libpq(rows, end=-1), size=100))
+    assert b"".join(blocks) == b"".join(rows) and len(blocks) > 5
+    assert all(block.endswith(b'two"\n') for block in blocks)  # every block ends on a row boundary
+    with pytest.raises(RuntimeError, match="reading the target table failed: FATAL:  terminating"):
+        list(_copy_blocks(_Libpq(rows[:3], end=-2), size=10_000))
