@@ -91,7 +91,10 @@ def run(args: argparse.Namespace) -> int:
     print("Press Ctrl-C to stop.", flush=True)
     stopped = threading.Event()
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+        # SIGINT too, explicitly: a process started in the background (or by a parent that ignores
+        # Ctrl-C) inherits an ignored SIGINT, and would otherwise never stop on Ctrl-C.
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, lambda *_: stopped.set())
     try:
         while not stopped.wait(0.5):
             pass

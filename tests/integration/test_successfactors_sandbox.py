@@ -151,11 +151,14 @@ def test_serves_concurrent_clients(sf_sandbox: SuccessFactorsSandbox) -> None:
     assert codes == [200] * 200
 
 
-def test_python_m_sandbox_prints_urls_and_stops_on_interrupt() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--sf-port", "0", "--interview-port", "0", "--candidates", "4",
-         "--applications", "5"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+@pytest.mark.parametrize("inherited_sigint", ["default", "ignored"])
+def test_python_m_sandbox_prints_urls_and_stops_on_interrupt(inherited_sigint: str) -> None:
+    command = [sys.executable, "-m", "sandbox", "--sf-port", "0", "--interview-port", "0", "--candidates", "4",
+               "--applications", "5"]
+    if inherited_sigint == "ignored":  # as a background job of a shell starts it: Ctrl-C ignored on entry
+        command = ["sh", "-c", 'trap "" INT; exec "$@"', "sh", *command]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         lines = []
         for line in process.stdout:
