@@ -196,7 +196,10 @@ class Migration:
     def __post_init__(self) -> None:
         spill = self.options.spill_dir
         if spill:
-            Path(spill).mkdir(parents=True, exist_ok=True)
+            try:
+                Path(spill).mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise MigrationInputError(f"--spill-dir {spill}: cannot use it as a directory ({exc.strerror})") from exc
         self._index_dir = Path(tempfile.mkdtemp(prefix="hrbridge-keys-", dir=spill))
         self.index = KeyIndex(self._index_dir / "keys")
         self.survivors = SurvivorStore(self._index_dir / "survivors")

@@ -59,6 +59,15 @@ def _fails(args: list[str], capsys, *fragments: str) -> None:
         assert fragment in err, err
 
 
+def test_a_spill_dir_that_is_a_file_exits_2(small_csv, tmp_path: Path, capsys) -> None:
+    source, _ = small_csv
+    occupied = tmp_path / "not-a-dir"
+    occupied.write_text("x")
+    code = main(["migrate", "--source", str(source), "--mapping", "auto", "--target", f"sqlite:///{tmp_path / 'a.db'}",
+                 "--spill-dir", str(occupied)])
+    assert code == 2 and f"--spill-dir {occupied}: cannot use it as a directory" in capsys.readouterr().err
+
+
 def test_bad_input_exits_2_naming_the_problem(small_csv, tmp_path: Path, capsys) -> None:
     source, _ = small_csv
     target = ["--target", f"sqlite:///{tmp_path / 'a.db'}"]
