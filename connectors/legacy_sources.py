@@ -3,85 +3,37 @@
 Every source reads values as TEXT (leading zeros and odd date spellings survive for the cleaning
 step) and yields ``(batch_no, row_offset, DataFrame)`` with ``row_offset`` the 0-based data-row index
 of the batch's first row. Nothing is read whole: CSV by Arrow's streaming reader (pandas chunks
-for other encodings and for files Arrow rejects), Excel through openpyxl's
-read-only mode, Parquet by record batches, databases by primary-key ranges on a server-side cursor.
-Unreadable input raises :class:`SourceError` naming the file, row and column when known.
+for other encodings and for files Arrow rejects), Excel through openpyxl's read-only mode
+(:mod:`connectors.xlsx_source`), Parquet by record batches, databases by primary-key ranges on a
+server-side cursor. Every source also has a second, minimal reader (:meth:`LegacySource.cell_counts`,
+:mod:`connectors.source_census`) that counts what the file holds independently, and every file is
+held to :class:`connectors.source_limits.SourceLimits`. Unreadable input raises
+:class:`SourceError` naming the file, row and column when known.
 """
 
 from __future__ import annotations
 
 import codecs
-import csv
-import datetime as dt
-from collections.abc import Iterator
-from dataclasses import dataclass
+import struct
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from connectors.errors import ConnectorError
+from connectors.legacy_base import DEFAULT_BATCH_SIZE, Batch, BatchSpec, LegacySource, SourceError
+from connectors.source_census import census_csv, census_parquet, census_table
+from connectors.source_limits import SourceLimits
+from connectors.xlsx_source import ExcelSource, cell_text, detect_header_row
 
-DEFAULT_BATCH_SIZE = 50_000
 SAMPLE_BYTES = 256 * 1024
-HEADER_SCAN_ROWS = 20
 _DB_PREFIXES = ("postgresql", "postgres", "mysql", "mariadb", "sqlite")
 # charset-normalizer names → the codec we decode with (GB18030 is a superset of GBK/GB2312).
 _ENCODING_ALIASES = {"gbk": "gb18030", "gb2312": "gb18030", "hz": "gb18030", "ascii": "utf-8", "utf_8": "utf-8"}
-
-Batch = tuple[int, int, pd.DataFrame]
 _ARROW_ENCODINGS = {"utf-8", "utf8", "utf-8-sig"}
 
-
-class SourceError(ConnectorError):
-    """A legacy source cannot be read; the message names the file/table, row and column."""
-
-
-@dataclass(frozen=True)
-class BatchSpec:
-    """A small, serialisable description of one batch: where it starts and how many rows."""
-
-    batch_no: int
-    row_offset: int
-    rows: int
-    low: Any = None  # database sources: key range (low, high]
-    high: Any = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain dict for XCom / JSON."""
-        return {"batch_no": self.batch_no, "row_offset": self.row_offset, "rows": self.rows,
-                "low": self.low, "high": self.high}
-
-
-class LegacySource:
-    """Base of every source: headers, row count, a batch plan and batch iteration."""
-
-    name: str = ""
-
-    def headers(self) -> list[str]:
-        """Column names of the source, in source order."""
-        raise NotImplementedError
-
-    def count_rows(self) -> int:
-        """Number of data rows (a cheap pass; no values are kept)."""
-        raise NotImplementedError
-
-    def batches(self, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[Batch]:
-        """Stream the whole source as ``(batch_no, row_offset, frame)``."""
-        raise NotImplementedError
-
-    def plan(self, batch_size: int = DEFAULT_BATCH_SIZE) -> list[BatchSpec]:
-        """Split the source into batch descriptors (used by the DAG to map one task per batch)."""
-        total = self.count_rows()
-        return [BatchSpec(n, start, min(batch_size, total - start))
-                for n, start in enumerate(range(0, total, batch_size))]
-
-    def read_batch(self, spec: BatchSpec, batch_size: int) -> pd.DataFrame:
-        """Read one planned batch on its own (file sources skip earlier rows without keeping them)."""
-        for batch_no, _offset, frame in self.batches(batch_size):
-            if batch_no == spec.batch_no:
-                return frame
-        return pd.DataFrame(columns=self.headers(), dtype="str")
+__all__ = ["DEFAULT_BATCH_SIZE", "Batch", "BatchSpec", "CsvSource", "DatabaseSource", "ExcelSource", "LegacySource",
+           "ParquetSource", "SourceError", "detect_encoding", "detect_header_row", "is_database_url", "open_source"]
 
 
 # --------------------------------------------------------------------------------------- CSV
@@ -106,36 +58,13 @@ def detect_encoding(path: Path, sample_bytes: int = SAMPLE_BYTES) -> str:
     return _ENCODING_ALIASES.get(name, name)
 
 
-def _locate_decode_error(path: Path, encoding: str) -> str:
-    """Find the first undecodable line and field, for an error message a person can act on."""
-    decoder_name = "utf-8" if encoding == "utf-8-sig" else encoding
-    with path.open("rb") as handle:
-        header: list[str] = []
-        for line_no, raw in enumerate(handle, start=1):
-            try:
-                text = raw.decode(decoder_name)
-                if line_no == 1:
-                    header = next(csv.reader([text.lstrip("\ufeff")]), [])
-                continue
-            except UnicodeDecodeError as exc:
-                fields = raw.split(b",")
-                position, column = 0, "?"
-                for index, field in enumerate(fields):
-                    if position + len(field) >= exc.start:
-                        column = header[index] if index < len(header) else f"#{index + 1}"
-                        break
-                    position += len(field) + 1
-                where = "header" if line_no == 1 else f"data row {line_no - 2}"
-                return (f"{path}: line {line_no} ({where}), column {column!r}: bytes "
-                        f"{raw[exc.start:exc.end]!r} are not valid {encoding}; pass --encoding to override")
-    return f"{path}: not valid {encoding}; pass --encoding to override"
-
-
 class CsvSource(LegacySource):
     """A delimited text file; encoding detected on a sample unless given explicitly."""
 
-    def __init__(self, path: Path, encoding: str | None = None, delimiter: str = ",") -> None:
+    def __init__(self, path: Path, encoding: str | None = None, delimiter: str = ",",
+                 limits: SourceLimits | None = None) -> None:
         self.path = path
+        self.limits = limits or SourceLimits.from_env()
         self.name = str(path)
         self.encoding = encoding or detect_encoding(path)
         try:
@@ -153,11 +82,17 @@ class CsvSource(LegacySource):
         try:
             return call()
         except UnicodeDecodeError as exc:
-            raise SourceError(_locate_decode_error(self.path, self.encoding)) from exc
+            self.cell_counts()  # the second reader names the line, data row and column
+            raise SourceError(f"{self.path}: not valid {self.encoding}; pass --encoding to override") from exc
         except pd.errors.ParserError as exc:
             raise SourceError(f"{self.path}: {exc}") from exc
         except pd.errors.EmptyDataError as exc:
             raise SourceError(f"{self.path}: the file is empty (no header row)") from exc
+
+    def cell_counts(self) -> tuple[int, list[int]]:
+        """(data rows, non-empty cells per column) counted by Python's csv module; checks every bound."""
+        census = census_csv(self.path, self.encoding, self.delimiter, self.limits)
+        return census.rows, list(census.cells)
 
     def headers(self) -> list[str]:
         """Header row as read with the chosen encoding."""
@@ -245,122 +180,38 @@ def _text_frame(table: Any) -> pd.DataFrame:
     return table.to_pandas().reset_index(drop=True)
 
 
-# ------------------------------------------------------------------------------------- Excel
-def _cell_text(value: Any) -> str | None:
-    """Excel cell → text: integral numbers without '.0', dates as ISO, everything else str()."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return str(value).upper()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat(sep=" ")
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    return str(value)
-
-
-def detect_header_row(rows: list[tuple[Any, ...]]) -> int:
-    """Index of the header row among the first rows: skips title lines above the table.
-
-    The header is the first row whose non-empty cells are all text and number at least half of
-    the widest row's non-empty cells (a title like "员工花名册 2023" fills one cell).
-    """
-    widths = [sum(v not in (None, "") for v in row) for row in rows]
-    widest = max(widths, default=0)
-    for index, row in enumerate(rows):
-        filled = [v for v in row if v not in (None, "")]
-        if filled and len(filled) >= max(2, widest / 2) and all(isinstance(v, str) for v in filled):
-            return index
-    return 0
-
-
-class ExcelSource(LegacySource):
-    """An ``.xlsx`` workbook read with openpyxl in read-only mode (one sheet, header detected)."""
-
-    def __init__(self, path: Path, sheet: str | None = None) -> None:
-        self.path = path
-        self.sheet = sheet
-        self.name = f"{path}" + (f"[{sheet}]" if sheet else "")
-        self._open()[0].close()
-
-    def _open(self) -> tuple[Any, Any]:
-        from openpyxl import load_workbook
-
-        try:
-            workbook = load_workbook(self.path, read_only=True, data_only=True)
-        except Exception as exc:  # noqa: BLE001 - zip/xml errors all mean "not a readable workbook"
-            raise SourceError(f"{self.path}: not a readable .xlsx workbook ({exc})") from exc
-        if self.sheet is None:
-            return workbook, workbook.worksheets[0]
-        if self.sheet not in workbook.sheetnames:
-            workbook.close()
-            raise SourceError(f"{self.path}: no sheet named {self.sheet!r} (sheets: {', '.join(workbook.sheetnames)})")
-        return workbook, workbook[self.sheet]
-
-    def _rows(self) -> Iterator[tuple[list[str], Iterator[tuple[Any, ...]]]]:
-        workbook, sheet = self._open()
-        try:
-            rows = sheet.iter_rows(values_only=True)
-            head = [row for _, row in zip(range(HEADER_SCAN_ROWS), rows, strict=False)]
-            header_index = detect_header_row(head)
-            headers = [_cell_text(v) or f"column_{i + 1}" for i, v in enumerate(head[header_index])] if head else []
-            pending = iter(head[header_index + 1:])
-
-            def data() -> Iterator[tuple[Any, ...]]:
-                yield from pending
-                yield from rows
-
-            yield headers, data()
-        finally:
-            workbook.close()
-
-    def headers(self) -> list[str]:
-        """Header row (after any title rows)."""
-        for headers, _data in self._rows():
-            return headers
-        return []
-
-    def count_rows(self) -> int:
-        """Count non-empty data rows."""
-        for _headers, data in self._rows():
-            return sum(1 for row in data if any(v not in (None, "") for v in row))
-        return 0
-
-    def batches(self, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[Batch]:
-        """Rows as text in batches; fully empty rows are skipped (they carry no record)."""
-        for headers, data in self._rows():
-            width = len(headers)
-            buffer: list[list[str | None]] = []
-            offset = batch_no = 0
-            for row in data:
-                if not any(v not in (None, "") for v in row):
-                    continue
-                cells = [_cell_text(v) for v in row[:width]]
-                buffer.append(cells + [None] * (width - len(cells)))
-                if len(buffer) == batch_size:
-                    yield batch_no, offset, pd.DataFrame(buffer, columns=headers, dtype="object")
-                    offset += len(buffer)
-                    batch_no += 1
-                    buffer = []
-            if buffer:
-                yield batch_no, offset, pd.DataFrame(buffer, columns=headers, dtype="object")
-
-
 # ----------------------------------------------------------------------------------- Parquet
 class ParquetSource(LegacySource):
     """A Parquet file read by record batches (never whole); non-text columns cast to text."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, limits: SourceLimits | None = None) -> None:
         import pyarrow.parquet as pq
 
         self.path = path
         self.name = str(path)
+        self.limits = limits or SourceLimits.from_env()
+        _check_parquet_footer(path, self.limits)
         try:
             self._file = pq.ParquetFile(path)
         except Exception as exc:  # noqa: BLE001 - arrow raises several types for a bad file
             raise SourceError(f"{path}: not a readable Parquet file ({exc})") from exc
+        metadata = self._file.metadata
+        if metadata.num_columns > self.limits.max_columns:
+            raise SourceError(f"{path}: {metadata.num_columns:,} columns, more than {self.limits.max_columns:,} "
+                              f"({self.limits.setting('max_columns')})")
+        for group in range(metadata.num_row_groups):
+            size = metadata.row_group(group).total_byte_size
+            if size > self.limits.parquet_max_row_group_bytes:
+                raise SourceError(f"{path}: row group {group} expands to {size:,} bytes, more than "
+                                  f"{self.limits.setting('parquet_max_row_group_bytes')}")
+
+    def cell_counts(self) -> tuple[int, list[int]]:
+        """(rows, non-null non-empty values per column) read column by column; checks value lengths."""
+        try:
+            census = census_parquet(self._file, self.limits)
+        except SourceError as exc:
+            raise SourceError(f"{self.path}: {exc}") from exc
+        return census.rows, list(census.cells)
 
     def headers(self) -> list[str]:
         """Column names from the Parquet schema."""
@@ -453,6 +304,11 @@ class DatabaseSource(LegacySource):
         if self.key not in self.table.c:
             raise SourceError(f"{self.name}: key column {self.key!r} does not exist")
 
+    def cell_counts(self) -> tuple[int, list[int]]:
+        """(rows, non-null non-empty values per column) counted by the database itself."""
+        census = census_table(self.engine, self.table)
+        return census.rows, list(census.cells)
+
     def headers(self) -> list[str]:
         """Column names of the table."""
         return [c.name for c in self.table.columns]
@@ -499,7 +355,7 @@ class DatabaseSource(LegacySource):
             result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(query)
             rows = [tuple(row) for row in result]
         frame = pd.DataFrame(rows, columns=self.headers(), dtype="object")
-        return frame.map(_cell_text) if len(frame) else frame
+        return frame.map(cell_text) if len(frame) else frame
 
     def batches(self, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[Batch]:
         """Keyset pagination: each batch continues after the last key of the previous one."""
@@ -516,7 +372,7 @@ class DatabaseSource(LegacySource):
                 rows = [tuple(row) for row in result]
             if not rows:
                 return
-            frame = pd.DataFrame(rows, columns=self.headers(), dtype="object").map(_cell_text)
+            frame = pd.DataFrame(rows, columns=self.headers(), dtype="object").map(cell_text)
             low = rows[-1][self.headers().index(self.key)]
             yield batch_no, offset, frame
             offset += len(rows)
@@ -530,8 +386,13 @@ def is_database_url(location: str) -> bool:
 
 
 def open_source(location: str, *, table: str | None = None, sheet: str | None = None,
-                encoding: str | None = None, key: str | None = None) -> LegacySource:
-    """Open a CSV/XLSX/Parquet file or a database table; the format comes from the suffix/URL."""
+                encoding: str | None = None, key: str | None = None, limits: SourceLimits | None = None,
+                score: Callable[[list[str]], int] | None = None) -> LegacySource:
+    """Open a CSV/XLSX/Parquet file or a database table; the format comes from the suffix/URL.
+
+    ``score`` rates a workbook sheet's header row when no ``sheet`` is named (see
+    :class:`connectors.xlsx_source.ExcelSource`); ``limits`` default to the environment's.
+    """
     if is_database_url(location):
         if not table:
             raise SourceError(f"{location.split('://')[0]} source needs --table")
@@ -539,12 +400,27 @@ def open_source(location: str, *, table: str | None = None, sheet: str | None = 
     path = Path(location)
     if not path.is_file():
         raise SourceError(f"{path}: file not found")
+    limits = limits or SourceLimits.from_env()
     suffix = path.suffix.lower()
     if suffix in {".csv", ".txt", ".tsv"}:
-        return CsvSource(path, encoding=encoding, delimiter="\t" if suffix == ".tsv" else ",")
+        return CsvSource(path, encoding=encoding, delimiter="\t" if suffix == ".tsv" else ",", limits=limits)
     if suffix in {".xlsx", ".xlsm"}:
-        return ExcelSource(path, sheet=sheet)
+        return ExcelSource(path, sheet=sheet, limits=limits, score=score)
     if suffix in {".parquet", ".pq"}:
-        return ParquetSource(path)
+        return ParquetSource(path, limits=limits)
     raise SourceError(f"{path}: unsupported file type {suffix!r} (use .csv, .xlsx or .parquet)")
 
+
+def _check_parquet_footer(path: Path, limits: SourceLimits) -> None:
+    """Refuse a Parquet file whose footer (its metadata) is larger than the bound, before parsing it."""
+    size = path.stat().st_size
+    if size < 12:
+        raise SourceError(f"{path}: not a readable Parquet file (only {size} bytes)")
+    with path.open("rb") as handle:
+        handle.seek(size - 8)
+        length, magic = struct.unpack("<I4s", handle.read(8))
+    if magic != b"PAR1":
+        raise SourceError(f"{path}: not a readable Parquet file (no PAR1 footer)")
+    if length > limits.parquet_max_footer_bytes or length > size - 12:
+        raise SourceError(f"{path}: the Parquet footer claims {length:,} bytes of metadata, more than "
+                          f"{'the file holds' if length > size - 12 else limits.setting('parquet_max_footer_bytes')}")
