@@ -103,11 +103,18 @@ class BatchLoad:
 
 
 class ArchiveLoader:
-    """Writes batches into ``table`` of the archive database at ``url`` (SQLite or Postgres)."""
+    """Writes batches into ``table`` of the archive database at ``url`` (SQLite or Postgres).
+
+    With ``writable`` (migrate) the tables are created when missing and the target must accept
+    writes, checked before any row is read; without it (verify) nothing is created or written,
+    and a target without the tables is an error. Either way a target that cannot be reached, a
+    SQLite file in a missing directory or a read-only target is a :class:`LoaderError` naming it.
+    """
 
     def __init__(self, url: str, columns: Mapping[str, str], table: str = DEFAULT_TABLE,
-                 key: str = DEFAULT_KEY, engine: Engine | None = None) -> None:
-        self.engine = engine or make_engine(url)
+                 key: str = DEFAULT_KEY, engine: Engine | None = None, writable: bool = True) -> None:
+        self.engine = engine or _open_engine(url, writable)
+        self.safe_url = self.engine.url.render_as_string(hide_password=True)
         if self.engine.dialect.name not in {"postgresql", "sqlite"}:
             raise LoaderError(f"archive target must be PostgreSQL or SQLite, not {self.engine.dialect.name}")
         if key not in columns:
@@ -118,11 +125,32 @@ class ArchiveLoader:
         self.metadata = build_metadata(table, columns, key)
         self.table = self.metadata.tables[table]
         self.checkpoints = self.metadata.tables["migration_checkpoints"]
-        self.metadata.create_all(self.engine)
-        existing = {c["name"] for c in sa.inspect(self.engine).get_columns(table)}
+        try:
+            existing_tables = set(sa.inspect(self.engine).get_table_names())
+            if writable:
+                self.metadata.create_all(self.engine)
+                self._probe_writes()
+            else:
+                absent = [name for name in (table, *LOG_COLUMNS, "migration_checkpoints") if name not in existing_tables]
+                if absent:
+                    raise LoaderError(f"{self.safe_url}: no table {absent[0]!r}: nothing was migrated to this "
+                                      "target (verify reads only; it never creates tables)")
+            existing = {c["name"] for c in sa.inspect(self.engine).get_columns(table)}
+        except sa.exc.DBAPIError as exc:
+            raise LoaderError(_describe(self.safe_url, exc)) from exc
         missing = [c for c in columns if c not in existing]
         if missing:
             raise LoaderError(f"target table {table!r} exists without columns {missing}")
+
+    def _probe_writes(self) -> None:
+        """Insert nothing into the checkpoint table, in a transaction that is rolled back: a
+        read-only database or a login without INSERT fails here, before any row is read."""
+        table = self.checkpoints
+        names = [c.name for c in table.columns]
+        empty = sa.select(*[sa.cast(sa.null(), c.type).label(c.name) for c in table.columns]).where(sa.false())
+        with self.engine.connect() as conn, conn.begin() as transaction:
+            conn.execute(table.insert().from_select(names, empty))
+            transaction.rollback()
 
     # ------------------------------------------------------------------ checkpoints
     def committed(self, run_id: str) -> dict[int, dict[str, Any]]:
@@ -222,9 +250,9 @@ class ArchiveLoader:
             values = frame[source_names.get(col, col)] if len(frame) else pd.Series([], dtype=object)
             if col.endswith("_row"):
                 out[col] = values.astype("int64")
-            else:
+            else:  # NUL cannot be stored as text (Postgres refuses it): written as the four characters \x00
                 out[col] = values.astype(object).where(values.notna(), None).map(
-                    lambda v: v if v is None or isinstance(v, str) else str(v))
+                    lambda v: v if v is None else (v if isinstance(v, str) else str(v)).replace("\x00", "\\x00"))
         return pd.DataFrame(out)
 
     def _logs(self, batch: BatchLoad) -> list[tuple[str, pd.DataFrame]]:
@@ -277,6 +305,36 @@ class ArchiveLoader:
             conn.exec_driver_sql(sql, _tuples(values))
         for name, frame in self._logs(batch):
             conn.execute(self.metadata.tables[name].insert(), frame.to_dict("records"))
+
+
+def _open_engine(url: str, writable: bool) -> Engine:
+    """An engine for ``url``; a SQLite file must have its directory (and, to read, itself)."""
+    from pathlib import Path
+
+    try:
+        engine = make_engine(url)
+    except (sa.exc.ArgumentError, ValueError) as exc:
+        raise LoaderError(f"{url.split('://', 1)[0]} target: not a valid database URL ({exc})") from exc
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:" and not database.startswith("file:"):
+        path = Path(database)
+        if not path.parent.is_dir():
+            raise LoaderError(f"{engine.url}: directory {path.parent} does not exist")
+        if not writable and not path.is_file():
+            raise LoaderError(f"{engine.url}: no such database file (verify reads only; it never creates one)")
+    return engine
+
+
+def _describe(safe_url: str, exc: sa.exc.DBAPIError) -> str:
+    """A one-line reason for a database error, without the SQL or the password."""
+    reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(getattr(exc, "orig", exc)).strip() else \
+        type(exc).__name__
+    lowered = reason.lower()
+    if "read-only" in lowered or "readonly" in lowered or "permission denied" in lowered:
+        return f"{safe_url}: the target is read-only for this login ({reason})"
+    if isinstance(exc, sa.exc.OperationalError):
+        return f"{safe_url}: cannot use the target ({reason})"
+    return f"{safe_url}: the target refused the migration ({reason})"
 
 
 def _tuples(frame: pd.DataFrame) -> list[tuple[Any, ...]]:

@@ -36,6 +36,7 @@ FULLWIDTH = str.maketrans({**{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xF
 DICTIONARY_MIN_ROWS = 50_000
 DICTIONARY_PROBE = 20_000
 REPAIR_COLUMNS = ["row", "column", "original", "new", "rule"]
+NUL_REASON = "holds a NUL character (U+0000), which cannot be stored as text; the log shows it as \\x00"
 QUARANTINE_COLUMNS = ["row", "column", "value", "rule", "reason"]
 
 
@@ -151,6 +152,14 @@ def _quarantine_lines(column: str, rule: str, rows: np.ndarray, mask: np.ndarray
                          "rule": rule, "reason": reasons}, columns=QUARANTINE_COLUMNS)
 
 
+def _nul_values(text: pd.Series) -> np.ndarray:
+    """Which values hold a NUL character (no database stores one in text; Postgres refuses it)."""
+    if not len(text) or not pd.api.types.is_string_dtype(text.dtype):
+        return np.zeros(len(text), dtype=bool)
+    found = pc.match_substring(arrow_strings(text), "\x00")
+    return found.fill_null(False).to_numpy(zero_copy_only=False)
+
+
 def _parse_column(raw: pd.Series, kind: str,
                   rules: CleaningRules) -> tuple[Parsed, pd.Series, pd.Series, dict[str, np.ndarray]]:
     if kind in ("date", "datetime") and pd.api.types.is_datetime64_any_dtype(raw.dtype):
@@ -186,7 +195,9 @@ def clean_frame(df: pd.DataFrame, rules: CleaningRules, columns: Mapping[str, st
     for column in source.columns:
         kind = kinds[column] = overrides.get(column) or rules.column_types.get(column, "text")
         parsed, text, normal, steps = _parse_column(source[column], kind, rules)
-        failed = np.zeros(len(df), dtype=bool)
+        failed = _nul_values(text)
+        if failed.any():
+            quarantine.append(_quarantine_lines(column, "nul_byte", rows, failed, text, NUL_REASON))
         for rule, mask, reason in parsed.errors:
             mask = mask & ~failed
             if mask.any():

@@ -22,8 +22,15 @@ COLOURS = {"loaded": "#2e7d32", "quarantined": "#c62828", "duplicates": "#f9a825
 def build_report(*, run_id: str, source: str, target: str, table: str, counts: Mapping[str, Any],
                  reconciliation: Any, timings: Mapping[str, float], extra: Mapping[str, Any] | None = None
                  ) -> dict[str, Any]:
-    """Assemble the report dict (all counts over every row; ``passed`` gates on ratio and counts)."""
+    """Assemble the report dict (all counts over every row).
+
+    ``passed`` gates on the integrity ratio, the counts reconciling, and the source check: the
+    non-empty cells a second, minimal reader counted in the file against those the main reader
+    delivered (``counts["source_check"]``, see :func:`source_check`), so a value the reader
+    dropped fails the run even though the target matches the cleaned source.
+    """
     checks = reconciliation.to_dict()
+    check = counts.get("source_check") or {"passed": True, "columns": {}}
     accounted = counts["loaded_rows"] + counts["quarantined_rows"] + counts["duplicates_merged"]
     counts_reconcile = accounted == counts["source_rows"] and checks["expected_rows"] == counts["loaded_rows"]
     rows = counts["source_rows"]
@@ -38,7 +45,8 @@ def build_report(*, run_id: str, source: str, target: str, table: str, counts: M
         "missing_rows": checks["missing_rows"], "extra_target_rows": checks["extra_target_rows"],
         "expected_rows": checks["expected_rows"], "target_rows": checks["target_rows"],
         "integrity_ratio": checks["integrity_ratio"], "threshold": checks["threshold"],
-        "counts_reconcile": counts_reconcile, "passed": bool(checks["passed"] and counts_reconcile),
+        "counts_reconcile": counts_reconcile, "source_check": check,
+        "passed": bool(checks["passed"] and counts_reconcile and check["passed"]),
         "quarantine_by_reason": dict(counts.get("quarantine_by_reason", {})),
         "quarantine_by_column": dict(counts.get("quarantine_by_column", {})),
         "repairs_by_rule": dict(counts.get("repairs_by_rule", {})),
@@ -52,13 +60,42 @@ def build_report(*, run_id: str, source: str, target: str, table: str, counts: M
     }
 
 
+def source_check(headers: list[str], in_file: tuple[int, list[int]], read: tuple[int, list[int]]
+                 ) -> dict[str, Any]:
+    """Compare (rows, non-empty cells per column) counted by the second reader with the main reader's."""
+    columns = {}
+    for position, header in enumerate(headers):
+        file_count = in_file[1][position] if position < len(in_file[1]) else 0
+        read_count = read[1][position] if position < len(read[1]) else 0
+        columns[str(header)] = {"in_file": file_count, "read": read_count, "match": file_count == read_count}
+    differ = [name for name, column in columns.items() if not column["match"]]
+    return {"rows_in_file": in_file[0], "rows_read": read[0], "columns": columns, "differing_columns": differ,
+            "passed": in_file[0] == read[0] and not differ}
+
+
 def write_report(report: Mapping[str, Any], out_dir: Path) -> tuple[Path, Path]:
-    """Write ``report.json`` and ``report.html`` into ``out_dir``; returns both paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Write ``report.json`` and ``report.html`` into ``out_dir`` (each atomically: a reader never
+    sees half a file); returns both paths."""
+    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     json_path, html_path = out_dir / "report.json", out_dir / "report.html"
-    json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-    html_path.write_text(render_html(report), encoding="utf-8")
+    _write_atomic(json_path, json.dumps(report, indent=2, ensure_ascii=False, default=str))
+    _write_atomic(html_path, render_html(report))
     return json_path, html_path
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write to a temporary file beside ``path`` (owner-only), then rename it over ``path``."""
+    import os
+    import tempfile
+
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def _e(value: Any) -> str:
@@ -114,8 +151,8 @@ def _column_rows(columns: Mapping[str, Any]) -> str:
 def render_html(report: Mapping[str, Any]) -> str:
     """The readable page for an IT lead and HR operations."""
     passed = report["passed"]
-    verdict = ("PASSED — the archive matches the cleaned source" if passed else
-               "FAILED — the archive does not match the cleaned source")
+    verdict = ("PASSED — the archive matches the source" if passed else
+               "FAILED — the archive does not match the source")
     completeness = {n: c["completeness_target"] * 100 for n, c in report["columns"].items()}
     problems = []
     if report["mismatched_keys_sample"]:
@@ -124,6 +161,13 @@ def render_html(report: Mapping[str, Any]) -> str:
         problems.append("Source rows missing from the archive: " + _e(", ".join(map(str, report["missing_source_rows_sample"]))))
     if not report["counts_reconcile"]:
         problems.append("Counts do not reconcile: source rows ≠ loaded + quarantined + merged.")
+    check = report.get("source_check") or {"passed": True}
+    if not check["passed"]:
+        differ = ", ".join(f"{name} ({c['in_file']:,} in the file, {c['read']:,} read)"
+                           for name, c in check["columns"].items() if not c["match"])
+        problems.append("The reader lost values: a second reader counted other non-empty cells than were read"
+                        + (f" in {_e(differ)}" if differ else "")
+                        + f" (rows: {check['rows_in_file']:,} in the file, {check['rows_read']:,} read).")
     values = {
         "run_id": _e(report["run_id"]), "generated_at": _e(report["generated_at"]), "source": _e(report["source"]),
         "target": _e(report["target"]), "table": _e(report["table"]),
@@ -150,5 +194,5 @@ def render_file(json_path: Path) -> Path:
     """(Re)write ``report.html`` next to a ``report.json``; returns the HTML path."""
     report = json.loads(json_path.read_text(encoding="utf-8"))
     html_path = json_path.with_name("report.html")
-    html_path.write_text(render_html(report), encoding="utf-8")
+    _write_atomic(html_path, render_html(report))
     return html_path

@@ -62,15 +62,23 @@ def _power_tables(size: int) -> tuple[np.ndarray, np.ndarray]:
     return _POWERS[0], _POWERS[1]
 
 
+def _one_array(array: Any) -> pa.Array:
+    """A contiguous array: pandas columns backed by Arrow come back chunked (or with no chunks at
+    all when empty, e.g. a header-only CSV), and only a plain array exposes its buffers."""
+    if isinstance(array, pa.ChunkedArray):
+        return array.combine_chunks() if array.num_chunks else pa.array([], type=array.type)
+    return array
+
+
 def hash_strings(values: Any) -> np.ndarray:
     """64-bit hashes of text values, vectorised over the UTF-8 bytes (null and "" hash alike).
 
     A polynomial hash of each string's bytes modulo 2**64 (computed over the whole buffer and
     shifted back to each string's start with inverse powers), finalised with splitmix64.
     """
-    array = pa.array(values, from_pandas=True)
+    array = _one_array(pa.array(values, from_pandas=True))
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
-        array = pa.array(pd.Series(values).astype("str"), from_pandas=True)
+        array = _one_array(pa.array(pd.Series(values).astype("str"), from_pandas=True))
     array = array.cast(pa.large_string())
     size = len(array)
     buffers = array.buffers()

@@ -18,8 +18,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     migrate = subparsers.add_parser("migrate", help="migrate legacy records into the employee archive",
                                     description="Migrate legacy records (CSV, Excel, Parquet or a database "
                                     "table) into the archive in resumable batches, then verify every row.")
-    _common(migrate)
+    _common(migrate, source_required=False)
     migrate.add_argument("--batch-size", type=int, default=50_000, help="rows per batch (max 100,000)")
+    migrate.add_argument("--clean-spill", action="store_true",
+                         help="only remove scratch directories left in --spill-dir (default $TMPDIR) by migrations "
+                              "whose process is gone, then exit")
     migrate.add_argument("--run-id", help="run id; rerunning with the same id resumes (default: from source+target)")
     migrate.set_defaults(func=run_migrate)
 
@@ -39,17 +42,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     suggest.add_argument("--table", help="table, for a database source")
     suggest.add_argument("--sheet", help="sheet, for an Excel source")
     suggest.add_argument("--encoding", help="CSV encoding (default: detected)")
-    suggest.add_argument("--out", help="write the YAML here instead of printing it")
+    suggest.add_argument("--out", help="write the YAML here instead of printing it (never the source itself)")
+    suggest.add_argument("--force", action="store_true", help="replace --out when it exists already")
     suggest.set_defaults(func=run_mapping_suggest)
     mapping.set_defaults(func=lambda args: (mapping.print_help(), 2)[1])
 
 
-def _common(parser: argparse.ArgumentParser, mapping_required: bool = True) -> None:
-    parser.add_argument("--source", required=True, help="file (.csv/.xlsx/.parquet) or database URL")
+def _common(parser: argparse.ArgumentParser, mapping_required: bool = True, source_required: bool = True) -> None:
+    parser.add_argument("--source", required=source_required, help="file (.csv/.xlsx/.parquet) or database URL")
     parser.add_argument("--table", help="table, for a database source")
     parser.add_argument("--sheet", help="sheet, for an Excel source (default: the first)")
     parser.add_argument("--encoding", help="CSV encoding override (utf-8, utf-8-sig, gbk, gb18030)")
-    parser.add_argument("--mapping", required=mapping_required, default="auto",
+    parser.add_argument("--mapping", required=False, default=None if mapping_required else "auto",
                         help="header mapping YAML file, or 'auto' to use the suggested mapping")
     parser.add_argument("--target", help="archive database URL (default: HRBRIDGE_ARCHIVE_URL)")
     parser.add_argument("--target-table", default="employees", help="archive table (default: employees)")
@@ -103,19 +107,19 @@ def _run(args: argparse.Namespace, action: str) -> int:
     from hrbridge.cli import UsageError
     from hrbridge.pipelines import migration
 
+    import signal
+
+    from connectors.archive_loader import LoaderError
+
     progress = _Progress(action)
+    previous = signal.signal(signal.SIGTERM, _terminate)  # a stopped run still removes its scratch files
     try:
         options = _options(args)
         outcome = (migration.migrate if action == "migrate" else migration.verify)(options, progress=progress)
-    except migration.MigrationInputError as exc:
+    except (migration.MigrationInputError, LoaderError) as exc:
         raise UsageError(str(exc)) from exc
-    except Exception as exc:
-        from connectors.archive_loader import LoaderError
-
-        if isinstance(exc, LoaderError):
-            raise UsageError(str(exc)) from exc
-        raise
     finally:
+        signal.signal(signal.SIGTERM, previous)
         progress.done()
     report = outcome.report
     if args.json:
@@ -132,9 +136,34 @@ def _run(args: argparse.Namespace, action: str) -> int:
     return 0 if outcome.passed else 3
 
 
+def _terminate(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def run_migrate(args: argparse.Namespace) -> int:
-    """Migrate (or resume) and verify; exit 3 when the integrity gate fails."""
+    """Migrate (or resume) and verify; exit 3 when the integrity gate fails. With ``--clean-spill``,
+    remove the scratch directories of migrations whose process is gone instead."""
+    from hrbridge.cli import UsageError
+
+    if args.clean_spill:
+        return _clean_spill(args.spill_dir)
+    if not args.source:
+        raise UsageError("--source is required (or pass --clean-spill)")
+    if not args.mapping:
+        raise UsageError("--mapping is required: a mapping YAML file, or 'auto'")
     return _run(args, "migrate")
+
+
+def _clean_spill(spill_dir: str | None) -> int:
+    """Remove dead owners' scratch directories and say what went."""
+    from hrbridge.pipelines import scratch
+
+    removed = scratch.sweep(spill_dir)
+    for entry in removed:
+        print(f"removed {entry.path} ({entry.bytes:,} bytes, run {entry.run_id}, process {entry.pid} is gone)")
+    print(f"{len(removed)} scratch director{'y' if len(removed) == 1 else 'ies'} removed from "
+          f"{scratch.parent_dir(spill_dir)}", file=sys.stderr)
+    return 0
 
 
 def run_verify(args: argparse.Namespace) -> int:
@@ -150,14 +179,49 @@ def run_mapping_suggest(args: argparse.Namespace) -> int:
     from hrbridge.cli import UsageError
     from transforms.header_mapping import mapping_yaml, suggest_mapping
 
+    if args.out:
+        _check_out(Path(args.out), args.source, args.force)
     try:
-        headers = open_source(args.source, table=args.table, sheet=args.sheet, encoding=args.encoding).headers()
+        source = open_source(args.source, table=args.table, sheet=args.sheet, encoding=args.encoding,
+                             score=lambda headers: len(suggest_mapping(headers)["columns"]))
+        headers = source.headers()
     except SourceError as exc:
         raise UsageError(str(exc)) from exc
     text = mapping_yaml(suggest_mapping(headers))
     if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
-        print(f"wrote {args.out}", file=sys.stderr)
+        _write_atomic(Path(args.out), text)
+        print(f"wrote {args.out} (from {source.name})", file=sys.stderr)
     else:
         print(text, end="")
     return 0
+
+
+def _check_out(out: Any, source: str, force: bool) -> None:
+    """Refuse an ``--out`` that is the source itself, a directory, or (without --force) an existing file."""
+    from pathlib import Path
+
+    from hrbridge.cli import UsageError
+
+    if Path(source).exists() and out.exists() and out.resolve() == Path(source).resolve():
+        raise UsageError(f"--out {out} is the source file itself; write the mapping elsewhere")
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a directory; name a .yaml file")
+    if out.exists() and not force:
+        raise UsageError(f"--out {out} exists already; pass --force to replace it")
+    if not out.parent.is_dir():
+        raise UsageError(f"--out {out}: directory {out.parent} does not exist")
+
+
+def _write_atomic(path: Any, text: str) -> None:
+    """Write ``text`` beside ``path`` under a temporary name, then rename it over ``path``."""
+    import os
+    import tempfile
+
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise

@@ -20,9 +20,10 @@ import hashlib
 import io
 import json
 import logging
+import os
 import queue
+import re
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -43,6 +44,7 @@ from connectors.legacy_sources import (
     is_database_url,
     open_source,
 )
+from hrbridge.pipelines import scratch
 from hrbridge.pipelines.cross_batch import KEY, PK_RULE, merge_across_batches
 from hrbridge.pipelines.key_index import KeyIndex
 from hrbridge.pipelines.survivors import SurvivorStore, arrays_to_text, text_to_arrays
@@ -53,6 +55,7 @@ from validation.reconcile import DEFAULT_THRESHOLD, Expected, normalise_frame, r
 log = logging.getLogger(__name__)
 
 ALWAYS_BATCH_OVER = 100_000
+RUN_ID = re.compile(r"[^\W][\w.-]{0,99}")  # letters, digits, _ . - (not first): a run id names a directory
 _DERIVED_KEYS = {"exact": "e:row_hash", PK_RULE: "e:key_hash"}  # rule → the expected-hash array it equals
 
 
@@ -93,7 +96,36 @@ class MigrationOptions:
             stat = path.stat() if path.exists() else None
             parts += [str(path.resolve()), str(stat.st_size if stat else ""), str(stat.st_mtime_ns if stat else "")]
         stem = Path(self.table or self.source).stem[:40] if not is_database_url(self.source) else (self.table or "db")
+        stem = re.sub(r"[^\w.-]+", "_", stem).lstrip(".-_") or "source"
         return f"{stem}-{hashlib.sha256('|'.join(parts).encode()).hexdigest()[:10]}"
+
+
+def check_run_id(run_id: str) -> str:
+    """The run id, if it can name a directory and a checkpoint row; else an input error (exit 2)."""
+    if not RUN_ID.fullmatch(run_id):
+        raise MigrationInputError(f"--run-id {run_id!r}: use at most 100 letters, digits, '_', '.' and '-', "
+                                  "starting with a letter or digit (the run id names its report directory)")
+    return run_id
+
+
+def check_output_dir(path: Path, flag: str) -> Path:
+    """``path`` is, or can be created as, a directory this process may write; else an input error.
+
+    Nothing is created: the check walks up to the nearest existing ancestor.
+    """
+    probe = path
+    while not probe.exists():
+        if probe.is_symlink():
+            raise MigrationInputError(f"{flag} {path}: {probe} is a broken symbolic link")
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        what = "exists and is not a directory" if probe == path else f"cannot be created: {probe} is not a directory"
+        raise MigrationInputError(f"{flag} {path}: {what}")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise MigrationInputError(f"{flag} {path}: {probe} is not writable by this user")
+    return path
 
 
 # ----------------------------------------------------------------------------- mapping
@@ -191,30 +223,63 @@ class Migration:
     index: KeyIndex = field(init=False)
     survivors: SurvivorStore = field(init=False)
     expected: Expected = field(init=False)
-    _index_dir: Path = field(init=False, repr=False)
+    scratch_dir: Path = field(init=False, repr=False)
+    read_rows: int = field(init=False, default=0)
+    read_cells: list[int] = field(init=False, default_factory=list)
+    census: tuple[int, list[int]] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         spill = self.options.spill_dir
-        if spill:
-            try:
-                Path(spill).mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise MigrationInputError(f"--spill-dir {spill}: cannot use it as a directory ({exc.strerror})") from exc
-        self._index_dir = Path(tempfile.mkdtemp(prefix="hrbridge-keys-", dir=spill))
-        self.index = KeyIndex(self._index_dir / "keys")
-        self.survivors = SurvivorStore(self._index_dir / "survivors")
-        self.expected = Expected(self.columns, KEY, spill_dir=spill)
+        for gone in scratch.sweep(spill, self.run_id):
+            log.warning("run %s: removed %s (%d bytes) left by process %d, which is gone", self.run_id, gone.path,
+                        gone.bytes, gone.pid)
+        try:
+            self.scratch_dir = scratch.create(self.run_id, spill)
+        except OSError as exc:
+            raise MigrationInputError(f"--spill-dir {spill}: cannot use it as a directory ({exc.strerror})") from exc
+        self.index = KeyIndex(self.scratch_dir / "keys")
+        self.survivors = SurvivorStore(self.scratch_dir / "survivors")
+        self.expected = Expected(self.columns, KEY, spill_dir=self.scratch_dir)
 
     def drop_index(self) -> None:
         """Delete the dedupe key index and survivorship facts (not needed once every batch is loaded)."""
         self.index.close()
-        shutil.rmtree(self._index_dir, ignore_errors=True)
+        shutil.rmtree(self.scratch_dir / "keys", ignore_errors=True)
+        shutil.rmtree(self.scratch_dir / "survivors", ignore_errors=True)
 
     def close(self) -> None:
-        """Delete the run's spill files (the committed checkpoints keep everything a rerun needs)."""
+        """Delete the run's scratch directory (the committed checkpoints keep everything a rerun needs)."""
         self.drop_index()
         self.expected.close()
+        shutil.rmtree(self.scratch_dir, ignore_errors=True)
         self.loader.engine.dispose()
+
+    def count_read(self, meta: Mapping[str, Any]) -> None:
+        """Add one batch's rows and non-empty cells per source column, as the main reader delivered them."""
+        self.read_rows += int(meta.get("rows_read", 0))
+        cells = list(meta.get("cells") or [])
+        if len(cells) > len(self.read_cells):
+            self.read_cells += [0] * (len(cells) - len(self.read_cells))
+        for position, count in enumerate(cells):
+            self.read_cells[position] += int(count)
+
+    def take_census(self) -> tuple[int, list[int]]:
+        """The second reader's counts of the source (one pass, done once; it also checks every bound)."""
+        if self.census is None:
+            try:
+                self.census = self.source.cell_counts()
+            except SourceError as exc:
+                raise MigrationInputError(str(exc)) from exc
+            if not self.census[0]:
+                raise MigrationInputError(f"{self.source.name}: no data rows below the header (nothing to migrate; "
+                                          "is this the right export?)")
+        return self.census
+
+    def source_check(self) -> dict[str, Any]:
+        """The second reader's counts against the main reader's (see :func:`validation.migration_report.source_check`)."""
+        from validation.migration_report import source_check
+
+        return source_check(self.source.headers(), self.take_census(), (self.read_rows, self.read_cells))
 
     def restore(self, upto: int | None = None, index: bool = True) -> set[int]:
         """Rebuild the key index (unless ``index`` is false) and the expected hashes from the
@@ -223,7 +288,9 @@ class Migration:
         for batch_no, blob in self.loader.states(self.run_id):
             if upto is not None and batch_no >= upto or not blob:
                 continue
-            self.fold(unpack_state(blob)[0], index=index)
+            arrays, meta = unpack_state(blob)
+            self.fold(arrays, index=index)
+            self.count_read(meta)
             restored.add(batch_no)
         return restored
 
@@ -264,20 +331,62 @@ def load_cleaning_rules() -> CleaningRules:
         return load_rules({})
 
 
-def prepare(options: MigrationOptions) -> Migration:
-    """Open the source, resolve and check the mapping, connect the target."""
+def prepare(options: MigrationOptions, writable: bool = True) -> Migration:
+    """Check the run id and every output location, open the source, resolve and check the
+    mapping, connect the target (creating its tables only when ``writable``).
+
+    Everything that can be checked before a data row is read is checked here, so a bad report
+    directory, spill directory or target stops the run before anything is loaded.
+    """
+    from connectors.archive_loader import LoaderError
+
+    run_id = check_run_id(options.resolved_run_id())
+    check_output_dir(report_dir(options, run_id), "--report-dir")
+    if options.spill_dir:
+        check_output_dir(Path(options.spill_dir), "--spill-dir")
+    rules = options.rules or load_cleaning_rules()
     try:
-        source = open_source(options.source, table=options.table, sheet=options.sheet, encoding=options.encoding)
+        source = open_source(options.source, table=options.table, sheet=options.sheet, encoding=options.encoding,
+                             score=_sheet_score(options.mapping))
         headers = source.headers()
     except SourceError as exc:
         raise MigrationInputError(str(exc)) from exc
-    rules = options.rules or load_cleaning_rules()
     mapping = read_mapping(options.mapping, headers)
     check_mapping(mapping, headers, source.name, rules)
     columns = dict(CANONICAL_COLUMNS)
     columns.update({k: v for k, v in (mapping.get("types") or {}).items() if k in columns})
-    loader = ArchiveLoader(options.target, _target_types(columns), table=options.target_table)
-    return Migration(options, source, mapping, rules, loader, options.resolved_run_id(), _target_types(columns))
+    try:
+        loader = ArchiveLoader(options.target, _target_types(columns), table=options.target_table, writable=writable)
+    except LoaderError as exc:
+        raise MigrationInputError(str(exc)) from exc
+    return Migration(options, source, mapping, rules, loader, run_id, _target_types(columns))
+
+
+def _sheet_score(spec: str | Mapping[str, Any]) -> Any:
+    """How well a workbook sheet's headers fit the mapping: every mapped header present (a mapping
+    file), or how many headers map to canonical columns (``auto``)."""
+    from transforms.header_mapping import suggest_mapping
+
+    if isinstance(spec, Mapping) or spec != "auto":
+        wanted = set((spec if isinstance(spec, Mapping) else _mapping_columns(spec)).keys())
+        return lambda headers: len(wanted) if wanted and wanted <= set(headers) else 0
+    return lambda headers: len(suggest_mapping(headers)["columns"])
+
+
+def _mapping_columns(spec: str) -> dict[str, Any]:
+    try:
+        return dict(read_mapping(spec, []).get("columns") or {})
+    except MigrationInputError:
+        return {}
+
+
+def report_dir(options: MigrationOptions, run_id: str) -> Path:
+    """Where the run's report goes: ``--report-dir`` or ``<reports>/migration/<run id>``."""
+    if options.report_dir:
+        return Path(options.report_dir)
+    from hrbridge.settings import load_settings
+
+    return load_settings().reports_dir / "migration" / run_id
 
 
 def _target_types(columns: Mapping[str, str]) -> dict[str, str]:
@@ -315,6 +424,7 @@ def process_batch(run: Migration, batch_no: int, row_offset: int, raw: pd.DataFr
         cleaned = clean_frame(frame, run.rules, columns=types or None, row_offset=row_offset)
     except ValueError as exc:
         raise MigrationInputError(f"{run.source.name}: {exc}") from exc
+    repairs = _with_reader_repairs(cleaned.repairs, cleaned.quarantine, raw, run.mapping["columns"], row_offset)
     deduped = dedupe(cleaned.frame, run.rules)
     state = row_state(normalise_frame(deduped.frame, run.columns), KEY, deduped.frame.index.to_numpy())
     cross = merge_across_batches(deduped.frame, state["row_hash"], run.index, run.survivors, run.rules)
@@ -334,9 +444,33 @@ def process_batch(run: Migration, batch_no: int, row_offset: int, raw: pd.DataFr
             arrays[f"k:{rule}"] = hashes
             arrays[f"p:{rule}"] = positions.astype(np.uint32)
     quarantined_rows = int(cleaned.quarantine["row"].nunique()) if len(cleaned.quarantine) else 0
-    meta = {"batch_no": batch_no, "rows_read": len(raw)}
-    return ProcessedBatch(batch_no, row_offset, len(raw), survivors, cleaned.quarantine, cleaned.repairs, merges,
+    meta = {"batch_no": batch_no, "rows_read": len(raw), "cells": non_empty_cells(raw)}
+    return ProcessedBatch(batch_no, row_offset, len(raw), survivors, cleaned.quarantine, repairs, merges,
                           quarantined_rows, arrays, meta, cross.displaced_keys)
+
+
+def non_empty_cells(raw: pd.DataFrame) -> list[int]:
+    """Per source column (by position): cells the main reader delivered with a value."""
+    return [int((column.notna() & (column.astype("str") != "")).sum()) if len(column) else 0
+            for _, column in raw.items()]
+
+
+def _with_reader_repairs(repairs: pd.DataFrame, quarantine: pd.DataFrame, raw: pd.DataFrame,
+                         columns: Mapping[str, str], row_offset: int) -> pd.DataFrame:
+    """The cleaning's repair log plus the reader's own repairs (a merged cell's value given to every
+    cell of its range) of mapped columns in loaded rows, in row order."""
+    extra = raw.attrs.get("reader_repairs")
+    if extra is None or not len(extra):
+        return repairs
+    extra = extra[extra["column"].isin(list(columns))].assign(
+        column=lambda f: f["column"].map(dict(columns)), row=lambda f: f["row"].astype("int64") + row_offset)
+    if len(quarantine):
+        extra = extra[~extra["row"].isin(quarantine["row"].to_numpy())]
+    if not len(extra):
+        return repairs
+    merged = pd.concat([repairs, extra[list(repairs.columns)]], ignore_index=True) if len(repairs) else \
+        extra[list(repairs.columns)].reset_index(drop=True)
+    return merged.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
 
 
 def load_processed(run: Migration, batch: ProcessedBatch, fold: bool = True) -> bool:
@@ -390,6 +524,7 @@ def migrate(options: MigrationOptions, progress: Progress | None = None,
     started = time.perf_counter()
     with closing(prepare(options)) as run:
         restored = run.restore()
+        run.take_census()  # the second reader checks every bound before a row is loaded
         timings = {"extract_clean": 0.0, "load": 0.0}
         counts = {"loaded": 0, "skipped": 0}
         handoff: queue.Queue[Any] = queue.Queue(maxsize=1)
@@ -441,6 +576,7 @@ def migrate(options: MigrationOptions, progress: Progress | None = None,
                     raise RuntimeError(f"batch {batch.batch_no} of run {run.run_id} was committed by another "
                                        "process; rerun to resume")
                 run.fold_expected(batch.arrays)  # here, not in the reader: this thread waits on the database
+                run.count_read(batch.meta)
                 timings["load"] += time.perf_counter() - clock
                 counts["loaded"] += 1
                 log.info("run %s batch %d: %d rows read, %d loaded", run.run_id, batch.batch_no, batch.rows_read,
@@ -461,7 +597,7 @@ def finish(run: Migration, timings: dict[str, float], extra: Mapping[str, Any] |
     clock = time.perf_counter()
     result = reconcile(run.expected, run.loader.engine, run.options.target_table, run.options.threshold)
     timings["verify"] = time.perf_counter() - clock
-    counts = run_counts(run)
+    counts = {**run_counts(run), "source_check": run.source_check()}
     return write_outcome(run, counts, result, timings, {"mode": "migrate", **(extra or {})})
 
 
@@ -502,21 +638,19 @@ def write_outcome(run: Migration, counts: Mapping[str, Any], result: Any, timing
         hide_password=True), table=run.options.target_table, counts=counts, reconciliation=result,
         timings=timings, extra={**extra, "batch_size": run.options.effective_batch_size(),
                                 "mapping": run.mapping.get("columns"), "unmapped": run.mapping.get("unmapped", [])})
-    out_dir = Path(run.options.report_dir) if run.options.report_dir else _default_report_dir(run.run_id)
-    json_path, html_path = write_report(report, out_dir)
+    try:
+        json_path, html_path = write_report(report, report_dir(run.options, run.run_id))
+    except OSError as exc:
+        raise MigrationInputError(f"--report-dir {report_dir(run.options, run.run_id)}: cannot write the report "
+                                  f"({exc.strerror or exc})") from exc
     return MigrationOutcome(report, json_path, html_path)
-
-
-def _default_report_dir(run_id: str) -> Path:
-    from hrbridge.settings import load_settings
-
-    return load_settings().ensure_dirs().reports_dir / "migration" / run_id
 
 
 def verify(options: MigrationOptions, progress: Progress | None = None) -> MigrationOutcome:
     """Re-derive the cleaned source (no loading) and reconcile it against the target."""
     started = time.perf_counter()
-    with closing(prepare(options)) as run:
+    with closing(prepare(options, writable=False)) as run:
+        run.take_census()
         done = run.loader.committed(run.run_id)
         if len(done) > 1:  # cross-batch survivors depend on the batch layout: re-derive with the run's
             options.batch_size = int(done[0]["rows_read"])
@@ -526,6 +660,7 @@ def verify(options: MigrationOptions, progress: Progress | None = None) -> Migra
         for batch_no, offset, raw in iter_batches(run):
             batch = process_batch(run, batch_no, offset, raw)
             run.fold(batch.arrays)
+            run.count_read(batch.meta)
             counts["batches"] += 1
             counts["source_rows"] += batch.rows_read
             counts["loaded_rows"] += batch.loaded
@@ -543,6 +678,7 @@ def verify(options: MigrationOptions, progress: Progress | None = None) -> Migra
         clock = time.perf_counter()
         result = reconcile(run.expected, run.loader.engine, options.target_table, options.threshold)
         timings["verify"] = time.perf_counter() - clock
+        counts["source_check"] = run.source_check()
         return write_outcome(run, counts, result, timings, {"mode": "verify"})
 
 
@@ -555,6 +691,7 @@ def _notify(progress: Progress | None, batch_no: int, offset: int, rows: int, st
 def plan(options: MigrationOptions) -> list[dict[str, Any]]:
     """Batch descriptors (small dicts: number, offset, rows, key range) for one task per batch."""
     with closing(prepare(options)) as run:
+        run.take_census()  # every bound checked before any task loads a row
         try:
             specs = run.source.plan(options.effective_batch_size())
         except SourceError as exc:
@@ -585,6 +722,6 @@ def migrate_batch(options: MigrationOptions, batch: Mapping[str, Any]) -> dict[s
 def verify_run(options: MigrationOptions, run_id: str | None = None) -> MigrationOutcome:
     """Reconcile a run from its checkpoints and write its report (the DAG's verify step)."""
     options.run_id = options.run_id or run_id
-    with closing(prepare(options)) as run:
+    with closing(prepare(options, writable=False)) as run:
         run.restore(index=False)
         return finish(run, {})

@@ -22,7 +22,10 @@ import pyarrow as pa
 def text_to_arrays(values: Any) -> tuple[np.ndarray, np.ndarray]:
     """Text as (int64 offsets, UTF-8 bytes): Arrow's own layout, storable in a checkpoint without
     pickle and converted without a Python loop."""
-    array = pa.array(values, type=pa.large_string(), from_pandas=True).fill_null("")
+    array = pa.array(values, type=pa.large_string(), from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):  # an Arrow-backed pandas column (empty: no chunks at all)
+        array = array.combine_chunks() if array.num_chunks else pa.array([], type=pa.large_string())
+    array = array.fill_null("")
     array = pa.concat_arrays([array]) if array.offset else array  # offsets from zero
     offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[: len(array) + 1].copy()
     data = array.buffers()[2]

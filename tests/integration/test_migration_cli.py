@@ -65,7 +65,7 @@ def test_a_spill_dir_that_is_a_file_exits_2(small_csv, tmp_path: Path, capsys) -
     occupied.write_text("x")
     code = main(["migrate", "--source", str(source), "--mapping", "auto", "--target", f"sqlite:///{tmp_path / 'a.db'}",
                  "--spill-dir", str(occupied)])
-    assert code == 2 and f"--spill-dir {occupied}: cannot use it as a directory" in capsys.readouterr().err
+    assert code == 2 and f"--spill-dir {occupied}: exists and is not a directory" in capsys.readouterr().err
 
 
 def test_bad_input_exits_2_naming_the_problem(small_csv, tmp_path: Path, capsys) -> None:
