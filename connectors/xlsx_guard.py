@@ -25,7 +25,7 @@ from connectors.source_limits import MiB, SourceLimits
 RATIO_FLOOR = 1 * MiB  # parts smaller than this may compress as well as they like
 _MERGE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?mergeCell\b[^>]*?\bref=\"([A-Z]{1,3}[0-9]+)(?::([A-Z]{1,3}[0-9]+))?\"")
 _CELL = re.compile(r"([A-Z]{1,3})([0-9]+)")
-_CHUNK = 1 << 20
+_CHUNK = 1 << 18
 
 
 class WorkbookError(SourceError):

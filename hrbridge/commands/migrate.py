@@ -104,12 +104,11 @@ class _Progress:
 
 
 def _run(args: argparse.Namespace, action: str) -> int:
-    from hrbridge.cli import UsageError
-    from hrbridge.pipelines import migration
-
     import signal
 
     from connectors.archive_loader import LoaderError
+    from hrbridge.cli import UsageError
+    from hrbridge.pipelines import migration
 
     progress = _Progress(action)
     previous = signal.signal(signal.SIGTERM, _terminate)  # a stopped run still removes its scratch files

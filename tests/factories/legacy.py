@@ -30,3 +30,71 @@ def legacy_rows(count: int = 5, start: int = 1, headers: str = "zh") -> pd.DataF
 def write_csv(frame: pd.DataFrame, path: str, encoding: str = "utf-8") -> None:
     """Write a frame as CSV in ``encoding`` (utf-8, utf-8-sig, gbk, gb18030)."""
     frame.to_csv(path, index=False, encoding=encoding)
+
+
+def workbook(path: str, sheets: dict[str, list[list[object]]], merges: dict[str, list[str]] | None = None) -> str:
+    """Write an ``.xlsx`` with the given sheets (name → rows, in order) and merged ranges per sheet."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+        for ref in (merges or {}).get(name, []):
+            sheet.merge_cells(ref)
+    book.save(path)
+    return path
+
+
+def merged_roster(path: str, people: int = 500, run: int = 25) -> str:
+    """A roster as HR staff format it: a title row, a cover sheet in front, and each department
+    cell merged over the run of ``run`` people below it (so only one cell in ``run`` holds it)."""
+    rows: list[list[object]] = [["员工花名册 2023"], ["部门", "工号", "姓名", "手机"]]
+    merges = []
+    for n in range(people):
+        first = n % run == 0
+        rows.append([f"部门{n // run}" if first else None, f"{n + 1:06d}", f"张{n}", f"138{n + 1:08d}"])
+        if first:
+            top = len(rows)
+            merges.append(f"A{top}:A{min(top + run - 1, people + 2)}")
+    cover = [["说明：本工作簿为人事部导出的员工花名册"], [], ["制表人：人事部"]]
+    return workbook(path, {"封面": cover, "花名册": rows}, {"花名册": merges})
+
+
+def zip_bomb_workbook(path: str, sheet_bytes: int) -> str:
+    """A valid ``.xlsx`` whose one sheet expands to about ``sheet_bytes`` of XML from a few KB."""
+    import zipfile
+
+    parts = {
+        "[Content_Types].xml": '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+        'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships'
+        '+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override '
+        'PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+        'spreadsheetml.worksheet+xml"/></Types>',
+        "_rels/.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+        'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+        '2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet '
+        'name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+        'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+        'officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
+    }
+    head = ('<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>工号</t></is></c><c r="B1" t="inlineStr"><is><t>'
+            '姓名</t></is></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>')
+    tail = "</t></is></c></row></sheetData></worksheet>"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            sheet.write(head.encode())
+            block = b"A" * (1 << 20)
+            for _ in range(max(1, sheet_bytes >> 20)):
+                sheet.write(block)
+            sheet.write(tail.encode())
+    return path
