@@ -20,6 +20,7 @@ displaced later, its earlier lines still name it, and the new line names its suc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,8 +47,16 @@ def _key_part(frame: pd.DataFrame, column: str) -> pd.Series:
     return values
 
 
-def batch_keys(frame: pd.DataFrame, row_hash: np.ndarray, rules: CleaningRules) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per dedupe rule: (64-bit key hashes, positions in ``frame``) of the rows that have that key."""
+Keyed = Callable[[str, pd.Series], "np.ndarray | None"]
+
+
+def batch_keys(frame: pd.DataFrame, row_hash: np.ndarray, rules: CleaningRules,
+               keyed: Keyed | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per dedupe rule: (64-bit key hashes, positions in ``frame``) of the rows that have that key.
+
+    ``keyed(column, values)`` gives keyed 64-bit digests for a personal column (None for others),
+    so the on-disk key index never holds a plain hash of a phone or ID number.
+    """
     keys: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     positions = np.arange(len(frame))
     parts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -55,7 +64,9 @@ def batch_keys(frame: pd.DataFrame, row_hash: np.ndarray, rules: CleaningRules) 
     def part(column: str) -> tuple[np.ndarray, np.ndarray]:
         if column not in parts:
             values = _key_part(frame, column)
-            parts[column] = (hash_strings(values), values.notna().to_numpy() & (values != "").to_numpy())
+            hashes = keyed(column, values) if keyed else None
+            parts[column] = (hash_strings(values) if hashes is None else hashes,
+                             values.notna().to_numpy() & (values != "").to_numpy())
         return parts[column]
 
     for rule in [*rules.dedupe.rules, PK_RULE]:
@@ -153,14 +164,14 @@ class _Decider:
 
 
 def merge_across_batches(frame: pd.DataFrame, row_hash: np.ndarray, index: KeyIndex, survivors: SurvivorStore,
-                         rules: CleaningRules) -> CrossBatch:
+                         rules: CleaningRules, keyed: Keyed | None = None) -> CrossBatch:
     """Settle the batch's rows against the records loaded by earlier batches, and repeated
     employee ids within the batch (see the module docstring).
 
     ``frame`` is the batch after :func:`transforms.dedupe.dedupe` (index = source row, ascending)
     and ``row_hash`` its normalised row hashes.
     """
-    keys = batch_keys(frame, row_hash, rules)
+    keys = batch_keys(frame, row_hash, rules, keyed)
     decide = _Decider(frame, rules, survivors)
     hits = []
     for rule, (hashes, positions) in keys.items():

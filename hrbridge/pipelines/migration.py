@@ -47,6 +47,7 @@ from connectors.legacy_sources import (
 from hrbridge.pipelines import scratch
 from hrbridge.pipelines.cross_batch import KEY, PK_RULE, merge_across_batches
 from hrbridge.pipelines.key_index import KeyIndex
+from hrbridge.pipelines.migration_pii import DIGEST_SUFFIX, PersonalData, PersonalSpec
 from hrbridge.pipelines.survivors import SurvivorStore, arrays_to_text, text_to_arrays
 from transforms.cleaning import CANONICAL_COLUMNS, CleaningRules, clean_frame, load_rules
 from transforms.dedupe import MERGE_COLUMNS, dedupe
@@ -227,6 +228,7 @@ class Migration:
     read_rows: int = field(init=False, default=0)
     read_cells: list[int] = field(init=False, default_factory=list)
     census: tuple[int, list[int]] | None = field(init=False, default=None)
+    pii: PersonalData | None = None
 
     def __post_init__(self) -> None:
         spill = self.options.spill_dir
@@ -355,11 +357,51 @@ def prepare(options: MigrationOptions, writable: bool = True) -> Migration:
     check_mapping(mapping, headers, source.name, rules)
     columns = dict(CANONICAL_COLUMNS)
     columns.update({k: v for k, v in (mapping.get("types") or {}).items() if k in columns})
+    types = _target_types(columns)
     try:
-        loader = ArchiveLoader(options.target, _target_types(columns), table=options.target_table, writable=writable)
+        spec = PersonalSpec.from_mapping(mapping, list(types))
+    except ValueError as exc:
+        raise MigrationInputError(f"{options.mapping}: {exc}") from exc
+    stored = {c: ("text" if c in spec.columns else k) for c, k in types.items()}
+    stored.update({f"{c}{DIGEST_SUFFIX}": "text" for c in spec.columns})
+    compared = {c: k for c, k in types.items() if c not in spec.columns}
+    compared.update({f"{c}{DIGEST_SUFFIX}": "text" for c in spec.columns})
+    try:
+        loader = ArchiveLoader(options.target, stored, table=options.target_table, writable=writable)
     except LoaderError as exc:
         raise MigrationInputError(str(exc)) from exc
-    return Migration(options, source, mapping, rules, loader, run_id, _target_types(columns))
+    run = Migration(options, source, mapping, rules, loader, run_id, compared)
+    if spec.columns:
+        try:
+            run.pii = _personal_data(spec, loader, writable)
+        except BaseException:
+            run.close()
+            raise
+    return run
+
+
+def _personal_data(spec: PersonalSpec, loader: ArchiveLoader, writable: bool) -> PersonalData:
+    """The vault (keys in the hub) and the target's digest key; read-only runs create neither."""
+    import sqlalchemy as sa
+
+    from connectors.sql import make_engine
+    from hrbridge.pipelines.migration_pii import PersonalDataError, digest_key
+    from hrbridge.pipelines.pii import default_vault
+    from hrbridge.settings import load_settings
+
+    settings = load_settings()
+    hub = make_engine(settings.db_url)
+    if not writable and not sa.inspect(hub).has_table("data_keys"):
+        raise MigrationInputError(f"{hub.url.render_as_string(hide_password=True)}: no data keys in the hub, so the "
+                                  "sealed personal columns cannot be verified here")
+    vault = default_vault(hub, settings.home)
+    try:
+        if writable:
+            vault.require_available()  # nothing is loaded in plaintext because the key service is down
+        key = digest_key(loader.engine, vault, create=writable)
+    except PersonalDataError as exc:
+        raise MigrationInputError(str(exc)) from exc
+    return PersonalData(spec, vault, key, loader.table_name)
 
 
 def _sheet_score(spec: str | Mapping[str, Any]) -> Any:
@@ -426,8 +468,17 @@ def process_batch(run: Migration, batch_no: int, row_offset: int, raw: pd.DataFr
         raise MigrationInputError(f"{run.source.name}: {exc}") from exc
     repairs = _with_reader_repairs(cleaned.repairs, cleaned.quarantine, raw, run.mapping["columns"], row_offset)
     deduped = dedupe(cleaned.frame, run.rules)
-    state = row_state(normalise_frame(deduped.frame, run.columns), KEY, deduped.frame.index.to_numpy())
-    cross = merge_across_batches(deduped.frame, state["row_hash"], run.index, run.survivors, run.rules)
+    digests = run.pii.digests(deduped.frame) if run.pii else {}
+    compared = deduped.frame.drop(columns=list(digests)).assign(
+        **{f"{c}{DIGEST_SUFFIX}": pd.Series(d, index=deduped.frame.index, dtype=object) for c, d in digests.items()})
+    state = row_state(normalise_frame(compared, run.columns), KEY, deduped.frame.index.to_numpy())
+
+    def keyed(column: str, values: pd.Series) -> np.ndarray | None:
+        if run.pii is None or column not in digests:
+            return None
+        return run.pii.match_keys(column, values, deduped.frame[column], digests[column])
+
+    cross = merge_across_batches(deduped.frame, state["row_hash"], run.index, run.survivors, run.rules, keyed)
     merges = deduped.merges
     if cross.moved and len(merges):  # a survivor merged across batches hands over its merges
         merges = merges.assign(survivor_row=merges["survivor_row"].map(lambda r: cross.moved.get(r, r)).astype("int64"))
@@ -435,6 +486,13 @@ def process_batch(run: Migration, batch_no: int, row_offset: int, raw: pd.DataFr
         if len(merges) or len(cross.merges) else pd.DataFrame(columns=MERGE_COLUMNS)
     keep = cross.keep
     survivors = deduped.frame[keep]
+    quarantine = cleaned.quarantine
+    if run.pii is not None:
+        survivors = run.pii.seal(survivors, {c: d[keep] for c, d in digests.items()})
+        subjects = dict(zip(range(row_offset, row_offset + len(frame)), frame[KEY].tolist(), strict=True))
+        subjects.update(zip(cleaned.frame.index.tolist(), cleaned.frame[KEY].tolist(), strict=True))
+        quarantine = run.pii.seal_log(quarantine, ["value"], subjects, "migration_quarantine", run.run_id)
+        repairs = run.pii.seal_log(repairs, ["original", "new"], subjects, "migration_repairs", run.run_id)
     arrays = {f"e:{name}": values[keep] for name, values in state.items()}
     arrays.update({"drop_src": cross.displaced, "fwd_to": cross.forward_to, "s:first": cross.rank[0][keep],
                    "s:second": cross.rank[1][keep]})
@@ -445,7 +503,7 @@ def process_batch(run: Migration, batch_no: int, row_offset: int, raw: pd.DataFr
             arrays[f"p:{rule}"] = positions.astype(np.uint32)
     quarantined_rows = int(cleaned.quarantine["row"].nunique()) if len(cleaned.quarantine) else 0
     meta = {"batch_no": batch_no, "rows_read": len(raw), "cells": non_empty_cells(raw)}
-    return ProcessedBatch(batch_no, row_offset, len(raw), survivors, cleaned.quarantine, repairs, merges,
+    return ProcessedBatch(batch_no, row_offset, len(raw), survivors, quarantine, repairs, merges,
                           quarantined_rows, arrays, meta, cross.displaced_keys)
 
 
