@@ -389,9 +389,11 @@ def _personal_data(spec: PersonalSpec, loader: ArchiveLoader, writable: bool) ->
     from hrbridge.pipelines.pii import default_vault
     from hrbridge.settings import load_settings
 
-    settings = load_settings()
+    settings = load_settings().ensure_dirs() if writable else load_settings()
     hub = make_engine(settings.db_url)
-    if not writable and not sa.inspect(hub).has_table("data_keys"):
+    database = hub.url.database or ""
+    missing = hub.dialect.name == "sqlite" and database not in ("", ":memory:") and not Path(database).is_file()
+    if not writable and (missing or not sa.inspect(hub).has_table("data_keys")):
         raise MigrationInputError(f"{hub.url.render_as_string(hide_password=True)}: no data keys in the hub, so the "
                                   "sealed personal columns cannot be verified here")
     vault = default_vault(hub, settings.home)
