@@ -67,9 +67,9 @@ def interview_results() -> None:
         from hrbridge.pipelines.interview_results import build_validation_report
         from hrbridge.store import hub_engine
 
-        paths = build_validation_report(hub_engine(), run_id=ingested["run_id"])
-        logging.getLogger("hrbridge.report").info("validation report: %s", paths.html)
-        return str(paths.html)
+        report = build_validation_report(hub_engine(), run_id=ingested["run_id"])
+        logging.getLogger("hrbridge.report").info("validation report: artefact %s", report.page)
+        return report.page  # an artefact key: any worker or api-server reads it from the store
 
     ingested = ingest_and_validate()
     sync_status(write_back(ingested))

@@ -3,8 +3,8 @@
 Manual trigger with params (source, table/sheet, mapping, target, batch_size, run_id). ``plan``
 returns small batch descriptors; ``migrate_batch`` is mapped over them (one task per batch, each a
 no-op once its checkpoint is committed, run one at a time so cross-batch dedupe sees every
-batch committed before it); ``verify`` reconciles every row against the target; ``report`` writes the HTML page
-and fails the run when the integrity ratio is below the threshold. Logic lives in
+batch committed before it); ``verify`` reconciles every row against the target and stores the report (artefact store);
+``report`` returns the HTML page's artefact key and fails the run when the integrity ratio is below the threshold. Logic lives in
 ``hrbridge.pipelines.migration``; the target defaults to ``HRBRIDGE_ARCHIVE_URL``.
 """
 
@@ -79,21 +79,17 @@ def legacy_migration() -> None:
         outcome = verify_run(_options(), run_id=results[0]["run_id"] if results else None)
         keys = ("run_id", "source_rows", "loaded_rows", "quarantined_rows", "duplicates_merged",
                 "verified_rows", "mismatched_rows", "integrity_ratio", "threshold", "passed")
-        return {**{k: outcome.report[k] for k in keys}, "report_json": str(outcome.json_path)}
+        return {**{k: outcome.report[k] for k in keys}, "report_json": outcome.json_key,
+                "report_html": outcome.html_key}  # artefact keys, readable from any worker
 
     @task
     def report(summary: dict[str, Any]) -> str:
-        from pathlib import Path
-
         from airflow.sdk.exceptions import AirflowFailException
 
-        from validation.migration_report import render_file
-
-        html_path = render_file(Path(summary["report_json"]))
         if not summary["passed"]:
             raise AirflowFailException(f"integrity {summary['integrity_ratio']:.4%} is below {summary['threshold']:.2%}: "
-                             f"see {html_path}")
-        return str(html_path)
+                             f"see artefact {summary['report_html']}")
+        return summary["report_html"]
 
     report(verify(migrate_batch.expand(batch=plan())))
 

@@ -121,8 +121,16 @@ def interview_results_step(ctx: DemoContext) -> dict[str, int]:
         run = conn.execute(sa.select(validation_runs).order_by(validation_runs.c.started_at.desc()).limit(1)).one()
         written = conn.execute(sa.select(sa.func.count()).select_from(results_writeback)
                                .where(results_writeback.c.state == "written")).scalar_one()
-    if run.report_path:
-        ctx.artefacts["validation report"] = run.report_path
+    if run.report_path:  # the report task stored it; copy it out so the summary names a file to open
+        from hrbridge.artefacts import artefact_store
+        from hrbridge.pipelines.interview_results import stored_validation_report, write_validation_report
+
+        engine = hub_engine(ctx.settings)
+        store = artefact_store(ctx.settings, engine=engine)
+        report = stored_validation_report(engine, store, run.run_id)
+        if report:
+            page = write_validation_report(store, report, ctx.settings.reports_dir)[0]
+            ctx.artefacts["validation report"] = f"{page} (artefact {report.page})"
     return {"results_read": run.rows_checked + run.duplicates, "stored": run.stored,
             "quarantined": run.quarantined, "scores_written_back": written}
 

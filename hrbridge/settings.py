@@ -27,6 +27,8 @@ class Settings:
     airflow_home: Path
     reports_dir: Path
     configs_dir: Path
+    artefact_url: str | None = None  # HRBRIDGE_ARTEFACT_URL: object store; None = a table in the hub
+    artefact_max_bytes: int = 64 * 1024 * 1024  # HRBRIDGE_ARTEFACT_MAX_BYTES: largest artefact stored
 
     def ensure_dirs(self) -> Settings:
         """Create the home, Airflow home and reports folders (owner-only) and return self."""
@@ -46,7 +48,22 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         airflow_home=Path(env.get("AIRFLOW_HOME") or home / "airflow"),
         reports_dir=Path(env.get("HRBRIDGE_REPORTS_DIR") or home / "reports"),
         configs_dir=Path(env.get("HRBRIDGE_CONFIG_DIR") or PACKAGE_CONFIGS),
+        artefact_url=env.get("HRBRIDGE_ARTEFACT_URL") or None,
+        artefact_max_bytes=_positive_int(env, "HRBRIDGE_ARTEFACT_MAX_BYTES", 64 * 1024 * 1024),
     )
+
+
+def _positive_int(env: dict[str, str], name: str, default: int) -> int:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(f"{name} must be a positive whole number, not {text!r}")
+    return value
 
 
 class ConfigError(ValueError):

@@ -36,7 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--from", dest="date_from", required=True, type=_date, help="first day (UTC), YYYY-MM-DD")
     export.add_argument("--to", dest="date_to", required=True, type=_date, help="last day (UTC), YYYY-MM-DD")
     export.add_argument("--format", required=True, choices=["csv", "json", "html"])
-    export.add_argument("--out", required=True, type=Path, help="file to write")
+    export.add_argument("--out", type=Path,
+                        help="file to write (default: keep it in the artefact store and print its key)")
     export.set_defaults(func=run_export)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
@@ -66,10 +67,15 @@ def run_export(args: argparse.Namespace) -> int:
 
     if args.date_to < args.date_from:
         raise UsageError(f"--to {args.date_to} is before --from {args.date_from}")
+    from hrbridge.artefacts import ArtefactError
+
     try:
         result = export_deletion_log(args.date_from, args.date_to, args.format, args.out)
     except OSError as exc:
         raise UsageError(f"cannot write {args.out}: {exc}") from exc
+    except ArtefactError as exc:
+        raise UsageError(str(exc)) from exc
     status = "chain intact" if result["chain_ok"] else "CHAIN BROKEN (see the top of the file)"
-    print(f"wrote {result['entries']} entries to {result['out']} ({result['format']}); {status}")
+    where = result["out"] or f"artefact {result['key']}"
+    print(f"wrote {result['entries']} entries to {where} ({result['format']}); {status}")
     return 0

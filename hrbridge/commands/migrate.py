@@ -58,7 +58,8 @@ def _common(parser: argparse.ArgumentParser, mapping_required: bool = True, sour
     parser.add_argument("--target", help="archive database URL (default: HRBRIDGE_ARCHIVE_URL)")
     parser.add_argument("--target-table", default="employees", help="archive table (default: employees)")
     parser.add_argument("--threshold", type=float, default=0.999, help="integrity ratio required (default 0.999)")
-    parser.add_argument("--report-dir", help="where report.json and report.html go")
+    parser.add_argument("--report-dir", help="also write report.json and report.html here (they are always "
+                                             "kept in the artefact store)")
     parser.add_argument("--spill-dir", help="where the run keeps its key index and verification files while it "
                                             "runs (default: the system temporary directory, $TMPDIR)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -131,7 +132,11 @@ def _run(args: argparse.Namespace, action: str) -> int:
               f"{report['mismatched_rows']:,} mismatched, {report['missing_rows']:,} missing: integrity "
               f"{report['integrity_ratio']:.4%} (threshold {report['threshold']:.2%}) → "
               f"{'PASSED' if report['passed'] else 'FAILED'}")
-        print(f"report: {outcome.html_path}")
+        if outcome.html_path:
+            print(f"report: {outcome.html_path}")
+        else:
+            print(f"report: artefact {outcome.html_key} (write it out with: hrbridge report migration "
+                  f"--run {report['run_id']} --out DIR)")
     return 0 if outcome.passed else 3
 
 

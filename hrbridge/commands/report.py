@@ -1,4 +1,9 @@
-"""``hrbridge report validation [--run ID] [--out DIR]``: the HR ops page and GX Data Docs of a run."""
+"""``hrbridge report validation|migration``: copy a stored report out of the artefact store into a folder.
+
+``report validation [--run ID] [--out DIR] [--rebuild]``: the HR ops page and GX Data Docs of an
+interview-results run (built by the DAG's report task or by ``sync results``; built here when it
+never was). ``report migration [--run ID] --out DIR``: a migration run's report.json and report.html.
+"""
 
 from __future__ import annotations
 
@@ -22,22 +27,62 @@ def register(subparsers: Any) -> None:
     )
     validation.add_argument("--run", dest="run_id", help="validation run id (default: the latest run)")
     validation.add_argument("--out", type=Path, help="output folder (default: HRBRIDGE_REPORTS_DIR)")
+    validation.add_argument("--rebuild", action="store_true",
+                            help="build the report again from the hub instead of copying the stored one")
     validation.set_defaults(func=run)
+    migration = kinds.add_parser(
+        "migration", help="write a migration run's stored report.json and report.html into a folder",
+        description="Copy the reconciliation report of a migration run (default: the latest) out of the "
+                    "artefact store.",
+    )
+    migration.add_argument("--run", dest="run_id", help="migration run id (default: the latest run)")
+    migration.add_argument("--out", type=Path, required=True, help="output folder")
+    migration.set_defaults(func=run_migration)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Write the report; exit 2 when the run does not exist."""
+    """Copy the stored report (building it when missing or asked to) into a folder; exit 2 for an unknown run."""
+    from hrbridge.artefacts import artefact_store
     from hrbridge.cli import UsageError
-    from hrbridge.pipelines.interview_results import build_validation_report
+    from hrbridge.pipelines.interview_results import (
+        build_validation_report,
+        stored_validation_report,
+        write_validation_report,
+    )
     from hrbridge.settings import load_settings
     from hrbridge.store import hub_engine
 
     settings = load_settings()
+    engine = hub_engine(settings)
+    store = artefact_store(settings, engine=engine)
     try:
-        paths = build_validation_report(hub_engine(settings), settings, run_id=args.run_id, out_dir=args.out)
+        report = None if args.rebuild else stored_validation_report(engine, store, args.run_id)
+        report = report or build_validation_report(engine, settings, run_id=args.run_id, store=store)
     except LookupError as exc:
         raise UsageError(str(exc)) from exc
-    print(f"validation report: {paths.html}")
-    if paths.data_docs:
-        print(f"data docs:         {paths.data_docs}")
+    out_dir = args.out or settings.ensure_dirs().reports_dir
+    written = write_validation_report(store, report, out_dir)
+    print(f"validation report: {written[0]}  (artefact {report.page})")
+    docs = next((path for path in written[1:] if path.name == "index.html"), None)
+    if docs:
+        print(f"data docs:         {docs}")
+    return 0
+
+
+def run_migration(args: argparse.Namespace) -> int:
+    """Write a stored migration report out; exit 2 when there is none for the run."""
+    from hrbridge.artefacts import artefact_store, safe_name, write_out
+    from hrbridge.cli import UsageError
+
+    store = artefact_store()
+    reports = [info for info in store.list("migration") if info.name.endswith("/report.json")]
+    if args.run_id:
+        reports = [info for info in reports if info.name == f"{safe_name(args.run_id)}/report.json"]
+    if not reports:
+        raise UsageError(f"no stored migration report for run {args.run_id}" if args.run_id
+                         else "no migration report stored yet")
+    folder = max(reports, key=lambda info: info.created_at).name.rsplit("/", 1)[0]
+    keys = [info.key for info in store.list("migration", f"{folder}/")]
+    for path in write_out(store, keys, args.out, rename=lambda name: name.rsplit("/", 1)[1]):
+        print(f"wrote {path}")
     return 0

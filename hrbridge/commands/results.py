@@ -75,12 +75,14 @@ def _print(summary: dict[str, Any], as_json: bool, lines: list[str]) -> None:
 def run_results(args: argparse.Namespace) -> int:
     """One pass of interview_results; exit 1 when some write-backs are still pending."""
     from connectors.errors import ConnectorError
+    from hrbridge.artefacts import artefact_store
     from hrbridge.cli import UsageError
     from hrbridge.connections import interview_platform_from_env, successfactors_from_env
     from hrbridge.pipelines.interview_results import (
         build_validation_report,
         load_results_config,
         run_interview_results,
+        write_validation_report,
     )
     from hrbridge.settings import ConfigError, load_settings
     from hrbridge.store import hub_engine
@@ -99,7 +101,10 @@ def run_results(args: argparse.Namespace) -> int:
         return 1
     data = summary.to_dict()
     if not args.no_report:
-        data["report"] = str(build_validation_report(engine, settings, run_id=summary.run_id, config=config).html)
+        report = build_validation_report(engine, settings, run_id=summary.run_id, config=config)
+        data["report_key"] = report.page
+        data["report"] = str(write_validation_report(artefact_store(settings, engine=engine), report,
+                                                     settings.ensure_dirs().reports_dir)[0])
     failing = ", ".join(f"{k} {v}" for k, v in summary.failures.items() if v) or "none"
     _print(data, args.json, [
         f"results run {summary.run_id}",

@@ -343,7 +343,8 @@ def prepare(options: MigrationOptions, writable: bool = True) -> Migration:
     from connectors.archive_loader import LoaderError
 
     run_id = check_run_id(options.resolved_run_id())
-    check_output_dir(report_dir(options, run_id), "--report-dir")
+    if options.report_dir:  # the report always goes to the artefact store; here only when asked
+        check_output_dir(Path(options.report_dir), "--report-dir")
     if options.spill_dir:
         check_output_dir(Path(options.spill_dir), "--spill-dir")
     rules = options.rules or load_cleaning_rules()
@@ -422,15 +423,6 @@ def _mapping_columns(spec: str) -> dict[str, Any]:
         return dict(read_mapping(spec, []).get("columns") or {})
     except MigrationInputError:
         return {}
-
-
-def report_dir(options: MigrationOptions, run_id: str) -> Path:
-    """Where the run's report goes: ``--report-dir`` or ``<reports>/migration/<run id>``."""
-    if options.report_dir:
-        return Path(options.report_dir)
-    from hrbridge.settings import load_settings
-
-    return load_settings().reports_dir / "migration" / run_id
 
 
 def _target_types(columns: Mapping[str, str]) -> dict[str, str]:
@@ -554,8 +546,10 @@ class MigrationOutcome:
     """What a run or verification produced."""
 
     report: dict[str, Any]
-    json_path: Path | None = None
+    json_path: Path | None = None  # written only when a report directory was asked for
     html_path: Path | None = None
+    json_key: str | None = None  # artefact keys: where every worker and the pages read the report
+    html_key: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -691,19 +685,38 @@ def run_counts(run: Migration) -> dict[str, Any]:
 
 def write_outcome(run: Migration, counts: Mapping[str, Any], result: Any, timings: Mapping[str, float],
                   extra: Mapping[str, Any]) -> MigrationOutcome:
-    """Build the report and write it under the report directory."""
+    """Build the report, store it as artefacts (``migration/<run>/report.json|html``) and, when a report
+    directory was asked for, write it there too."""
     from validation.migration_report import build_report, write_report
 
     report = build_report(run_id=run.run_id, source=run.source.name, target=run.loader.engine.url.render_as_string(
         hide_password=True), table=run.options.target_table, counts=counts, reconciliation=result,
         timings=timings, extra={**extra, "batch_size": run.options.effective_batch_size(),
                                 "mapping": run.mapping.get("columns"), "unmapped": run.mapping.get("unmapped", [])})
-    try:
-        json_path, html_path = write_report(report, report_dir(run.options, run.run_id))
-    except OSError as exc:
-        raise MigrationInputError(f"--report-dir {report_dir(run.options, run.run_id)}: cannot write the report "
-                                  f"({exc.strerror or exc})") from exc
-    return MigrationOutcome(report, json_path, html_path)
+    json_key, html_key = store_report(report)
+    json_path = html_path = None
+    if run.options.report_dir:
+        try:
+            json_path, html_path = write_report(report, Path(run.options.report_dir))
+        except OSError as exc:
+            raise MigrationInputError(f"--report-dir {run.options.report_dir}: cannot write the report "
+                                      f"({exc.strerror or exc})") from exc
+    return MigrationOutcome(report, json_path, html_path, json_key, html_key)
+
+
+def store_report(report: Mapping[str, Any]) -> tuple[str, str]:
+    """Put ``report.json`` and ``report.html`` in the artefact store; returns both keys."""
+    from hrbridge.artefacts import artefact_store, safe_name
+    from validation.migration_report import render_html
+
+    store, folder = artefact_store(), safe_name(report["run_id"])
+    meta = {"run_id": report["run_id"], "passed": bool(report["passed"])}
+    json_key = store.put("migration", f"{folder}/report.json",
+                         json.dumps(report, indent=2, ensure_ascii=False, default=str).encode("utf-8"),
+                         "application/json", meta)
+    html_key = store.put("migration", f"{folder}/report.html", render_html(report).encode("utf-8"),
+                         "text/html; charset=utf-8", meta)
+    return json_key, html_key
 
 
 def verify(options: MigrationOptions, progress: Progress | None = None) -> MigrationOutcome:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from connectors.interview_rest import HrbridgeInterviewClient
+from hrbridge.artefacts import artefact_store
+from hrbridge.pipelines.interview_results.config import file_safe
 from hrbridge.store import hub_engine
 from hrbridge.store.results import interview_results, results_writeback, validation_runs
 from tests.factories.results import invite
@@ -48,7 +49,8 @@ def test_dag_run_against_sandboxes(dagbag, hrbridge_home, sf_sandbox, interview_
         run_row = conn.execute(sa.select(validation_runs)).one()
     assert stored == 4 and run_row.quarantined == 2 and run_row.run_id.startswith("ir-")
     assert states == {"written"}
-    assert run_row.report_path and Path(run_row.report_path).exists()
+    assert run_row.report_path == f"validation/{file_safe(run_row.run_id)}.html"  # an artefact key, not a worker's path
+    assert "held back" in artefact_store().get(run_row.report_path).text()
     written = [sf_sandbox.get("JobApplication", int(a)) for a in app_ids]
     assert sum(r["cust_aiOverallScore"] is not None for r in written) == 4
     assert {r["cust_aiInterviewStatus"] for r in written} == {"Completed"}

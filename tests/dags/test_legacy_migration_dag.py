@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.generate_legacy import generate, write
+from hrbridge.artefacts import artefact_store
 from tests.integration.test_migration import target_count
 
 
@@ -27,12 +28,14 @@ def test_dag_run_migrates_and_verifies(dagbag, hrbridge_home: Path, tmp_path: Pa
     source = write(frame, tmp_path / "legacy.csv", encoding="gbk")
     target = f"sqlite:///{tmp_path / 'archive.db'}"
     run = dagbag.dags["legacy_migration"].test(run_conf={
-        "source": str(source), "target": target, "batch_size": 200, "report_dir": str(tmp_path / "report")})
+        "source": str(source), "target": target, "batch_size": 200})
     assert str(getattr(run.state, "value", run.state)) == "success"
-    report = json.loads((tmp_path / "report" / "report.json").read_text(encoding="utf-8"))
+    stored = {info.name.rsplit("/", 1)[1]: info.key for info in artefact_store().list("migration")}
+    assert set(stored) == {"report.json", "report.html"}  # kept in the store, not on a worker's disk
+    report = json.loads(artefact_store().get(stored["report.json"]).data)
     assert report["batches"] == 3
     assert (report["source_rows"], report["loaded_rows"], report["quarantined_rows"], report["duplicates_merged"]) == (
         injected.rows, injected.expected_clean_rows, injected.quarantined_rows, injected.duplicates_merged)
     assert report["verified_rows"] == injected.expected_clean_rows and report["passed"]
-    assert (tmp_path / "report" / "report.html").exists()
+    assert "<svg" in artefact_store().get(stored["report.html"]).text()
     assert target_count(target) == injected.expected_clean_rows

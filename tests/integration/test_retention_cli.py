@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from connectors.sql import make_engine
+from hrbridge.artefacts import artefact_store
 from hrbridge.cli import main
 from hrbridge.settings import load_settings
 from tests.factories.retention import count, expired_home, t_candidates
@@ -27,7 +28,8 @@ def _json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> Any:
     return json.loads(capsys.readouterr().out)
 
 
-def test_plan_hold_request_run_verify_export(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_plan_hold_request_run_verify_export(home: Path, capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
     plan = _json(capsys, ["retention", "plan", "--json"])
     assert plan["dry_run"] is True and plan["totals"]["subjects"] == 4  # 2 media + 2 not-hired
     assert all("C1" not in s for item in plan["items"] for s in item["sample_subjects"])
@@ -52,6 +54,16 @@ def test_plan_hold_request_run_verify_export(home: Path, capsys: pytest.CaptureF
         assert main(["audit", "export", "--from", "2000-01-01", "--to", "2100-01-01", "--format", fmt,
                      "--out", str(out)]) == 0
         assert out.stat().st_size > 0
+    capsys.readouterr()
+    assert main(["audit", "export", "--from", "2000-01-01", "--to", "2100-01-01", "--format", "csv"]) == 0
+    key = capsys.readouterr().out.split("artefact ", 1)[1].split(" ", 1)[0]
+    stored = artefact_store().get(key)
+    assert key.startswith("audit-export/deletion-log_2000-01-01_2100-01-01_") and key.endswith(".csv")
+    assert stored.data == (home / "export.csv").read_bytes() and stored.meta["entries"] == run["log_entries"]
+    monkeypatch.setenv("HRBRIDGE_ARTEFACT_MAX_BYTES", "100")
+    assert main(["audit", "export", "--from", "2000-01-01", "--to", "2100-01-01", "--format", "html"]) == 2
+    assert "HRBRIDGE_ARTEFACT_MAX_BYTES" in capsys.readouterr().err
+    assert len(artefact_store().list("audit-export")) == 1
 
     assert main(["hold", "remove", "--candidate", "C1", "--reason", "closed"]) == 0
     assert main(["hold", "remove", "--candidate", "C1", "--reason", "closed"]) == 2

@@ -7,11 +7,14 @@ import re
 import pytest
 
 from connectors.interview_rest import HrbridgeInterviewClient
+from hrbridge.artefacts import artefact_store
 from hrbridge.pipelines.interview_results import (
     build_validation_report,
     ingest_results,
     load_results_config,
+    stored_validation_report,
     validate_and_store,
+    write_validation_report,
 )
 from hrbridge.settings import load_settings
 from hrbridge.store import hub_engine
@@ -29,9 +32,10 @@ def test_report_for_a_run_with_bad_results(hrbridge_home, interview_sandbox) -> 
     second = ingest_results(platform, engine, config, settings=settings)  # an empty poll
     platform.close()
 
-    paths = build_validation_report(engine, settings, run_id=first.run_id)
-    page = paths.html.read_text(encoding="utf-8")
-    assert paths.html.parent == settings.reports_dir
+    report = build_validation_report(engine, settings, run_id=first.run_id)
+    store = artefact_store(settings, engine=engine)
+    page = store.get(report.page).text()
+    assert report.page == f"validation/{first.run_id}.html"
     assert "Overall score outside 0–100" in page or "Dimension scores outside 0–100" in page
     assert f"<b>{first.quarantined}</b>held back" in page
     assert "<svg" in page and "<script" not in page and "http://cdn" not in page.lower()
@@ -39,13 +43,18 @@ def test_report_for_a_run_with_bad_results(hrbridge_home, interview_sandbox) -> 
     assert "ExpectColumnValuesToNotBeNull" in page  # class names only in the details column
     # Examples are shown for failing checks.
     assert page.count("<li>result ") >= 1
-    assert paths.data_docs is not None and paths.data_docs.exists()
-    batch_page = next(paths.data_docs.parent.glob("batch-*.html")).read_text(encoding="utf-8")
+    assert report.data_docs == f"validation/{first.run_id}/index.html" and f'href="{first.run_id}/index.html"' in page
+    batch_page = store.get(f"validation/{first.run_id}/batch-001.html").text()
     assert "expect_column_values_to_be_between" in batch_page or "values must be" in batch_page.lower()
+    assert stored_validation_report(engine, store, first.run_id) == report
+
+    written = write_validation_report(store, report, settings.reports_dir)
+    assert written[0] == (settings.reports_dir / f"{first.run_id}.html").resolve()
+    assert (settings.reports_dir / first.run_id / "index.html").exists()  # the page's relative link works
 
     latest = build_validation_report(engine, settings)
     assert latest.run_id == second.run_id and latest.data_docs is None
-    third_page = latest.html.read_text(encoding="utf-8")
+    third_page = store.get(latest.page).text()
     assert third_page.count("<rect") == 2  # empty polls appear only as the run being reported
 
 
@@ -60,7 +69,7 @@ def test_examples_mask_personal_data(hrbridge_home) -> None:
     from hrbridge.pipelines.interview_results import record_run
 
     record_run(engine, counts, datetime.now(UTC), settings)
-    page = build_validation_report(engine, settings, run_id="run-mask").html.read_text(encoding="utf-8")
+    page = artefact_store(settings).get(build_validation_report(engine, settings, run_id="run-mask").page).text()
     assert "Keywords not a short list of short words" in page
     assert "13812345678" not in page and "li.lei@example.com" not in page
     assert re.search(r"\*+5678", page) and "l***@example.com" in page

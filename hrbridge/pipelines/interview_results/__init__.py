@@ -35,7 +35,13 @@ from hrbridge.pipelines.interview_results.ingest import (
     validate_and_store,
     writeback_fields,
 )
-from hrbridge.pipelines.interview_results.report import ReportPaths, build_validation_report, example_detail
+from hrbridge.pipelines.interview_results.report import (
+    ValidationReport,
+    build_validation_report,
+    example_detail,
+    stored_validation_report,
+    write_validation_report,
+)
 from hrbridge.pipelines.interview_results.writeback import (
     ResultsSummary,
     StatusCounts,
@@ -46,9 +52,10 @@ from hrbridge.pipelines.interview_results.writeback import (
 )
 
 __all__ = [
-    "CURSOR_NAME", "PENDING", "WRITTEN", "ReportPaths", "ResultsConfig", "ResultsSummary", "RunCounts",
+    "CURSOR_NAME", "PENDING", "WRITTEN", "ResultsConfig", "ResultsSummary", "RunCounts",
     "StatusCounts", "WritebackCounts", "build_validation_report", "enqueue_webhook_result", "example_detail",
     "ingest_results", "known_invitation_ids", "load_results_config", "media_vault", "open_media", "seal_media", "new_run_id", "process_inbox", "quarantine_summary", "requeue_quarantined",
     "read_cursor", "record_run", "run_interview_results", "suite_runner", "sync_statuses",
-    "validate_and_store", "write_back", "writeback_fields",
+    "validate_and_store", "write_back", "writeback_fields", "ValidationReport", "stored_validation_report",
+    "write_validation_report",
 ]

@@ -6,7 +6,6 @@ import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -398,23 +397,29 @@ def _save_cursor(conn: Connection, value: str | None, now: datetime, name: str =
         upsert(conn, results_cursors, [{"name": name, "value": value, "updated_at": now}], key=["name"])
 
 
-def record_run(engine: Engine, counts: RunCounts, started: datetime, settings: Settings) -> Path | None:
-    """Save the run row and the GX results (JSON under reports/gx/, for Data Docs built later)."""
-    gx_path = None
+def record_run(engine: Engine, counts: RunCounts, started: datetime, settings: Settings) -> str | None:
+    """Save the run row and the GX results (artefact ``gx-results/<run>.json``, for Data Docs built later).
+
+    Returns the artefact key of the GX results (None when nothing was validated); the report task,
+    on whichever worker it runs, reads them back through the artefact store.
+    """
+    from hrbridge.artefacts import artefact_store
+
+    gx_key = None
     if counts.gx_results:
-        gx_dir = settings.ensure_dirs().reports_dir / "gx"
-        gx_dir.mkdir(parents=True, exist_ok=True)
-        gx_path = gx_dir / f"{file_safe(counts.run_id)}.json"
-        gx_path.write_text(json.dumps(counts.gx_results, default=str), encoding="utf-8")
+        gx_key = artefact_store(settings, engine=engine).put(
+            "gx-results", f"{file_safe(counts.run_id)}.json",
+            json.dumps(counts.gx_results, default=str).encode("utf-8"), "application/json",
+            {"run_id": counts.run_id})
     with engine.begin() as conn:
         upsert(conn, validation_runs, [{
             "run_id": counts.run_id, "source": counts.source, "started_at": started,
             "finished_at": datetime.now(UTC), "rows_checked": counts.read - counts.duplicates,
             "stored": counts.stored, "quarantined": counts.quarantined, "duplicates": counts.duplicates,
             "failures": counts.failures, "rule_titles": counts.rule_titles,
-            "gx_result_path": str(gx_path) if gx_path else None, "report_path": None,
+            "gx_result_path": gx_key, "report_path": None,
         }], key=["run_id"])
-    return gx_path
+    return gx_key
 
 
 def inbox_record_id(payload: Mapping[str, Any]) -> str:

@@ -1,9 +1,16 @@
-"""The HR ops report of a validation run: one HTML page plus GX Data Docs, built off the hot path."""
+"""The HR ops report of a validation run: one HTML page plus GX Data Docs, built off the hot path.
+
+Both go to the artefact store (:mod:`hrbridge.artefacts`), so any worker and any api-server reads
+them: the page at ``validation/<run>.html``, the Data Docs at ``validation/<run>/index.html`` and
+``validation/<run>/batch-NNN.html`` (the page links to them relatively). The run row keeps the
+page's key; :func:`write_validation_report` copies a report into a local folder.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from hrbridge.artefacts import ArtefactNotFound, ArtefactStore, artefact_store, write_out
 from hrbridge.pipelines.interview_results.config import (
     ResultsConfig,
     file_safe,
@@ -29,12 +37,17 @@ log = logging.getLogger("hrbridge.pipelines.interview_results")
 
 
 @dataclass(frozen=True)
-class ReportPaths:
-    """Where a run's report went: the one-page summary and the GX Data Docs index (if any)."""
+class ValidationReport:
+    """A run's report in the artefact store: the page's key and the Data Docs index key (if any)."""
 
     run_id: str
-    html: Path
-    data_docs: Path | None
+    page: str
+    data_docs: str | None
+
+    @property
+    def folder(self) -> str:
+        """The name prefix under which the Data Docs pages of this report are stored."""
+        return self.page.split("/", 1)[1].removesuffix(".html") + "/"
 
 
 def _describe(value: Any, name: str) -> str:
@@ -65,32 +78,24 @@ def build_validation_report(
     settings: Settings | None = None,
     *,
     run_id: str | None = None,
-    out_dir: Path | None = None,
     config: ResultsConfig | None = None,
+    store: ArtefactStore | None = None,
     examples_per_rule: int = 3,
     trend_runs: int = 20,
-) -> ReportPaths:
-    """Write the HR ops page (and GX Data Docs) for ``run_id`` (default: the latest run).
+) -> ValidationReport:
+    """Store the HR ops page (and GX Data Docs) of ``run_id`` (default: the latest run).
 
-    Raises LookupError when there is no such run. The page path is saved on the run row.
+    Raises LookupError when there is no such run. The page's artefact key is saved on the run row.
     """
-    from validation.data_docs import build_data_docs
     from validation.report import render_validation_page
 
     settings = settings or load_settings()
     config = config or load_results_config(settings)
-    out_dir = Path(out_dir or settings.ensure_dirs().reports_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    store = store or artefact_store(settings, engine=engine)
     _, rules = load_rules(config.suite_path, suite_placeholders(config))
     by_name = {rule.name: rule for rule in rules}
     with engine.connect() as conn:
-        query = sa.select(validation_runs)
-        query = query.where(validation_runs.c.run_id == run_id) if run_id else query.order_by(
-            validation_runs.c.started_at.desc()).limit(1)
-        run = conn.execute(query).mappings().first()
-        if run is None:
-            raise LookupError(f"no validation run {run_id}" if run_id else "no validation run recorded yet")
-        run = dict(run)
+        run = _find_run(conn, run_id)
         examples: dict[str, list[dict[str, Any]]] = {}
         quarantined = conn.execute(
             sa.select(results_quarantine.c.rules, results_quarantine.c.payload)
@@ -111,16 +116,76 @@ def build_validation_report(
             .where(sa.or_(validation_runs.c.rows_checked > 0, validation_runs.c.run_id == run["run_id"]))
             .order_by(validation_runs.c.started_at.desc()).limit(trend_runs)
         ).mappings()][::-1]
-    docs_index = None
-    gx_path = Path(run["gx_result_path"]) if run.get("gx_result_path") else None
-    if gx_path and gx_path.exists():
-        docs_index = build_data_docs(gx_path, out_dir / "data-docs" / file_safe(run["run_id"]),
-                                     f"Interview results validation {run['run_id']}")
-    page = out_dir / f"validation-{file_safe(run['run_id'])}.html"
-    href = str(docs_index.relative_to(out_dir)) if docs_index else None
-    page.write_text(render_validation_page(run, rules, examples, trend, href), encoding="utf-8")
+    safe = file_safe(run["run_id"])
+    docs_key = _store_data_docs(store, run, safe)
+    href = f"{safe}/index.html" if docs_key else None
+    page = store.put("validation", f"{safe}.html",
+                     render_validation_page(run, rules, examples, trend, href).encode("utf-8"),
+                     "text/html; charset=utf-8", {"run_id": run["run_id"], "data_docs": docs_key})
     with engine.begin() as conn:
         conn.execute(validation_runs.update().where(validation_runs.c.run_id == run["run_id"])
-                     .values(report_path=str(page)))
-    log.info("validation report for run %s: %s", run["run_id"], page)
-    return ReportPaths(run_id=run["run_id"], html=page, data_docs=docs_index)
+                     .values(report_path=page))
+    log.info("validation report for run %s: artefact %s", run["run_id"], page)
+    return ValidationReport(run_id=run["run_id"], page=page, data_docs=docs_key)
+
+
+def _find_run(conn: sa.Connection, run_id: str | None) -> dict[str, Any]:
+    query = sa.select(validation_runs)
+    query = query.where(validation_runs.c.run_id == run_id) if run_id else query.order_by(
+        validation_runs.c.started_at.desc()).limit(1)
+    run = conn.execute(query).mappings().first()
+    if run is None:
+        raise LookupError(f"no validation run {run_id}" if run_id else "no validation run recorded yet")
+    return dict(run)
+
+
+def _gx_results(store: ArtefactStore, reference: str | None) -> bytes | None:
+    """The run's saved GX results: an artefact key, or a local path written by releases before the store."""
+    if not reference:
+        return None
+    if Path(reference).is_absolute():
+        path = Path(reference)
+        return path.read_bytes() if path.is_file() else None
+    try:
+        return store.get(reference).data
+    except ArtefactNotFound:
+        return None
+
+
+def _store_data_docs(store: ArtefactStore, run: Mapping[str, Any], safe: str) -> str | None:
+    """Render the run's GX results with GX's Data Docs renderer and store every page; the index's key."""
+    from validation.data_docs import build_data_docs
+
+    results = _gx_results(store, run.get("gx_result_path"))
+    if results is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="hrbridge-docs-") as folder:
+        source, out_dir = Path(folder) / "results.json", Path(folder) / "docs"
+        source.write_bytes(results)
+        index = build_data_docs(source, out_dir, f"Interview results validation {run['run_id']}")
+        for page in sorted(out_dir.glob("*.html")):
+            store.put("validation", f"{safe}/{page.name}", page.read_bytes(), "text/html; charset=utf-8",
+                      {"run_id": run["run_id"]})
+    return f"validation/{safe}/{index.name}"
+
+
+def stored_validation_report(engine: Engine, store: ArtefactStore, run_id: str | None = None) -> ValidationReport | None:
+    """The report already stored for ``run_id`` (default: the latest run), or None when it was never built.
+
+    Reads only; raises LookupError when there is no such run.
+    """
+    with engine.connect() as conn:
+        run = _find_run(conn, run_id)
+    page = run.get("report_path")
+    if not page or Path(page).is_absolute() or not store.exists(page):
+        return None
+    docs = f"validation/{file_safe(run['run_id'])}/index.html"
+    return ValidationReport(run_id=run["run_id"], page=page, data_docs=docs if store.exists(docs) else None)
+
+
+def write_validation_report(store: ArtefactStore, report: ValidationReport, out_dir: Path) -> list[Path]:
+    """Copy a stored report (page first, then its Data Docs) into ``out_dir``; returns the files written."""
+    keys = [report.page]
+    if report.data_docs:
+        keys += [info.key for info in store.list("validation", report.folder)]
+    return write_out(store, keys, Path(out_dir))
