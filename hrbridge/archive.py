@@ -19,14 +19,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from connectors.sql import make_engine
 from hrbridge.settings import Settings, load_settings
 from hrbridge.store.recruiting import UTCDateTime
 
@@ -130,36 +128,20 @@ def archive_pepper(home: Path) -> bytes:
     return pepper
 
 
-def _widen_contacts(engine: Engine) -> None:
-    """Archives created before contacts were encrypted: widen email/phone to TEXT (tokens are longer)."""
-    if engine.dialect.name not in ("postgresql", "mysql", "mariadb"):
-        return  # SQLite does not enforce VARCHAR lengths
-    columns = {c["name"]: c["type"] for c in sa.inspect(engine).get_columns("archive_persons")}
-    narrow = [name for name in ARCHIVE_ENCRYPTED["archive_persons"][0]
-              if isinstance(columns.get(name), sa.String) and getattr(columns[name], "length", None)]
-    if not narrow:
-        return
-    with engine.begin() as conn:
-        for name in narrow:  # fixed column names from ARCHIVE_ENCRYPTED, never input
-            if engine.dialect.name == "postgresql":
-                conn.execute(sa.text(f"ALTER TABLE archive_persons ALTER COLUMN {name} TYPE TEXT"))
-            else:
-                conn.execute(sa.text(f"ALTER TABLE archive_persons MODIFY {name} TEXT"))
+def archive_engine(settings: Settings | None = None, url: str | None = None, *, create: bool = True) -> Engine:
+    """The archive database engine (one per URL), its schema versioned by :mod:`hrbridge.migrations`.
 
+    ``create=True`` (pipelines): a SQLite file is created owner-only and the schema upgraded to head
+    on first use (unless ``HRBRIDGE_DB_AUTO_UPGRADE=false``). ``create=False`` (read-only commands):
+    a read-only engine; SchemaMissing / SchemaOutdated name ``hrbridge db upgrade --archive`` when
+    the archive is missing or behind, and nothing is ever created.
+    """
+    from hrbridge.migrations import ARCHIVE, open_engine
 
-@cache
-def _engine_for(url: str) -> Engine:
-    engine = make_engine(url)
-    archive_metadata.create_all(engine)
-    _widen_contacts(engine)
-    return engine
-
-
-def archive_engine(settings: Settings | None = None, url: str | None = None) -> Engine:
-    """The archive database engine with its tables created (one engine per URL)."""
+    settings = settings or load_settings()
     if url is None:
-        url = (settings or load_settings()).ensure_dirs().archive_url
-    return _engine_for(url)
+        url = (settings.ensure_dirs() if create else settings).archive_url
+    return open_engine(url, ARCHIVE, create=create, auto_upgrade=settings.db_auto_upgrade)
 
 
 @dataclass

@@ -121,7 +121,7 @@ def interview_results_step(ctx: DemoContext) -> dict[str, int]:
         run = conn.execute(sa.select(validation_runs).order_by(validation_runs.c.started_at.desc()).limit(1)).one()
         written = conn.execute(sa.select(sa.func.count()).select_from(results_writeback)
                                .where(results_writeback.c.state == "written")).scalar_one()
-    if run.report_path:  # the report task stored it; copy it out so the summary names a file to open
+    if run.report_key:  # the report task stored it; copy it out so the summary names a file to open
         from hrbridge.artefacts import artefact_store
         from hrbridge.pipelines.interview_results import stored_validation_report, write_validation_report
 

@@ -29,6 +29,7 @@ class Settings:
     configs_dir: Path
     artefact_url: str | None = None  # HRBRIDGE_ARTEFACT_URL: object store; None = a table in the hub
     artefact_max_bytes: int = 64 * 1024 * 1024  # HRBRIDGE_ARTEFACT_MAX_BYTES: largest artefact stored
+    db_auto_upgrade: bool = True  # HRBRIDGE_DB_AUTO_UPGRADE: bring hub/archive to head on first use
 
     def ensure_dirs(self) -> Settings:
         """Create the home, Airflow home and reports folders (owner-only) and return self."""
@@ -50,7 +51,19 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         configs_dir=Path(env.get("HRBRIDGE_CONFIG_DIR") or PACKAGE_CONFIGS),
         artefact_url=env.get("HRBRIDGE_ARTEFACT_URL") or None,
         artefact_max_bytes=_positive_int(env, "HRBRIDGE_ARTEFACT_MAX_BYTES", 64 * 1024 * 1024),
+        db_auto_upgrade=_flag(env, "HRBRIDGE_DB_AUTO_UPGRADE", True),
     )
+
+
+def _flag(env: dict[str, str], name: str, default: bool) -> bool:
+    text = (env.get(name) or "").strip().lower()
+    if not text:
+        return default
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {text!r}")
 
 
 def _positive_int(env: dict[str, str], name: str, default: int) -> int:

@@ -968,12 +968,7 @@ def write_back(
 
 
 def start_run(engine: Engine, run_id: str, now: datetime | None = None) -> None:
-    """Record that run ``run_id`` started (idempotent: a retried task keeps the first start time).
-
-    An existing hub is first brought up to the current schema (:func:`store.upgrade_schema`).
-    """
-    for change in store.upgrade_schema(engine):
-        log.warning("%s: hub schema upgraded: %s", PIPELINE, change)
+    """Record that run ``run_id`` started (idempotent: a retried task keeps the first start time)."""
     with engine.begin() as conn:
         upsert(conn, store.sync_runs, [{"run_id": run_id, "pipeline": PIPELINE, "status": "running",
                                         "started_at": now or store.utcnow()}], key=["run_id"], update=[])

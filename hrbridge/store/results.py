@@ -3,7 +3,7 @@
 * ``interview_results`` — one row per validated result (natural key ``result_id``).
 * ``results_quarantine`` — every result that broke a rule, with all rules broken and the raw payload.
 * ``results_writeback`` — per application: what to write to the HR system, state, attempts, last error.
-* ``validation_runs`` — one row per validation run: counts, failures per rule, report paths.
+* ``validation_runs`` — one row per validation run: counts, failures per rule, artefact keys of its report.
 * ``results_inbox`` — results delivered by the signed webhook, waiting for the same pipeline.
 * ``results_cursors`` — the platform cursor after the last stored page.
 * ``interview_status_sync`` — last interview status seen and written per invitation.
@@ -81,8 +81,8 @@ validation_runs = sa.Table(
     sa.Column("duplicates", sa.Integer, nullable=False, default=0),
     sa.Column("failures", sa.JSON, nullable=False),
     sa.Column("rule_titles", sa.JSON, nullable=False),
-    sa.Column("gx_result_path", sa.Text),
-    sa.Column("report_path", sa.Text),
+    sa.Column("gx_results_key", sa.Text),
+    sa.Column("report_key", sa.Text),
 )
 
 results_inbox = sa.Table(

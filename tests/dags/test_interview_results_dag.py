@@ -49,8 +49,8 @@ def test_dag_run_against_sandboxes(dagbag, hrbridge_home, sf_sandbox, interview_
         run_row = conn.execute(sa.select(validation_runs)).one()
     assert stored == 4 and run_row.quarantined == 2 and run_row.run_id.startswith("ir-")
     assert states == {"written"}
-    assert run_row.report_path == f"validation/{file_safe(run_row.run_id)}.html"  # an artefact key, not a worker's path
-    assert "held back" in artefact_store().get(run_row.report_path).text()
+    assert run_row.report_key == f"validation/{file_safe(run_row.run_id)}.html"  # an artefact key, not a worker's path
+    assert "held back" in artefact_store().get(run_row.report_key).text()
     written = [sf_sandbox.get("JobApplication", int(a)) for a in app_ids]
     assert sum(r["cust_aiOverallScore"] is not None for r in written) == 4
     assert {r["cust_aiInterviewStatus"] for r in written} == {"Completed"}

@@ -32,3 +32,17 @@ def test_missing_and_broken_config_name_the_file(tmp_path: Path) -> None:
     (tmp_path / "broken.yaml").write_text("a: [1, 2\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="broken.yaml"):
         load_config("broken", settings)
+
+
+def test_artefact_and_upgrade_settings(tmp_path: Path) -> None:
+    home = {"HRBRIDGE_HOME": str(tmp_path)}
+    defaults = load_settings(home)
+    assert defaults.artefact_url is None and defaults.artefact_max_bytes == 64 * 1024 * 1024
+    assert defaults.db_auto_upgrade is True
+    chosen = load_settings({**home, "HRBRIDGE_ARTEFACT_URL": "s3://bucket/reports",
+                            "HRBRIDGE_ARTEFACT_MAX_BYTES": "1024", "HRBRIDGE_DB_AUTO_UPGRADE": "False"})
+    assert (chosen.artefact_url, chosen.artefact_max_bytes, chosen.db_auto_upgrade) == ("s3://bucket/reports", 1024, False)
+    with pytest.raises(ConfigError, match="HRBRIDGE_ARTEFACT_MAX_BYTES"):
+        load_settings({**home, "HRBRIDGE_ARTEFACT_MAX_BYTES": "-5"})
+    with pytest.raises(ConfigError, match="HRBRIDGE_DB_AUTO_UPGRADE"):
+        load_settings({**home, "HRBRIDGE_DB_AUTO_UPGRADE": "sometimes"})

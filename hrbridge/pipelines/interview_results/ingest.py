@@ -417,7 +417,7 @@ def record_run(engine: Engine, counts: RunCounts, started: datetime, settings: S
             "finished_at": datetime.now(UTC), "rows_checked": counts.read - counts.duplicates,
             "stored": counts.stored, "quarantined": counts.quarantined, "duplicates": counts.duplicates,
             "failures": counts.failures, "rule_titles": counts.rule_titles,
-            "gx_result_path": gx_key, "report_path": None,
+            "gx_results_key": gx_key, "report_key": None,
         }], key=["run_id"])
     return gx_key
 

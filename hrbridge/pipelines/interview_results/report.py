@@ -124,7 +124,7 @@ def build_validation_report(
                      "text/html; charset=utf-8", {"run_id": run["run_id"], "data_docs": docs_key})
     with engine.begin() as conn:
         conn.execute(validation_runs.update().where(validation_runs.c.run_id == run["run_id"])
-                     .values(report_path=page))
+                     .values(report_key=page))
     log.info("validation report for run %s: artefact %s", run["run_id"], page)
     return ValidationReport(run_id=run["run_id"], page=page, data_docs=docs_key)
 
@@ -156,7 +156,7 @@ def _store_data_docs(store: ArtefactStore, run: Mapping[str, Any], safe: str) ->
     """Render the run's GX results with GX's Data Docs renderer and store every page; the index's key."""
     from validation.data_docs import build_data_docs
 
-    results = _gx_results(store, run.get("gx_result_path"))
+    results = _gx_results(store, run.get("gx_results_key"))
     if results is None:
         return None
     with tempfile.TemporaryDirectory(prefix="hrbridge-docs-") as folder:
@@ -176,7 +176,7 @@ def stored_validation_report(engine: Engine, store: ArtefactStore, run_id: str |
     """
     with engine.connect() as conn:
         run = _find_run(conn, run_id)
-    page = run.get("report_path")
+    page = run.get("report_key")
     if not page or Path(page).is_absolute() or not store.exists(page):
         return None
     docs = f"validation/{file_safe(run['run_id'])}/index.html"

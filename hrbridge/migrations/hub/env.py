@@ -1,0 +1,5 @@
+"""Alembic environment of the hub database (run by ``hrbridge db upgrade`` and ``hrbridge db revision``)."""
+
+from hrbridge.migrations.runner import run_environment
+
+run_environment("hub")
