@@ -1,4 +1,4 @@
-"""A local Airflow for hrbridge: AIRFLOW_HOME under HRBRIDGE_HOME on SQLite, the repo's DAGs, one migrate.
+"""A local Airflow for hrbridge: AIRFLOW_HOME under HRBRIDGE_HOME on SQLite, hrbridge's DAGs, one migrate.
 
 Airflow reads its configuration when first imported, so :func:`prepare_airflow` must run before
 anything imports ``airflow``; :func:`run_dag` calls it and then runs one DAG run in-process with
@@ -13,12 +13,18 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from hrbridge.settings import Settings, load_settings
 
-REPO_DAGS = Path(__file__).resolve().parent.parent / "dags"
+
+def dags_folder() -> Path:
+    """The folder of hrbridge's DAG files: the installed ``dags`` package (the repository's in a checkout)."""
+    return Path(str(resources.files("dags")))
+
+
 MIGRATED_STAMP = ".hrbridge-migrated"
 
 
@@ -32,7 +38,7 @@ def airflow_env(settings: Settings) -> dict[str, str]:
     return {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_DAGS),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder()),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": os.environ.get(
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{home / 'airflow.db'}"),
@@ -100,11 +106,11 @@ def run_dag(dag_id: str, conf: dict[str, Any] | None = None, *, settings: Settin
 
     redirect = output_to(log_file) if quiet else contextlib.nullcontext()
     with redirect:
-        bag = DagBag(str(REPO_DAGS))
+        bag = DagBag(str(dags_folder()))
         dag = bag.dags.get(dag_id)
         if dag is None:
             errors = "; ".join(f"{Path(k).name}: {str(v).splitlines()[-1]}" for k, v in bag.import_errors.items())
-            raise AirflowRunError(f"DAG {dag_id!r} not found in {REPO_DAGS}" + (f" (import errors: {errors})" if errors else ""))
+            raise AirflowRunError(f"DAG {dag_id!r} not found in {dags_folder()}" + (f" (import errors: {errors})" if errors else ""))
         dag_run = dag.test(run_conf=conf)
     state = getattr(dag_run, "state", None)
     return str(getattr(state, "value", state))

@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-PACKAGE_CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+# The default configuration: the installed ``configs`` package's YAML (package data, wherever installed).
+PACKAGE_CONFIGS = Path(str(resources.files("configs")))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Field mappings from source systems to the canonical model, as YAML data."""
