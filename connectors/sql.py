@@ -6,7 +6,9 @@ upsert (``INSERT ... ON CONFLICT``) serves SQLite and Postgres alike.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,12 +24,31 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def create_owner_only(path: str | Path) -> None:
+    """Create an empty file 0600 (whatever the umask) unless it exists. SQLite gives a database's
+    -wal, -shm and -journal files the database file's mode, so they are owner-only too."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.fchmod(fd, 0o600)
+    os.close(fd)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets WAL and a busy timeout so Airflow tasks can share the file."""
+    """Create an engine; SQLite gets WAL and a busy timeout so Airflow tasks can share the file, and
+    a database file it creates is owner-only (0600)."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})
         engine = sa.create_engine(url, **kwargs)
+        database = engine.url.database
+
+        @sa.event.listens_for(engine, "do_connect")
+        def _owner_only(_dialect: Any, _record: Any, _cargs: Any, _cparams: Any) -> None:
+            if database and database != ":memory:" and not engine.url.query.get("mode") and \
+                    Path(database).parent.is_dir():
+                create_owner_only(database)
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

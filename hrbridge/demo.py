@@ -191,12 +191,13 @@ def demo_settings(base: Settings | None = None) -> Settings:
     """
     import uuid
 
-    base = base or load_settings()
+    from hrbridge.settings import private_dir
+
+    base = (base or load_settings()).ensure_dirs()
     parent = base.home / "demo"
     if parent.exists():
         shutil.rmtree(parent)
-    demo_home = parent / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:4]}"
-    demo_home.mkdir(parents=True, mode=0o700)
+    demo_home = private_dir(parent / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:4]}")
     os.environ.update({
         "HRBRIDGE_HOME": str(base.home),
         "HRBRIDGE_DB_URL": f"sqlite:///{demo_home / 'hub.db'}",

@@ -34,10 +34,29 @@ class Settings:
     db_auto_upgrade: bool = True  # HRBRIDGE_DB_AUTO_UPGRADE: bring hub/archive to head on first use
 
     def ensure_dirs(self) -> Settings:
-        """Create the home, Airflow home and reports folders (owner-only) and return self."""
-        for path in (self.home, self.airflow_home, self.reports_dir):
-            path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        """Create the home, Airflow home and reports folders owner-only (0700, whatever the umask) and
+        return self; a home that exists with group or other access (and is ours) is made owner-only too."""
+        private_dir(self.home)
+        mode = self.home.stat()
+        if mode.st_mode & 0o077 and mode.st_uid == os.getuid():
+            os.chmod(self.home, 0o700)
+        for path in (self.airflow_home, self.reports_dir):
+            private_dir(path)
         return self
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` and each missing parent 0700, whatever the umask (folders that exist are left as
+    they are); returns ``path``."""
+    missing = []
+    folder = Path(path)
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(folder, 0o700)
+    return Path(path)
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:

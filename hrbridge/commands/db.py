@@ -59,14 +59,12 @@ def run_upgrade(args: argparse.Namespace) -> int:
 
     from connectors.sql import make_engine
     from hrbridge.migrations import sqlite_path, upgrade
-    from hrbridge.migrations.engines import create_owner_only
 
     name, url = _target(args, create=True)
     path = sqlite_path(url)
     if path is not None:
         if not path.parent.is_dir():
             return _unreachable(name, url, FileNotFoundError(f"no folder {path.parent}"))
-        create_owner_only(path)
     engine = make_engine(url)
     try:
         result = upgrade(engine, name)

@@ -17,8 +17,15 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the demo steps; exit 1 (with the log file named) when a step fails."""
+    """Run the demo steps; exit 1 (with the log file named) when a step fails.
+
+    Everything the demo writes — its databases, reports, Airflow's database and logs — is state under
+    HRBRIDGE_HOME, so the process creates files owner-only whatever the caller's umask.
+    """
+    import os
     import sys
+
+    os.umask(0o077)
 
     from hrbridge.demo import format_summary, run_demo
 

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from pathlib import Path
 from urllib.parse import quote
@@ -47,17 +46,6 @@ def sqlite_path(url: str) -> Path | None:
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return None
     return Path(parsed.database)
-
-
-def create_owner_only(path: Path) -> None:
-    """Create an empty SQLite file 0600 (whatever the umask) unless it exists; its -wal, -shm and
-    -journal files take the same mode from it."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    os.fchmod(fd, 0o600)
-    os.close(fd)
 
 
 def read_only_engine(url: str, name: str = HUB) -> Engine:
@@ -97,10 +85,7 @@ def require_head(engine: Engine, name: str) -> None:
 
 @cache
 def _writable(url: str, name: str, auto_upgrade: bool) -> Engine:
-    path = sqlite_path(url)
-    if path is not None:
-        create_owner_only(path)
-    engine = make_engine(url)
+    engine = make_engine(url)  # a SQLite file it creates is owner-only
     if auto_upgrade:
         with engine.connect() as conn:
             at_head = current_revision(conn, name) == head_revision(name)

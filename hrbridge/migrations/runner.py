@@ -22,6 +22,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
+from connectors.sql import create_owner_only
 from hrbridge.migrations.databases import configure, environment
 
 SHOWN_URLS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()  # read-only engines' own URLs
@@ -97,6 +98,8 @@ def _locked(engine: Engine) -> Iterator[sa.Connection]:
         return
     # pysqlite opens transactions lazily and commits before DDL: drive BEGIN ourselves so the whole
     # upgrade is one transaction holding the write lock from its first statement.
+    if engine.url.database and engine.url.database != ":memory:":
+        create_owner_only(engine.url.database)
     locked = sa.create_engine(engine.url, poolclass=sa.pool.NullPool, connect_args={"timeout": 60})
 
     @sa.event.listens_for(locked, "connect")

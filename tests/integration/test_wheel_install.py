@@ -57,7 +57,11 @@ def test_wheel_runs_the_demo_without_a_source_tree(tmp_path: Path) -> None:
                  cwd=elsewhere, env=user).stdout.split()
     assert len(where) == 3 and all(path.startswith(str(venv)) for path in where)
 
-    demo = _run([venv / "bin" / "hrbridge", "demo"], cwd=elsewhere, env=user, timeout=900)
+    demo = _run([venv / "bin" / "hrbridge", "demo"], cwd=elsewhere, env=user, timeout=900,
+                preexec_fn=lambda: os.umask(0))  # a permissive umask: the demo's state is owner-only anyway
     assert "archive_sync DAG ... done" in demo.stdout and "validation report" in demo.stdout
     assert "scores written back" in demo.stdout
     assert not list(elsewhere.iterdir())  # everything went under HRBRIDGE_HOME
+    home = tmp_path / "home"
+    exposed = [str(p) for p in [home, *home.rglob("*")] if p.stat().st_mode & 0o077 and not p.is_symlink()]
+    assert exposed == [] and list(home.rglob("archive.db"))
