@@ -78,32 +78,15 @@ def run_status(args: argparse.Namespace) -> int:
     return 0
 
 
-class ProgressBar:
-    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
-
-    def __init__(self, label: str, stream: Any = None) -> None:
-        self.label = label
-        self.stream = stream or sys.stderr
-        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
-
-    def __call__(self, done: int, total: int) -> None:
-        """Redraw the bar for ``done`` of ``total``."""
-        if not self.enabled:
-            return
-        width = 30
-        filled = width if not total else int(width * done / total)
-        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-        if done >= total:
-            self.stream.write("\n")
-        self.stream.flush()
-
-
 def run_rotate(args: argparse.Namespace) -> int:
     """Rotate the master key with a progress bar; print a summary (or JSON)."""
     vault = _guard(_vault)
     if vault is None:
         return 1
-    result = _guard(lambda: vault.rotate_master(ProgressBar("re-wrapping data keys"), destroy_old=args.destroy_old))
+    from hrbridge.progress import count_progress, wanted
+
+    with count_progress("re-wrapping data keys", wanted(args.json)) as progress:
+        result = _guard(lambda: vault.rotate_master(progress, destroy_old=args.destroy_old))
     if result is None:
         return 1
     if args.json:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from typing import Any
 
 
@@ -81,46 +80,23 @@ def _options(args: argparse.Namespace) -> Any:
         threshold=args.threshold, report_dir=args.report_dir, spill_dir=args.spill_dir)
 
 
-class _Progress:
-    """A one-line progress bar on a terminal, plain lines otherwise (both on stderr)."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.tty = sys.stderr.isatty()
-        self.started = time.perf_counter()
-        self.rows = 0
-
-    def __call__(self, event: dict[str, Any]) -> None:
-        self.rows += event["rows"]
-        rate = self.rows / max(time.perf_counter() - self.started, 1e-9)
-        text = f"{self.label} batch {event['batch_no']} {event['status']}: {self.rows:,} rows ({rate:,.0f} rows/s)"
-        if self.tty:
-            print(f"\r\033[K{text}", end="", file=sys.stderr, flush=True)
-        else:
-            print(text, file=sys.stderr)
-
-    def done(self) -> None:
-        if self.tty and self.rows:
-            print(file=sys.stderr)
-
-
 def _run(args: argparse.Namespace, action: str) -> int:
     import signal
 
     from connectors.archive_loader import LoaderError
     from hrbridge.cli import UsageError
     from hrbridge.pipelines import migration
+    from hrbridge.progress import row_progress, wanted
 
-    progress = _Progress(action)
     previous = signal.signal(signal.SIGTERM, _terminate)  # a stopped run still removes its scratch files
     try:
         options = _options(args)
-        outcome = (migration.migrate if action == "migrate" else migration.verify)(options, progress=progress)
+        with row_progress(action, wanted(args.json)) as progress:
+            outcome = (migration.migrate if action == "migrate" else migration.verify)(options, progress=progress)
     except (migration.MigrationInputError, LoaderError) as exc:
         raise UsageError(str(exc)) from exc
     finally:
         signal.signal(signal.SIGTERM, previous)
-        progress.done()
     report = outcome.report
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2, default=str))

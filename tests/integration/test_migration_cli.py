@@ -31,7 +31,7 @@ def test_migrate_then_tampered_row_fails_verification(small_csv, tmp_path: Path,
     assert spill.is_dir() and not any(spill.iterdir())  # the run's scratch files were used and removed
     report = json.loads(out.out)
     assert report["loaded_rows"] == injected.expected_clean_rows and report["passed"]
-    assert "batch 2 loaded" in out.err  # plain progress lines when stderr is not a terminal
+    assert "batch" not in out.err  # no progress drawn when no one watches a terminal
     engine = make_engine(target)
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE employees SET department = 'Tampered' "

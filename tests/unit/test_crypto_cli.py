@@ -1,8 +1,7 @@
-"""``hrbridge keys status|rotate``: JSON output, re-wrapping through the CLI, permission errors, progress bar."""
+"""``hrbridge keys status|rotate``: JSON output, re-wrapping through the CLI, permission errors."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 from pathlib import Path
@@ -12,7 +11,6 @@ import sqlalchemy as sa
 from connectors.sql import make_engine
 from governance.crypto import Vault, data_keys
 from hrbridge.cli import main
-from hrbridge.commands.keys import ProgressBar
 from hrbridge.settings import load_settings
 
 
@@ -53,21 +51,6 @@ def test_open_keyring_is_refused_with_exit_2(hrbridge_home: Path, capsys) -> Non
     os.chmod(hrbridge_home / "keyring.json", 0o644)
     assert main(["keys", "status"]) == 2
     assert "chmod 600" in capsys.readouterr().err
-
-
-class Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def test_progress_bar_draws_only_on_a_terminal() -> None:
-    tty, pipe = Terminal(), io.StringIO()
-    for stream in (tty, pipe):
-        bar = ProgressBar("re-wrapping", stream)
-        for done in (0, 5, 10):
-            bar(done, 10)
-    assert tty.getvalue().endswith("[" + "#" * 30 + "] 10/10\n") and "5/10" in tty.getvalue()
-    assert pipe.getvalue() == ""
 
 
 def test_encrypt_existing_through_the_cli(hrbridge_home: Path, capsys) -> None:
