@@ -110,9 +110,11 @@ def _run(args: argparse.Namespace, action: str) -> int:
               f"{'PASSED' if report['passed'] else 'FAILED'}")
         if outcome.html_path:
             print(f"report: {outcome.html_path}")
-        else:
+        elif outcome.html_key:
             print(f"report: artefact {outcome.html_key} (write it out with: hrbridge report migration "
                   f"--run {report['run_id']} --out DIR)")
+        else:
+            print("report: not kept (verify writes nothing; --report-dir DIR writes report.json and report.html)")
     return 0 if outcome.passed else 3
 
 

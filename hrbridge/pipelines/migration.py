@@ -684,16 +684,16 @@ def run_counts(run: Migration) -> dict[str, Any]:
 
 
 def write_outcome(run: Migration, counts: Mapping[str, Any], result: Any, timings: Mapping[str, float],
-                  extra: Mapping[str, Any]) -> MigrationOutcome:
-    """Build the report, store it as artefacts (``migration/<run>/report.json|html``) and, when a report
-    directory was asked for, write it there too."""
+                  extra: Mapping[str, Any], keep: bool = True) -> MigrationOutcome:
+    """Build the report, store it as artefacts (``migration/<run>/report.json|html``; not when ``keep`` is
+    false: a stand-alone verify writes nothing) and, when a report directory was asked for, write it there."""
     from validation.migration_report import build_report, write_report
 
     report = build_report(run_id=run.run_id, source=run.source.name, target=run.loader.engine.url.render_as_string(
         hide_password=True), table=run.options.target_table, counts=counts, reconciliation=result,
         timings=timings, extra={**extra, "batch_size": run.options.effective_batch_size(),
                                 "mapping": run.mapping.get("columns"), "unmapped": run.mapping.get("unmapped", [])})
-    json_key, html_key = store_report(report)
+    json_key, html_key = store_report(report) if keep else (None, None)
     json_path = html_path = None
     if run.options.report_dir:
         try:
@@ -752,7 +752,7 @@ def verify(options: MigrationOptions, progress: Progress | None = None) -> Migra
         result = reconcile(run.expected, run.loader.engine, options.target_table, options.threshold)
         timings["verify"] = time.perf_counter() - clock
         counts["source_check"] = run.source_check()
-        return write_outcome(run, counts, result, timings, {"mode": "verify"})
+        return write_outcome(run, counts, result, timings, {"mode": "verify"}, keep=False)
 
 
 def _notify(progress: Progress | None, batch_no: int, offset: int, rows: int, status: str) -> None:
