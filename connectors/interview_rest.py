@@ -9,20 +9,22 @@ pool: the connection pool is sized by ``pool_size`` and the bearer header is bui
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
+from connectors.bounded_json import loads, preview
 from connectors.errors import AuthenticationError, MalformedResponseError
-from connectors.http import HttpClient, RetryPolicy, decode_json
+from connectors.http import HttpClient, Limits, OriginPolicy, RetryPolicy
 from connectors.interview import (
     IdempotencyConflict,
     InvalidInvitation,
     Invitation,
     InvitationRequest,
 )
+from connectors.redaction import remember_secret
 
 MAX_PAGE_SIZE = 1000
 
@@ -34,6 +36,7 @@ class StaticBearerAuth:
         if not api_key:
             raise ValueError("an interview platform API key is required")
         self._api_key = api_key
+        remember_secret(api_key)
 
     def apply(self, session: requests.Session, headers: dict[str, str]) -> None:
         """Set the Authorization header."""
@@ -49,8 +52,8 @@ class StaticBearerAuth:
 
 def _problem(response: requests.Response) -> dict[str, Any]:
     try:
-        body = response.json()
-    except ValueError:
+        body = loads(response.content, where="problem body")
+    except MalformedResponseError:
         return {}
     return body if isinstance(body, dict) else {}
 
@@ -91,13 +94,16 @@ class HrbridgeInterviewClient:
         *,
         rate_limit: float | None = None,
         retry: RetryPolicy | None = None,
-        timeout: float = 30.0,
+        timeout: float | None = None,
         pool_size: int = 32,
         sleep: Callable[[float], None] = time.sleep,
+        limits: Limits | None = None,
+        origin_policy: OriginPolicy | None = None,
     ) -> None:
         self.http = _InterviewHttp(
             base_url, auth=StaticBearerAuth(api_key), retry=retry, rate_limit=rate_limit,
             timeout=timeout, headers={"Accept": "application/json"}, sleep=sleep, pool_size=pool_size,
+            limits=limits, origin_policy=origin_policy,
         )
 
     @property
@@ -117,11 +123,12 @@ class HrbridgeInterviewClient:
             "POST", "v1/invitations", json=request.to_dict(),
             headers={"Idempotency-Key": idempotency_key}, ok=(200, 201),
         )
-        return Invitation.from_dict(decode_json(response))
+        return Invitation.from_dict(_object(self.http.json(response), "invitation"))
 
     def get_invitation(self, invitation_id: str) -> Invitation:
         """GET one invitation's status; NotFoundError when the platform does not know the id."""
-        return Invitation.from_dict(self.http.get_json(f"v1/invitations/{quote(invitation_id, safe='')}"))
+        return Invitation.from_dict(_object(self.http.get_json(f"v1/invitations/{quote(invitation_id, safe='')}"),
+                                            "invitation"))
 
     def iter_results(
         self, after: str | None = None, limit: int = 500
@@ -129,32 +136,28 @@ class HrbridgeInterviewClient:
         """Yield (page of raw results, cursor to store) in completion order, until caught up.
 
         The cursor of a page is the server's ``next_cursor``; an empty page leaves it at ``after``
-        so storing the yielded cursor after every page is always safe.
+        so storing the yielded cursor after every page is always safe. A cursor that leads back to
+        a page already read is a MalformedResponseError; pages and records are capped per run.
         """
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}, got {limit}")
+        params: dict[str, Any] = {"limit": limit}
+        if after:
+            params["after"] = after
         cursor = after
-        while True:
-            params: dict[str, Any] = {"limit": limit}
-            if cursor:
-                params["after"] = cursor
-            page = self.http.get_json("v1/results", params=params)
-            self.http.stats.add(pages=1)
-            results, next_cursor, has_more = _read_page(page)
-            if next_cursor:
-                cursor = next_cursor
+        for page in self.http.paginate("v1/results", params, _ResultsPaginator(), records_path=("results",)):
+            results, next_cursor, _ = _read_page(page)
+            cursor = next_cursor or cursor
             yield results, cursor
-            if not has_more or not results:
-                return
 
     def delete_candidate_media(self, candidate_id: str) -> dict[str, Any]:
         """Delete all clips and transcripts of a candidate; a repeat call reports zero deletions."""
         response = self.http.request(
             "DELETE", f"v1/candidates/{quote(candidate_id, safe='')}/media", ok=(200, 202),
         )
-        body = decode_json(response)
+        body = self.http.json(response, "media deletion")
         if not isinstance(body, dict) or "deleted_clips" not in body or "deleted_transcripts" not in body:
-            raise MalformedResponseError(f"media deletion body lacks deleted counts: {str(body)[:120]!r}")
+            raise MalformedResponseError(f"media deletion body lacks deleted counts: {preview(body)}")
         return body
 
     def close(self) -> None:
@@ -165,16 +168,35 @@ class HrbridgeInterviewClient:
         return f"HrbridgeInterviewClient(base_url={self.http.base_url!r})"
 
 
+class _ResultsPaginator:
+    """``after=<next_cursor>`` while ``has_more`` (or, without it, while a cursor comes back) and the page is not empty."""
+
+    def next_request(
+        self, page: Any, url: str, params: dict[str, Any], headers: Mapping[str, str]
+    ) -> tuple[str, dict[str, Any]] | None:
+        """The request for the page after ``page``, or None when caught up."""
+        results, next_cursor, has_more = _read_page(page)
+        if not has_more or not results:
+            return None
+        return url, {**params, "after": next_cursor or params.get("after")}
+
+
+def _object(body: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(body, Mapping):
+        raise MalformedResponseError(f"{what} body is not a JSON object: {preview(body)}")
+    return body
+
+
 def _read_page(page: Any) -> tuple[list[dict[str, Any]], str | None, bool]:
     if not isinstance(page, dict) or not isinstance(page.get("results"), list):
-        raise MalformedResponseError(f"results page is not {{'results': [...]}}: {str(page)[:120]!r}")
+        raise MalformedResponseError(f"results page is not {{'results': [...]}}: {preview(page)}")
     next_cursor = page.get("next_cursor")
     if next_cursor is not None and not isinstance(next_cursor, str):
         raise MalformedResponseError(f"results page next_cursor is not a string: {next_cursor!r}")
     results = page["results"]
     for position, item in enumerate(results):
         if not isinstance(item, dict):
-            raise MalformedResponseError(f"results[{position}] is not a JSON object: {str(item)[:80]!r}")
+            raise MalformedResponseError(f"results[{position}] is not a JSON object: {preview(item)}")
     has_more = page.get("has_more")
     if has_more is None:  # vendors without has_more: a cursor means there may be more
         has_more = next_cursor is not None

@@ -1,26 +1,29 @@
 """Generic OData v2 helpers: wire dates, filter literals, EDMX metadata, record cleaning, errors.
 
-Pure functions with no I/O so they are easy to test and reuse by any OData v2 connector.
+Pure functions with no I/O so they are easy to test and reuse by any OData v2 connector. What
+comes from the server is bounded (:class:`connectors.limits.Limits`): ``$metadata`` is parsed by
+expat with no DTD, no entities, a size and a depth bound; values must fit their declared type.
 """
 
 from __future__ import annotations
 
-import json
+import math
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from xml.parsers import expat
 
-from connectors.errors import MalformedResponseError
+from connectors.bounded_json import loads, preview
+from connectors.errors import LimitExceeded, MalformedResponseError
+from connectors.limits import Limits
 
 _DATE = re.compile(r"^/Date\((-?\d+)(?:([+-])(\d{4}))?\)/$")
 INTEGER_TYPES = frozenset({"Edm.Int64", "Edm.Int32", "Edm.Int16", "Edm.Byte", "Edm.SByte"})
 FLOAT_TYPES = frozenset({"Edm.Decimal", "Edm.Double", "Edm.Single"})
 DATE_TYPES = frozenset({"Edm.DateTime", "Edm.DateTimeOffset"})
-_EDM_NS = ("{http://schemas.microsoft.com/ado/2008/09/edm}", "{http://schemas.microsoft.com/ado/2009/11/edm}",
-           "{http://schemas.microsoft.com/ado/2007/05/edm}", "{http://schemas.microsoft.com/ado/2006/04/edm}")
+INTEGER_RANGES = {"Edm.Int64": 63, "Edm.Int32": 31, "Edm.Int16": 15, "Edm.SByte": 7}
 
 
 def parse_odata_date(text: str) -> datetime:
@@ -96,50 +99,112 @@ class ServiceMetadata:
     entity_sets: dict[str, EntityType] = field(default_factory=dict)
 
 
-def parse_metadata(document: bytes | str) -> ServiceMetadata:
-    """Parse an EDMX ``$metadata`` document; MalformedResponseError when it is not EDMX."""
+class _EdmxReader:
+    """Expat handlers that build entity types and sets, refusing DTDs and going past ``max_depth``."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.depth = 0
+        self.types: dict[str, EntityType] = {}
+        self.sets: dict[str, str] = {}
+        self._entity: EntityType | None = None
+        self._in_key = False
+
+    def doctype(self, *args: Any) -> None:
+        """EDMX never has a DTD; one is where entity expansion and external entities come from."""
+        raise MalformedResponseError("$metadata declares a DTD (<!DOCTYPE>/<!ENTITY>); refused")
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        """Open an element: track depth, read the EDM elements hrbridge needs."""
+        self.depth += 1
+        if self.depth > self.limits.max_depth:
+            raise LimitExceeded(f"$metadata nests elements deeper than {self.limits.hint('max_depth')}", "max_depth")
+        name = tag.rsplit("}", 1)[-1]
+        if name == "EntityType" and self._entity is None:
+            self._entity = self.types.setdefault(attrs.get("Name", ""), EntityType(attrs.get("Name", "")))
+        elif self._entity is not None and name == "Key":
+            self._in_key = True
+        elif self._entity is not None and name == "PropertyRef" and self._in_key:
+            self._entity.key.append(attrs.get("Name", ""))
+        elif self._entity is not None and name == "Property":
+            self._entity.properties[attrs.get("Name", "")] = attrs.get("Type", "Edm.String")
+        elif self._entity is not None and name == "NavigationProperty":
+            self._entity.navigation.add(attrs.get("Name", ""))
+        elif name == "EntitySet":
+            self.sets[attrs.get("Name", "")] = attrs.get("EntityType", "").rsplit(".", 1)[-1]
+
+    def end(self, tag: str) -> None:
+        """Close an element."""
+        self.depth -= 1
+        name = tag.rsplit("}", 1)[-1]
+        if name == "EntityType":
+            self._entity = None
+        elif name == "Key":
+            self._in_key = False
+
+
+def parse_metadata(document: bytes | str, limits: Limits | None = None) -> ServiceMetadata:
+    """Parse an EDMX ``$metadata`` document within ``limits``; MalformedResponseError when it is not EDMX.
+
+    A DTD (and so any entity, internal or external: XXE, billion laughs) is refused; the document's
+    size is bounded by ``max_body_bytes`` and its element nesting by ``max_depth``.
+    """
+    limits = limits or Limits()
+    data = document.encode("utf-8") if isinstance(document, str) else bytes(document)
+    if len(data) > limits.max_body_bytes:
+        raise LimitExceeded(f"$metadata of {len(data)} bytes exceeds {limits.hint('max_body_bytes')}", "max_body_bytes")
+    reader = _EdmxReader(limits)
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = reader.doctype
+    parser.EntityDeclHandler = reader.doctype
+    parser.ExternalEntityRefHandler = reader.doctype
+    parser.StartElementHandler = reader.start
+    parser.EndElementHandler = reader.end
     try:
-        root = ET.fromstring(document)  # noqa: S314 - metadata of the configured service
-    except ET.ParseError as exc:
-        raise MalformedResponseError(f"$metadata is not XML: {exc}") from exc
-    types: dict[str, EntityType] = {}
-    sets: dict[str, str] = {}
-    for node in root.iter():
-        tag = node.tag.rsplit("}", 1)[-1]
-        if tag == "EntityType":
-            entity = EntityType(node.get("Name", ""))
-            for child in node:
-                kind = child.tag.rsplit("}", 1)[-1]
-                if kind == "Key":
-                    entity.key = [ref.get("Name", "") for ref in child]
-                elif kind == "Property":
-                    entity.properties[child.get("Name", "")] = child.get("Type", "Edm.String")
-                elif kind == "NavigationProperty":
-                    entity.navigation.add(child.get("Name", ""))
-            types[entity.name] = entity
-        elif tag == "EntitySet":
-            sets[node.get("Name", "")] = node.get("EntityType", "").rsplit(".", 1)[-1]
-    if not types:
+        parser.Parse(data, True)
+    except expat.ExpatError as exc:
+        raise MalformedResponseError(f"$metadata is not XML: {exc}") from None
+    if not reader.types:
         raise MalformedResponseError("$metadata declares no entity types")
-    if not sets:  # per-entity $metadata documents may omit the container
-        return ServiceMetadata(dict(types))
-    return ServiceMetadata({name: types[t] for name, t in sets.items() if t in types})
+    if not reader.sets:  # per-entity $metadata documents may omit the container
+        return ServiceMetadata(dict(reader.types))
+    return ServiceMetadata({name: reader.types[t] for name, t in reader.sets.items() if t in reader.types})
 
 
 def coerce_value(value: Any, edm_type: str | None) -> Any:
     """Convert one wire value to Python: dates → aware UTC datetime, Int64 strings → int, decimals → float.
 
-    Values whose type is unknown are converted only when they look like ``/Date(...)/``.
+    Values whose type is unknown are converted only when they look like ``/Date(...)/``. Raises
+    ValueError for a value outside its type: an integer out of range, NaN/Infinity or an overflow.
     """
     if value is None:
         return None
     if edm_type in DATE_TYPES or (isinstance(value, str) and value.startswith(("/Date(", "\\/Date("))):
         return parse_odata_date(value)
-    if edm_type in INTEGER_TYPES and isinstance(value, str):
-        return int(value)
-    if edm_type in FLOAT_TYPES and isinstance(value, str):
-        return float(value)
+    if edm_type in INTEGER_TYPES and isinstance(value, str | int) and not isinstance(value, bool):
+        return _checked_int(value, edm_type)
+    if edm_type in FLOAT_TYPES and isinstance(value, str | float):
+        number = float(_plausible(value)) if isinstance(value, str) else value
+        if not math.isfinite(number):
+            raise ValueError(f"{str(value)[:40]!r} is not a finite {edm_type} (NaN, Infinity or overflow)")
+        return number
     return value
+
+
+def _plausible(text: str) -> str:
+    """``text`` when it is short enough to be a number of any EDM type (ValueError otherwise)."""
+    if len(text) > 64:
+        raise ValueError(f"a number of {len(text)} characters ({text[:20]}…) is not a plausible value")
+    return text
+
+
+def _checked_int(value: str | int, edm_type: str) -> int:
+    number = int(_plausible(value)) if isinstance(value, str) else value
+    bits = INTEGER_RANGES.get(edm_type)
+    if bits is not None and not -(2 ** bits) <= number < 2 ** bits:
+        raise ValueError(f"{str(value)[:40]!r} is out of the range of {edm_type}")
+    return number
 
 
 def clean_record(raw: Mapping[str, Any], types: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -159,7 +224,7 @@ def clean_record(raw: Mapping[str, Any], types: Mapping[str, str] | None = None)
             if name == "__metadata" or "__deferred" in value:
                 continue
             if isinstance(value.get("results"), list):
-                out[name] = [clean_record(item) for item in value["results"]]
+                out[name] = [_clean_item(name, position, item) for position, item in enumerate(value["results"])]
             else:
                 out[name] = clean_record(value)
             continue
@@ -177,21 +242,30 @@ def clean_record(raw: Mapping[str, Any], types: Mapping[str, str] | None = None)
     return out
 
 
+def _clean_item(name: str, position: int, item: Any) -> dict[str, Any]:
+    if not isinstance(item, Mapping):
+        raise ValueError(f"expanded {name!r} item {position} is not an object: {preview(item)}")
+    return clean_record(item)
+
+
 def results_of(page: Any, where: str) -> list[dict[str, Any]]:
-    """``d.results`` of a collection page; MalformedResponseError naming ``where`` otherwise."""
+    """``d.results`` of a collection page, every item an object; MalformedResponseError naming ``where`` otherwise."""
     if not isinstance(page, Mapping) or "d" not in page:
-        raise MalformedResponseError(f"{where}: response has no 'd' object: {json.dumps(page)[:120]}")
+        raise MalformedResponseError(f"{where}: response has no 'd' object: {preview(page)}")
     body = page["d"]
     if not isinstance(body, Mapping) or not isinstance(body.get("results"), list):
-        raise MalformedResponseError(f"{where}: response has no 'd.results' list: {json.dumps(body)[:120]}")
+        raise MalformedResponseError(f"{where}: response has no 'd.results' list: {preview(body)}")
+    for position, item in enumerate(body["results"]):
+        if not isinstance(item, Mapping):
+            raise MalformedResponseError(f"{where}: record {position} is not an object: {preview(item)}")
     return body["results"]
 
 
 def parse_odata_error(text: str) -> tuple[str, str] | None:
     """(code, message) from an OData error body ``{"error": {"code", "message": {"value"}}}``; None otherwise."""
     try:
-        body = json.loads(text)
-    except ValueError:
+        body = loads(text, where="error body")
+    except MalformedResponseError:
         return None
     error = body.get("error") if isinstance(body, Mapping) else None
     if not isinstance(error, Mapping):

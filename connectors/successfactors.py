@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from connectors.bounded_json import loads
 from connectors.errors import (
     AuthenticationError,
     HttpStatusError,
@@ -32,8 +33,9 @@ from connectors.http import (
     HttpClient,
     HttpStats,
     JsonLinkPaginator,
+    Limits,
+    OriginPolicy,
     RetryPolicy,
-    decode_json,
 )
 from connectors.odata import (
     EntityType,
@@ -47,6 +49,7 @@ from connectors.odata import (
     results_of,
     to_odata_date,
 )
+from connectors.origin import origin_of, strip_userinfo
 
 __all__ = [
     "STREAMS", "ODataRequestError", "StreamSpec", "SuccessFactorsConnector", "UnknownEntityError",
@@ -183,13 +186,23 @@ class _OAuthClient(HttpClient):
     def error_for(self, method: str, url: str, response: requests.Response) -> Exception:
         """Name the OAuth error and its description (never the assertion or key)."""
         try:
-            body = response.json()
-        except ValueError:
+            body = loads(response.content, self.limits, "token error body")
+        except MalformedResponseError:
             body = {}
         if isinstance(body, Mapping) and body.get("error"):
             detail = f"{body['error']}: {body.get('error_description', '')}".rstrip(": ")
             return AuthenticationError(f"{urlsplit(url).path} answered HTTP {response.status_code} ({detail})")
         return super().error_for(method, url, response)
+
+
+def _lifetime(value: Any, where: str) -> float:
+    """A token's ``expires_in`` in seconds (3600 when absent); MalformedResponseError when not a count."""
+    if value is None or value == "":
+        return 3600.0
+    text = str(value)
+    if isinstance(value, bool) or not text.replace(".", "", 1).isdigit() or len(text) > 12:
+        raise MalformedResponseError(f"{where} answered expires_in {text[:40]!r}, not a number of seconds")
+    return float(text)
 
 
 def _odata_root(base_url: str) -> str:
@@ -208,16 +221,22 @@ class SuccessFactorsConnector:
         rate_limit: float | None = None,
         retry: RetryPolicy | None = None,
         page_size: int = 1000,
-        timeout: float = 30.0,
+        timeout: float | None = None,
         streams: Mapping[str, StreamSpec] | None = None,
         principal: str | None = None,
+        limits: Limits | None = None,
+        origin_policy: OriginPolicy | None = None,
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
-        self.root = _odata_root(base_url)
+        base, user, password = strip_userinfo(base_url)
+        if password is not None and auth is None:
+            auth = BasicAuth(user or "", password)
+        self.root = _odata_root(base)
         self.host = urlsplit(self.root).netloc
         self.client = _SuccessFactorsClient(self.root, auth, retry=retry, rate_limit=rate_limit, timeout=timeout,
-                                            headers={"Accept": "application/json"})
+                                            headers={"Accept": "application/json"}, limits=limits,
+                                            origin_policy=origin_policy)
         self.client.principal = principal or (f"user {auth.user}" if isinstance(auth, BasicAuth) else "the configured user")
         self.page_size = page_size
         self.streams: dict[str, StreamSpec] = dict(streams or STREAMS)
@@ -254,9 +273,11 @@ class SuccessFactorsConnector:
         """
         if assertion is None and not (private_key and user_id):
             raise ValueError("saml_bearer needs an assertion, or a private_key and user_id for /oauth/idp")
-        origin = "{0.scheme}://{0.netloc}".format(urlsplit(base_url))
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(strip_userinfo(base_url)[0]))
         token_url = token_url or f"{origin}/oauth/token"
-        oauth = _OAuthClient(origin, retry=kwargs.get("retry"), timeout=kwargs.get("timeout", 30.0))
+        policy = (kwargs.get("origin_policy") or OriginPolicy()).trusting(origin_of(token_url))  # configured, not read
+        oauth = _OAuthClient(origin, retry=kwargs.get("retry"), timeout=kwargs.get("timeout"),
+                             limits=kwargs.get("limits"), origin_policy=policy)
         principal = f"OAuth client {client_id}@{company_id}"
 
         def fetch_token() -> tuple[str, float]:
@@ -271,10 +292,10 @@ class SuccessFactorsConnector:
                     "assertion": signed, "new_token": "true"})
             except (AuthenticationError, HttpStatusError, NotFoundError) as exc:
                 raise AuthenticationError(f"SuccessFactors refused a token to {principal}: {exc}") from exc
-            body = decode_json(response)
-            if not isinstance(body, Mapping) or not body.get("access_token"):
-                raise MalformedResponseError(f"{token_url} answered without an access_token")
-            return str(body["access_token"]), float(body.get("expires_in") or 3600)
+            body = oauth.json(response, "token response")
+            if not isinstance(body, Mapping) or not isinstance(body.get("access_token"), str) or not body["access_token"]:
+                raise MalformedResponseError(f"{urlsplit(token_url).path} answered without an access_token")
+            return body["access_token"], _lifetime(body.get("expires_in"), urlsplit(token_url).path)
 
         return cls(base_url, BearerTokenAuth(fetch_token), principal=principal, **kwargs)
 
@@ -307,7 +328,7 @@ class SuccessFactorsConnector:
             except NotFoundError as exc:
                 raise self._unknown_entity(entity_set) from exc
             try:
-                sets = parse_metadata(response.content).entity_sets
+                sets = parse_metadata(response.content, self.client.limits).entity_sets
             except MalformedResponseError as exc:
                 raise MalformedResponseError(f"{self.host}/{entity_set}/$metadata: {exc}") from exc
             found = sets.get(entity_set) or next(iter(sets.values()), None)
@@ -320,7 +341,8 @@ class SuccessFactorsConnector:
         """Entity set names from the service ``$metadata`` (empty when it cannot be read)."""
         if self._known_sets is None:
             try:
-                self._known_sets = sorted(parse_metadata(self.client.request("GET", "$metadata").content).entity_sets)
+                document = self.client.request("GET", "$metadata").content
+                self._known_sets = sorted(parse_metadata(document, self.client.limits).entity_sets)
             except (NotFoundError, HttpStatusError, MalformedResponseError):
                 self._known_sets = []
         return self._known_sets
@@ -372,12 +394,13 @@ class SuccessFactorsConnector:
         if spec.expand:
             params["$expand"] = ",".join(spec.expand)
         self.last_count = None
-        pages = self.client.paginate(spec.entity_set, params, JsonLinkPaginator(("d", "__next")))
+        pages = self.client.paginate(spec.entity_set, params, JsonLinkPaginator(("d", "__next")),
+                                     records_path=("d", "results"))
         for number, page in enumerate(pages, 1):
             rows = results_of(page, f"{spec.entity_set} page {number}")
             if number == 1:
-                count = page["d"].get("__count")
-                self.last_count = int(count) if count is not None and str(count).isdigit() else None
+                count = str(page["d"].get("__count"))
+                self.last_count = int(count) if count.isdigit() and len(count) <= 18 else None
             cleaned = []
             for position, row in enumerate(rows):
                 try:
@@ -430,7 +453,7 @@ class SuccessFactorsConnector:
             except ODataRequestError as exc:
                 result.failed.extend((key, str(exc)) for key in keys)
                 continue
-            part = parse_upsert_response(decode_json(response), keys)
+            part = parse_upsert_response(self.client.json(response, "upsert response"), keys)
             result.ok.extend(part.ok)
             result.failed.extend(part.failed)
         return result

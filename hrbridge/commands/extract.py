@@ -1,8 +1,12 @@
 """``hrbridge extract``: stream one source entity into a Parquet, CSV or JSON Lines file.
 
 Pages are written as they arrive (a Parquet writer with a schema from the service metadata,
-CSV and JSONL appended per page), so memory stays flat however large the stream is. The
-password can come from ``HRBRIDGE_SF_PASSWORD`` so it never shows in the process list.
+CSV and JSONL appended per page), so memory stays flat however large the stream is. They go to
+a temporary file beside the output, renamed over it only when the whole stream was read, so a
+failed run leaves the previous output as it was; the file is owner-only. The password can come
+from ``HRBRIDGE_SF_PASSWORD`` so it never shows in the process list; one given inside ``--url``
+is taken out of the URL, and no error message shows it. Bounds on what the server may send come
+from ``HRBRIDGE_HTTP_*`` (docs/security.md).
 ``--type sap-hcm`` reads a BAPI-backed SAP HCM stream over RFC instead (docs/sap-hcm.md; its
 password only from ``HRBRIDGE_RFC_PASSWORD``).
 """
@@ -19,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hrbridge.atomic_file import atomic_output
 from hrbridge.cli import UsageError
 
 SOURCE_TYPES = ("successfactors", "sap-hcm")
@@ -76,12 +81,38 @@ def _validate(args: argparse.Namespace) -> tuple[str, datetime | None, list[str]
         raise UsageError("--url is required (or set HRBRIDGE_SF_URL)")
     if not 1 <= args.page_size <= 1000:
         raise UsageError(f"--page-size must be between 1 and 1000, got {args.page_size}")
-    password = args.password or os.environ.get("HRBRIDGE_SF_PASSWORD")
-    args.user = args.user or os.environ.get("HRBRIDGE_SF_USER")
+    url_user, url_password = _take_userinfo(args)
+    password = args.password or url_password or os.environ.get("HRBRIDGE_SF_PASSWORD")
+    args.user = args.user or url_user or os.environ.get("HRBRIDGE_SF_USER")
     if not args.user or not password:
         raise UsageError("--user and a password (--password or env HRBRIDGE_SF_PASSWORD) are required")
     select = [f.strip() for f in args.select.split(",") if f.strip()] if args.select else None
     return fmt, parse_since(args.since), select, password
+
+
+def _take_userinfo(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """Move ``user:password@`` out of ``--url`` (returned) and check the URL is absolute http(s)."""
+    from connectors.origin import origin_of, strip_userinfo
+    from connectors.redaction import remember_secret
+
+    args.url, user, password = strip_userinfo(args.url)
+    remember_secret(password)
+    try:
+        origin_of(args.url)
+    except ValueError:
+        raise UsageError(f"--url {args.url[:200]!r} is not an absolute http(s) URL "
+                         "(e.g. https://api4.successfactors.com)") from None
+    return user or None, password or None
+
+
+def _http_settings() -> dict[str, Any]:
+    from hrbridge.connections import http_settings
+    from hrbridge.settings import ConfigError
+
+    try:
+        return http_settings()
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
     if args.type == "sap-hcm":
         return run_sap_hcm(args)
     from connectors.errors import ConnectorError
+    from connectors.redaction import redact
     from connectors.successfactors import SuccessFactorsConnector
 
     fmt, since, select, password = _validate(args)
@@ -96,24 +128,26 @@ def run(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     connector = SuccessFactorsConnector.basic(args.url, args.user, password, args.company_id,
-                                              page_size=args.page_size, rate_limit=args.rate_limit)
+                                              page_size=args.page_size, rate_limit=args.rate_limit,
+                                              **_http_settings())
     records = pages = 0
     try:
         columns = connector.selected_fields(args.stream, select)
         types = connector.field_types(args.stream)
-        sink = open_sink(fmt, out, columns or list(types), types)
-        try:
-            for page in connector.read_pages(args.stream, since=since, fields=select):
-                sink.write(page, first_row=records)
-                records += len(page)
-                pages += 1
-        finally:
-            sink.close()
+        with atomic_output(out) as partial:
+            sink = open_sink(fmt, partial, columns or list(types), types)
+            try:
+                for page in connector.read_pages(args.stream, since=since, fields=select):
+                    sink.write(page, first_row=records)
+                    records += len(page)
+                    pages += 1
+            finally:
+                sink.close()
     except ConnectorError as exc:
-        print(f"hrbridge extract: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"hrbridge extract: {type(exc).__name__}: {exc}; {out} was left as it was", file=sys.stderr)
         return 1
     except ValueError as exc:
-        print(f"hrbridge extract: {exc}", file=sys.stderr)
+        print(f"hrbridge extract: {redact(str(exc))}; {out} was left as it was", file=sys.stderr)
         return 1
     finally:
         connector.close()
@@ -222,15 +256,16 @@ def write_sap_stream(connector: Any, stream_name: str, keys: list[str], out: Pat
     out.parent.mkdir(parents=True, exist_ok=True)
     written = 0
     try:
-        sink = open_sink(fmt, out, stream.columns, types)
-        try:
-            pages = (connector.search_pages(stream_name, criteria) if criteria
-                     else connector.read_pages(stream_name, keys))
-            for page in pages:
-                sink.write([{k: _plain_date(v) for k, v in r.items()} for r in page], first_row=written)
-                written += len(page)
-        finally:
-            sink.close()
+        with atomic_output(out) as partial:
+            sink = open_sink(fmt, partial, stream.columns, types)
+            try:
+                pages = (connector.search_pages(stream_name, criteria) if criteria
+                         else connector.read_pages(stream_name, keys))
+                for page in pages:
+                    sink.write([{k: _plain_date(v) for k, v in r.items()} for r in page], first_row=written)
+                    written += len(page)
+            finally:
+                sink.close()
     except (ConnectorError, ValueError) as exc:
         print(f"hrbridge extract: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
@@ -264,7 +299,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False, default=_plain)
+        return json.dumps(value, ensure_ascii=False, default=_plain, allow_nan=False)
     return value
 
 
@@ -286,7 +321,7 @@ class JsonLinesSink:
     def write(self, page: list[dict[str, Any]], first_row: int = 0) -> None:
         """Append a page."""
         for record in page:
-            self._file.write(json.dumps(record, ensure_ascii=False, default=_plain) + "\n")
+            self._file.write(json.dumps(record, ensure_ascii=False, default=_plain, allow_nan=False) + "\n")
 
     def close(self) -> None:
         """Flush and close."""

@@ -1,7 +1,8 @@
 """Airflow hooks for SuccessFactors, SAP HCM and the interview platform: credentials only from Connections.
 
 Connection ``hrbridge_successfactors``: host = API server URL (``https://api4.successfactors.com``;
-``/odata/v2`` is added), login = user, password, extra ``{"company_id": "...", "rate_limit": 10}``.
+``/odata/v2`` is added), login = user, password, extra ``{"company_id": "...", "rate_limit": 10}``
+(both Connections also take ``limits``, ``foreign_links`` and ``trusted_origins``: docs/security.md).
 Connection ``hrbridge_interview``: host = platform URL, password = API key, extra
 ``{"kind": "hrbridge", "rate_limit": 50}``. Both can be given as ``AIRFLOW_CONN_<ID>`` JSON.
 :func:`successfactors` / :func:`interview_platform` fall back to ``HRBRIDGE_*`` environment
@@ -21,6 +22,7 @@ from connectors.successfactors import SuccessFactorsConnector
 from hrbridge.connections import (
     build_interview_platform,
     build_successfactors,
+    http_settings,
     interview_platform_from_env,
     successfactors_from_env,
 )
@@ -61,7 +63,7 @@ class SuccessFactorsHook(BaseHook):
         extra = conn.extra_dejson
         return build_successfactors(
             _base_url(conn), conn.login or "", conn.password or "", extra.get("company_id"),
-            rate_limit=_rate(extra, self.rate_limit), page_size=self.page_size,
+            rate_limit=_rate(extra, self.rate_limit), page_size=self.page_size, **http_settings(extra),
         )
 
 
@@ -84,7 +86,7 @@ class InterviewPlatformHook(BaseHook):
         extra = conn.extra_dejson
         return build_interview_platform(
             _base_url(conn), conn.password or "", kind=extra.get("kind", "hrbridge"),
-            rate_limit=_rate(extra, self.rate_limit),
+            rate_limit=_rate(extra, self.rate_limit), **http_settings(extra),
         )
 
 

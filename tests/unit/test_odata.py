@@ -98,7 +98,9 @@ def test_clean_record_names_the_bad_field() -> None:
 
 
 def test_results_of_rejects_pages_without_d_results() -> None:
-    assert results_of({"d": {"results": [1]}}, "X") == [1]
+    assert results_of({"d": {"results": [{"a": 1}]}}, "X") == [{"a": 1}]
+    with pytest.raises(MalformedResponseError, match="X: record 1 is not an object: 'text'"):
+        results_of({"d": {"results": [{"a": 1}, "text"]}}, "X")
     with pytest.raises(MalformedResponseError, match="X page 2: response has no 'd' object"):
         results_of({"value": []}, "X page 2")
     with pytest.raises(MalformedResponseError, match="no 'd.results' list"):
