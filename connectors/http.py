@@ -299,28 +299,11 @@ class HttpClient:
             credentials = self.origin_policy.credentials_for(url, self.origin)
             session = self.session if credentials else self._anonymous_session()
             sent_headers = self._headers_for(credentials, headers)  # may fetch a token: before the deadline
-            remaining = deadline - self._clock()
-            if remaining <= 0:
-                raise self._out_of_time(method, url, limit)
-            with transport.deadline(remaining) as watch:
-                try:
-                    response = session.request(
-                        method, url, params=params, json=json, data=data,
-                        headers=sent_headers, auth=_no_implicit_auth,
-                        timeout=(self.limits.connect_timeout, self.limits.idle_timeout),
-                        stream=True, allow_redirects=False,
-                    )
-                    status = response.status_code
-                    location = response.headers.get("Location") if status in REDIRECTS and status not in ok else None
-                    transport.read_body(response, self.limits, f"{method} {_path(url)}",
-                                        truncate=location is not None or status not in ok)
-                except requests.RequestException as exc:
-                    if watch.fired:
-                        raise self._out_of_time(method, url, limit) from None
-                    if isinstance(exc, requests.ConnectionError | requests.Timeout
-                                  | requests.exceptions.ChunkedEncodingError):
-                        raise _Transient(_short(exc)) from exc
-                    raise MalformedResponseError(f"{method} {_path(url)} on {_host(url)}: {_short(exc)}") from exc
+            request = {"method": method, "url": url, "params": params, "json": json, "data": data,
+                       "headers": sent_headers}
+            response = self._send(session, request, ok, deadline, limit)
+            status = response.status_code
+            location = response.headers.get("Location") if status in REDIRECTS and status not in ok else None
             if location is None:
                 return response
             url = self.url(urljoin(url, location))
@@ -329,6 +312,36 @@ class HttpClient:
                 method, json, data = "GET", None, None
         raise LimitExceeded(f"{method} {_path(url)} redirected more than {self.limits.hint('max_redirects')}",
                             "max_redirects")
+
+    def _send(self, session: requests.Session, request: dict[str, Any], ok: tuple[int, ...],
+              deadline: float, limit: str) -> requests.Response:
+        """Send one HTTP request and read its body, all before ``deadline``; the connection is
+        closed on any failure (a half-read answer never goes back to the pool)."""
+        method, url = request["method"], request["url"]
+        remaining = deadline - self._clock()
+        if remaining <= 0:
+            raise self._out_of_time(method, url, limit)
+        response: requests.Response | None = None
+        with transport.deadline(remaining) as watch:
+            try:
+                response = session.request(
+                    **request, auth=_no_implicit_auth, stream=True, allow_redirects=False,
+                    timeout=(self.limits.connect_timeout, self.limits.idle_timeout))
+                quoted_only = response.status_code not in ok  # errors and redirects: only the start is read
+                transport.read_body(response, self.limits, f"{method} {_path(url)}", truncate=quoted_only)
+                if watch.fired:  # the shutdown may read as the normal end of a close-delimited body
+                    raise self._out_of_time(method, url, limit)
+                return response
+            except BaseException as exc:
+                if response is not None:
+                    response.close()
+                if watch.fired:
+                    raise self._out_of_time(method, url, limit) from None
+                if isinstance(exc, requests.ConnectionError | requests.Timeout | requests.exceptions.ChunkedEncodingError):
+                    raise _Transient(_short(exc)) from exc
+                if isinstance(exc, requests.RequestException):
+                    raise MalformedResponseError(f"{method} {_path(url)} on {_host(url)}: {_short(exc)}") from exc
+                raise
 
     def _headers_for(self, credentials: bool, extra: Mapping[str, str] | None) -> dict[str, str]:
         merged = {**self.headers, **(extra or {})}

@@ -71,7 +71,8 @@ class Limits:
             text = (env or {}).get(f"{ENV_PREFIX}{name.upper()}")
             if text not in (None, ""):
                 values[name] = _number(name, text, f"{ENV_PREFIX}{name.upper()}")
-        given = (extra or {}).get("limits") or {}
+        given = (extra or {}).get("limits")
+        given = {} if given is None else given
         if not isinstance(given, Mapping):
             raise ValueError(f'the Connection extra "limits" must be an object, got {type(given).__name__}')
         unknown = sorted(set(given) - set(known))

@@ -36,7 +36,10 @@ def parse_odata_date(text: str) -> datetime:
     raw = str(text).strip().replace("\\/", "/")
     match = _DATE.match(raw)
     if match:
-        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(match.group(1)))
+        try:
+            return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(match.group(1)))
+        except OverflowError:
+            raise ValueError(f"OData date out of range: {text[:40]!r}") from None
     try:
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError as exc:

@@ -69,7 +69,11 @@ class OriginPolicy:
     def __post_init__(self) -> None:
         if self.foreign_links not in ("refuse", "anonymous"):
             raise ValueError(f"foreign_links must be 'refuse' or 'anonymous', got {self.foreign_links!r}")
-        object.__setattr__(self, "trusted_origins", tuple(origin_of(o) for o in self.trusted_origins))
+        try:
+            trusted = tuple(origin_of(origin) for origin in self.trusted_origins)
+        except ValueError as exc:
+            raise ValueError(f"trusted_origins: {exc}") from None
+        object.__setattr__(self, "trusted_origins", trusted)
 
     def trusting(self, *origins: str) -> OriginPolicy:
         """A copy that also trusts ``origins`` (URLs or origins)."""

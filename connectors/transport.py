@@ -3,9 +3,10 @@
 ``requests`` bounds the wait for each byte (the read timeout) but not the whole exchange, so a
 server that trickles one byte every few seconds keeps a request alive for ever, in the headers or
 in the body. :func:`deadline` arms a timer; when it fires, the socket of the connection the
-request holds is shut down, which ends the blocked read at once. The connection is found through
-a connection pool that tells the current thread's watch which connection it handed out
-(:class:`DeadlineAdapter`). :func:`read_body` streams a body and stops past a byte bound, so a
+request holds is shut down, which ends the blocked read at once. The socket is found through
+a connection pool and connection classes that tell the current thread's watch which connection
+and socket the request uses (:class:`DeadlineAdapter`); the socket is kept because http.client
+drops the connection's reference to it while a close-delimited body is still being read. :func:`read_body` streams a body and stops past a byte bound, so a
 200 MB answer costs at most the bound in memory.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from connectors.errors import LimitExceeded
@@ -36,21 +38,32 @@ class Watch:
     def __init__(self) -> None:
         self.fired = False
         self._conn: Any = None
+        self._sock: Any = None
         self._done = False
         self._lock = threading.Lock()
 
     def attach(self, conn: Any) -> None:
         """The pool handed ``conn`` to this thread's request."""
         with self._lock:
-            self._conn = conn
+            self._conn, self._sock = conn, getattr(conn, "sock", None)
             if self.fired:
                 self._shutdown()
 
-    def detach(self, conn: Any) -> None:
-        """``conn`` goes back to the pool: a late deadline must not touch it."""
+    def attach_socket(self, sock: Any) -> None:
+        """The request's connection has just opened ``sock``."""
         with self._lock:
-            if self._conn is conn:
-                self._conn = None
+            self._sock = sock
+            if self.fired:
+                self._shutdown()
+
+    def detach(self, conn: Any) -> bool:
+        """``conn`` goes back to the pool: a late deadline must not touch it. True when it was
+        shut down by this watch (the caller closes it rather than pool a dead socket)."""
+        with self._lock:
+            if self._conn is not conn:
+                return False
+            self._conn = self._sock = None
+            return self.fired
 
     def fire(self) -> None:
         """The deadline passed: end the blocked read by shutting the socket down."""
@@ -58,7 +71,7 @@ class Watch:
             if self._done:
                 return
             self.fired = True
-            if self._conn is not None and self._shutdown():
+            if self._shutdown():
                 return
         timer = threading.Timer(_RETRY_ABORT, self.fire)  # connecting: try again shortly
         timer.daemon = True
@@ -68,10 +81,10 @@ class Watch:
         """The request is over; later firings do nothing."""
         with self._lock:
             self._done = True
-            self._conn = None
+            self._conn = self._sock = None
 
     def _shutdown(self) -> bool:
-        sock = getattr(self._conn, "sock", None)
+        sock = self._sock or getattr(self._conn, "sock", None)
         if sock is None:
             return False
         try:
@@ -98,6 +111,24 @@ def deadline(seconds: float) -> Iterator[Watch]:
         _local.watch = previous
 
 
+class _WatchedConnection:
+    """Mixin for urllib3 connections: tell the thread's watch the socket a new connection opened."""
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        watch = getattr(_local, "watch", None)
+        if watch is not None:
+            watch.attach_socket(self.sock)  # type: ignore[attr-defined]
+
+
+class _WatchedHTTPConnection(_WatchedConnection, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_WatchedConnection, HTTPSConnection):
+    pass
+
+
 class _WatchedPool:
     """Mixin for urllib3 pools: tell the thread's watch which connection its request holds."""
 
@@ -110,17 +141,17 @@ class _WatchedPool:
 
     def _put_conn(self, conn: Any) -> None:
         watch = getattr(_local, "watch", None)
-        if watch is not None:
-            watch.detach(conn)
+        if watch is not None and watch.detach(conn) and conn is not None:
+            conn.close()  # shut down by the deadline: close it, so the peer sees the end at once
         super()._put_conn(conn)  # type: ignore[misc]
 
 
 class _WatchedHTTPPool(_WatchedPool, HTTPConnectionPool):
-    pass
+    ConnectionCls = _WatchedHTTPConnection
 
 
 class _WatchedHTTPSPool(_WatchedPool, HTTPSConnectionPool):
-    pass
+    ConnectionCls = _WatchedHTTPSConnection
 
 
 _POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}

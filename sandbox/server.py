@@ -2,8 +2,10 @@
 
 Routes are regular expressions per method; handlers take a :class:`SandboxRequest` and return a
 :class:`SandboxResponse`. A :class:`FaultInjector` can make the next matching requests fail
-(429 with Retry-After, 5xx, slow, malformed body, dropped connection) so that connectors can be
-tested against the failures real services produce. Every sandbox exposes
+(429 with Retry-After, 5xx, slow, malformed body, dropped connection) or answer like a hostile
+server (a body padded past ``size`` bytes with no length, a body trickled byte by byte, text in
+the body rewritten, e.g. a number into ``NaN``) so that connectors can be tested against the
+failures real services produce. Every sandbox exposes
 ``POST /sandbox/faults`` and ``DELETE /sandbox/faults`` for out-of-process control.
 
 The server speaks HTTP/1.1 with keep-alive and Content-Length, runs each connection in a daemon
@@ -22,7 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-FAULT_KINDS = frozenset({"429", "503", "500", "slow", "malformed", "disconnect"})
+FAULT_KINDS = frozenset({"429", "503", "500", "slow", "malformed", "disconnect", "oversize", "trickle", "rewrite"})
+TRICKLE_BYTES = 64  # a trickle sends this many bytes one at a time, then the rest: every fault ends
 
 
 @dataclass
@@ -86,6 +89,9 @@ class Fault:
     count: int = 1
     retry_after: float | None = None
     delay: float | None = None
+    size: int | None = None
+    find: str | None = None
+    replace: str | None = None
 
 
 class FaultInjector:
@@ -103,13 +109,24 @@ class FaultInjector:
         count: int = 1,
         retry_after: float | None = None,
         delay: float | None = None,
+        size: int | None = None,
+        find: str | None = None,
+        replace: str | None = None,
     ) -> None:
-        """Make the next ``count`` requests matching ``path_regex`` fail with ``kind``."""
+        """Make the next ``count`` requests matching ``path_regex`` fail with ``kind``.
+
+        ``oversize`` pads the body with spaces to ``size`` bytes, sent without Content-Length;
+        ``trickle`` sends the first bytes of the body one every ``delay`` seconds; ``rewrite``
+        replaces ``find`` with ``replace`` in the body.
+        """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(sorted(FAULT_KINDS))}")
+        if kind == "rewrite" and not find:
+            raise ValueError("a rewrite fault needs the text to find")
         re.compile(path_regex)
         with self._lock:
-            self._faults.append(Fault(kind, path_regex, int(count), retry_after, delay))
+            self._faults.append(Fault(kind, path_regex, int(count), retry_after, delay,
+                                      int(size) if size is not None else None, find, replace))
 
     def clear(self) -> None:
         """Drop every queued fault."""
@@ -230,7 +247,7 @@ class SandboxServer:
             spec = request.json() or {}
             self.faults.add(
                 str(spec["kind"]), spec.get("path", ".*"), int(spec.get("count", 1)),
-                spec.get("retry_after"), spec.get("delay"),
+                spec.get("retry_after"), spec.get("delay"), spec.get("size"), spec.get("find"), spec.get("replace"),
             )
         except (ValueError, KeyError, TypeError, re.error) as exc:
             return SandboxResponse(400, {"error": f"bad fault spec: {exc}"})
@@ -291,6 +308,11 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
             if fault is not None and fault.kind == "malformed":
                 data = data[: max(1, len(data) // 2)] or b"{"
                 headers["Content-Type"] = "application/json"
+            if fault is not None and fault.kind == "rewrite":
+                data = data.replace(str(fault.find).encode("utf-8"), str(fault.replace or "").encode("utf-8"))
+            if fault is not None and fault.kind in {"oversize", "trickle"}:
+                self._stream(response.status, headers, data, fault)
+                return
             self.send_response(response.status)
             for name, value in headers.items():
                 self.send_header(name, value)
@@ -300,6 +322,32 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
             if self.command != "HEAD":
                 self._headers_buffer.append(data)
             self.flush_headers()
+
+        def _stream(self, status: int, headers: dict[str, str], data: bytes, fault: Fault) -> None:
+            """Send a hostile body: padded with no length (oversize) or byte by byte (trickle)."""
+            self.close_connection = True
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            if fault.kind == "trickle":
+                self.send_header("Content-Length", str(len(data)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            try:
+                if fault.kind == "trickle":
+                    for position in range(min(TRICKLE_BYTES, len(data))):
+                        self.wfile.write(data[position:position + 1])
+                        self.wfile.flush()
+                        time.sleep(fault.delay if fault.delay is not None else 1.0)
+                    self.wfile.write(data[TRICKLE_BYTES:])
+                    return
+                self.wfile.write(data)
+                padding, chunk = max(0, (fault.size or 0) - len(data)), b" " * 65536
+                while padding > 0:  # streamed: the sandbox never holds the padded body
+                    self.wfile.write(chunk[:padding])
+                    padding -= len(chunk)
+            except OSError:
+                pass  # the client hung up: that is what a bounded client does
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle  # noqa: N815
 

@@ -12,7 +12,9 @@ bodies, ``POST /odata/v2/upsert`` answering 200 with a status per record, Basic 
 ``rate_limit`` (requests per second, token bucket) answers 429 with ``Retry-After`` beyond it.
 In-process API for tests, benchmarks and the demo: :meth:`add_applications`,
 :meth:`set_application_status`, :meth:`hire`, :meth:`update`, :meth:`delete`, :meth:`get`, :meth:`records`,
-``upsert_log``, ``request_log`` and ``faults`` (see :mod:`sandbox.server`).
+``upsert_log``, ``request_log`` and ``faults`` (see :mod:`sandbox.server`). ``next_link``, when set,
+rewrites every ``__next`` link the sandbox sends, so tests can play a hostile server whose links
+point to themselves, cycle, or lead to another origin.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import secrets
 import threading
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -359,6 +362,7 @@ class SuccessFactorsSandbox(SandboxServer):
         self.users = dict(users or DEFAULT_USERS)
         self.clients = dict(clients or DEFAULT_CLIENTS)
         self.upsert_log: list[dict[str, Any]] = []
+        self.next_link: Callable[[str], str] | None = None
         self._rng = random.Random(seed + 1)  # noqa: S311 - test data
         self._lock = threading.RLock()
         self._tokens: dict[str, float] = {}
@@ -623,6 +627,8 @@ class SuccessFactorsSandbox(SandboxServer):
                       if k not in ("$skiptoken", "$inlinecount", "$skip")]
             params.append(("$skiptoken", f"{snapshot_id}-{start + size}"))
             body["__next"] = f"{base}/{model.name}?{urlencode(params, safe='$,')}"
+            if self.next_link is not None:
+                body["__next"] = self.next_link(body["__next"])
         return SandboxResponse(200, {"d": body})
 
     def _matching_keys(self, model: EntityModel, request: SandboxRequest) -> list[Any]:

@@ -14,6 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests stay fast on a loaded machine: modest example counts, a generous deadline.
+# HYPOTHESIS_PROFILE=thorough runs many more examples.
+settings.register_profile("hrbridge", max_examples=60, deadline=2000, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=2000, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "hrbridge"))
 
 REPO = Path(__file__).resolve().parent.parent
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="hrbridge-test-"))

@@ -97,6 +97,25 @@ def test_clean_record_names_the_bad_field() -> None:
         clean_record(raw_application(candidateId="not-a-number"), APPLICATION_TYPES)
 
 
+@pytest.mark.parametrize(("value", "edm_type", "message"), [
+    ("NaN", "Edm.Decimal", "not a finite Edm.Decimal"),
+    ("Infinity", "Edm.Double", "not a finite"),
+    ("1e999", "Edm.Decimal", "not a finite"),
+    ("9" * 5000, "Edm.Int64", "5000 characters"),
+    ("9" * 5000, "Edm.Decimal", "5000 characters"),
+    ("9223372036854775808", "Edm.Int64", "out of the range of Edm.Int64"),
+    (2 ** 31, "Edm.Int32", "out of the range of Edm.Int32"),
+])
+def test_values_outside_their_edm_type_are_refused(value: object, edm_type: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        coerce_value(value, edm_type)
+
+
+def test_expanded_results_that_are_not_objects_name_the_property() -> None:
+    with pytest.raises(ValueError, match="expanded 'jobAppStatus' item 1 is not an object"):
+        clean_record(raw_application(jobAppStatus={"results": [{"a": 1}, "oops"]}), APPLICATION_TYPES)
+
+
 def test_results_of_rejects_pages_without_d_results() -> None:
     assert results_of({"d": {"results": [{"a": 1}]}}, "X") == [{"a": 1}]
     with pytest.raises(MalformedResponseError, match="X: record 1 is not an object: 'text'"):
