@@ -1,9 +1,7 @@
 """The one HTTP client every REST/OData connector uses: retries, rate limit, auth, pagination, bounds.
 
-Retry rules: 429 and 5xx (and connection resets) are retried with exponential back-off; a
-``Retry-After`` header is honoured but capped at ``RetryPolicy.max_retry_after`` seconds, and the
-whole request gives up after ``max_attempts`` or when ``total_budget`` seconds of waiting are spent,
-so a sync never loops for hours.
+Retries and pacing (:mod:`connectors.retry`): 429, 5xx and connection resets are retried with
+capped ``Retry-After`` within an attempt and waiting budget; a token bucket keeps the request rate.
 
 Every connector inherits the same defences here, not per connector:
 
@@ -16,15 +14,13 @@ Every connector inherits the same defences here, not per connector:
 * error messages are redacted (:func:`connectors.redaction.redact`).
 
 Auth strategies (:mod:`connectors.auth`) and paginators (:mod:`connectors.paginators`) are small
-objects a connector declares; they are re-exported here.
+objects a connector declares; they, the retry policy and the bounds are re-exported here.
 """
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -55,6 +51,7 @@ from connectors.paginators import (
     value_at,
 )
 from connectors.redaction import remember_secret
+from connectors.retry import RETRYABLE_STATUS, RateLimiter, RetryPolicy, parse_retry_after
 
 __all__ = [
     "Auth", "BasicAuth", "BearerTokenAuth", "CursorParamPaginator", "HttpClient", "HttpStats",
@@ -64,70 +61,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to retry: attempts, back-off, the Retry-After cap and a total waiting budget."""
-
-    max_attempts: int = 6
-    backoff_base: float = 0.5
-    backoff_max: float = 30.0
-    max_retry_after: float = 60.0
-    total_budget: float = 300.0
-
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds to wait before retry number ``attempt`` (1-based)."""
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_retry_after)
-        backoff = min(self.backoff_base * 2 ** (attempt - 1), self.backoff_max)
-        return backoff * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not crypto
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Read a Retry-After header given as seconds or as an HTTP date; None when absent/invalid."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - time.time(), 0.0)
-
-
-class RateLimiter:
-    """Token bucket shared by threads: at most ``rate`` requests per second, bursts of ``burst``."""
-
-    def __init__(self, rate: float, burst: int | None = None) -> None:
-        if rate <= 0:
-            raise ValueError("rate limit must be positive")
-        self.rate = rate
-        self.capacity = float(burst or max(1, int(rate)))
-        self._tokens = self.capacity
-        self._stamp = time.monotonic()
-        self._lock = threading.Lock()
-
-    def try_acquire(self) -> float | None:
-        """Take one request if the budget allows (None); otherwise return the seconds to wait."""
-        with self._lock:
-            now = time.monotonic()
-            self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
-            self._stamp = now
-            if self._tokens >= 1:
-                self._tokens -= 1
-                return None
-            return (1 - self._tokens) / self.rate
-
-    def acquire(self) -> None:
-        """Block until one request may be sent."""
-        while (wait := self.try_acquire()) is not None:
-            time.sleep(wait)
 
 
 @dataclass
@@ -222,6 +155,13 @@ class HttpClient:
         self._clock = clock
         self.session = transport.session(pool_size)
         self._anonymous: requests.Session | None = None
+
+    def new_run(self) -> None:
+        """Start a new run on this client: the run's clock, pages and records start from zero.
+
+        A client normally lives for one run (a command, a task); call this to reuse it.
+        """
+        self.run = RunBudget()
 
     @property
     def timeout(self) -> float:

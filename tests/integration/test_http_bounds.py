@@ -95,7 +95,9 @@ def test_the_run_budget_counts_across_requests() -> None:
         clock.now += 61
         with pytest.raises(LimitExceeded, match="run has used its time budget, run_budget=60"):
             http.get_json("/x")
-    assert len(server.seen) == 1
+        assert len(server.seen) == 1
+        http.new_run()
+        assert http.get_json("/x") == {"ok": 1}
 
 
 # --- size --------------------------------------------------------------------------------------
