@@ -34,6 +34,7 @@ from connectors import bounded_json, transport
 from connectors.auth import Auth, BasicAuth, BearerTokenAuth, NoAuth
 from connectors.errors import (
     AuthenticationError,
+    CrossOriginError,
     HttpStatusError,
     LimitExceeded,
     MalformedResponseError,
@@ -237,6 +238,9 @@ class HttpClient:
         """One attempt: send, follow redirects by the origin policy, read the body within bounds."""
         for _hop in range(self.limits.max_redirects + 1):
             credentials = self.origin_policy.credentials_for(url, self.origin)
+            if not credentials and (json is not None or data is not None):
+                raise CrossOriginError(f"refused to send a request body to {origin_of(url)}, outside the configured "
+                                       f"origin {self.origin}: a body may hold credentials or personal data")
             session = self.session if credentials else self._anonymous_session()
             sent_headers = self._headers_for(credentials, headers)  # may fetch a token: before the deadline
             request = {"method": method, "url": url, "params": params, "json": json, "data": data,

@@ -88,6 +88,15 @@ def test_a_redirect_off_the_origin_is_refused_or_followed_anonymously(servers) -
     assert foreign.seen[0].authorization is None and "X-API-Key" not in foreign.seen[0].headers
 
 
+def test_a_request_body_never_follows_a_redirect_off_the_origin(servers) -> None:
+    home, foreign = servers
+    home.route("/token", Reply(307, b"", {"Location": f"{foreign.url}/oauth/token"}))
+    with pytest.raises(CrossOriginError, match="refused to send a request body"):
+        client(home, origin_policy=OriginPolicy("anonymous")).request(
+            "POST", "/token", data={"assertion": "PHNhbWw+", "private_key": "KEY-1234"})
+    assert foreign.seen == []
+
+
 def test_a_redirect_within_the_origin_keeps_credentials_and_loops_are_bounded(servers) -> None:
     home, _ = servers
     home.route("/old", Reply(301, b"", {"Location": "/new"}))
