@@ -17,6 +17,7 @@ from typing import Any
 
 from connectors.http import Limits, OriginPolicy, RetryPolicy
 from connectors.interview import InterviewPlatform, build_platform
+from connectors.origin import origin_of
 from connectors.successfactors import SuccessFactorsConnector
 from hrbridge.settings import ConfigError
 
@@ -68,6 +69,11 @@ def _require(env: Mapping[str, str], names: tuple[str, ...], what: str) -> list[
         raise MissingCredentialsError(
             f"cannot connect to {what}: set {', '.join(missing)} (or the Airflow Connection when running in Airflow)"
         )
+    url_name = names[0]
+    try:
+        origin_of(env[url_name])
+    except ValueError:
+        raise MissingCredentialsError(f"{url_name} must be an absolute http(s) URL, e.g. https://host") from None
     return [env[name] for name in names]
 
 

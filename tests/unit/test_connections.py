@@ -45,3 +45,8 @@ def test_connection_extras_override_the_environment(monkeypatch: pytest.MonkeyPa
     connector = SuccessFactorsHook().get_conn()
     assert (connector.client.limits.max_pages, connector.client.limits.max_depth) == (3, 16)
     assert connector.client.origin_policy.trusted_origins == ("https://login.example.com:443",)
+
+
+def test_a_url_without_scheme_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match="HRBRIDGE_SF_URL must be an absolute http"):
+        successfactors_from_env({**SF, "HRBRIDGE_SF_URL": "api4.successfactors.com"})
