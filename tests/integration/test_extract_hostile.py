@@ -68,6 +68,7 @@ def test_a_failed_extract_leaves_the_previous_good_output_untouched(
 def test_a_password_inside_url_is_used_but_never_printed(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HRBRIDGE_SF_PASSWORD")
+    monkeypatch.delenv("HRBRIDGE_SF_COMPANY_ID", raising=False)
     with LoopbackServer() as server:
         url = server.url.replace("http://", f"http://sfadmin:{PASSWORD}@")
         assert main(["extract", "--type", "successfactors", "--url", url, "--stream", "Candidate",
