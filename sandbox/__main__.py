@@ -82,6 +82,13 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
     except ValueError:
         pass
+    stopped = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        # Installed before anything is printed, so a signal sent as soon as the URLs appear is never
+        # lost. SIGINT too, explicitly: a process started in the background (or by a parent that
+        # ignores Ctrl-C) inherits an ignored SIGINT, and would otherwise never stop on Ctrl-C.
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, lambda *_: stopped.set())
     try:
         servers = start_sandboxes(args)
     except (OSError, ValueError) as exc:
@@ -89,12 +96,6 @@ def run(args: argparse.Namespace) -> int:
         return 2 if isinstance(exc, ValueError) else 1
     print(describe(servers))
     print("Press Ctrl-C to stop.", flush=True)
-    stopped = threading.Event()
-    if threading.current_thread() is threading.main_thread():
-        # SIGINT too, explicitly: a process started in the background (or by a parent that ignores
-        # Ctrl-C) inherits an ignored SIGINT, and would otherwise never stop on Ctrl-C.
-        for number in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(number, lambda *_: stopped.set())
     try:
         while not stopped.wait(0.5):
             pass
