@@ -194,7 +194,8 @@ class _Loader:
 
     def policy(self, data: Any) -> Policy:
         data = self.mapping(data, "document")
-        unknown = set(data) - {"version", "actions", "postgres", "tables", "resources", "roles"}
+        # "airflow" maps Airflow users/roles to these roles; the browser pages read it.
+        unknown = set(data) - {"version", "actions", "postgres", "tables", "resources", "roles", "airflow"}
         if unknown:
             raise self.fail("document", f"unknown keys {sorted(unknown)}")
         actions = frozenset(self.names(data.get("actions"), "actions"))

@@ -42,7 +42,10 @@ def test_check_json(capsys) -> None:
 def test_roles_json_lists_grants(capsys) -> None:
     assert main(["access", "roles", "--json"]) == 0
     matrix = json.loads(capsys.readouterr().out)
-    assert matrix["auditor"]["grants"] == {"deletion_log": ["read"]}
+    assert matrix["auditor"]["grants"] == {
+        "audit.export": ["read"], "audit.verify": ["run"], "deletion_log": ["read"], "retention.holds": ["read"],
+        "retention.requests": ["read"],
+    }
 
 
 def test_sql_prints_roles_views_and_rls(capsys) -> None:

@@ -19,20 +19,38 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "candidate.basic": {"read", "write"},
         "candidate.contact": {"read", "write"},
         "interview.scores": {"read", "write"},
+        "application.status": {"read"},
+        "archive.portrait": {"read"},
+        "validation.run": {"read"},
+        "validation.quarantine": {"read", "run"},
+        "migration.report": {"read"},
+        "migration.quarantine": {"read"},
+        "migration.values": {"read"},
     },
     "hiring_manager": {
         "candidate.basic": {"read"},
         "interview.scores": {"read"},
         "interview.video": {"read"},
         "interview.transcript": {"read"},
+        "application.status": {"read"},
+        "archive.portrait": {"read"},
     },
-    "admin": {"pipeline.config": {"read", "write"}, "pipeline.run": {"read", "run"}},
-    "auditor": {"deletion_log": {"read"}},
+    "admin": {
+        "pipeline.config": {"read", "write"}, "pipeline.run": {"read", "run"}, "validation.run": {"read"},
+        "migration.report": {"read"}, "migration.quarantine": {"read"},
+    },
+    "auditor": {
+        "deletion_log": {"read"}, "audit.verify": {"run"}, "audit.export": {"read"}, "retention.holds": {"read"},
+        "retention.requests": {"read"},
+    },
     "candidate": {"deletion_request.own": {"read", "request"}},
 }
 RESOURCES = [
     "candidate.basic", "candidate.contact", "candidate.id_number", "interview.scores", "interview.video",
     "interview.transcript", "pipeline.config", "pipeline.run", "deletion_log", "deletion_request.own",
+    "application.status", "archive.portrait", "validation.run", "validation.quarantine", "migration.report",
+    "migration.quarantine", "migration.values", "audit.verify", "audit.export", "retention.holds",
+    "retention.requests",
 ]
 ACTIONS = ["read", "write", "delete", "request", "run"]
 OWN = "cand-7"
