@@ -62,7 +62,7 @@ def create_app(resolve_user: Callable[[Request], Awaitable[Any]] | None = None) 
             response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax", path="/")
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Referrer-Policy", "same-origin")  # "no-referrer" makes form POSTs say Origin: null
         if not request.url.path.startswith(f"{request.scope.get('root_path', '')}/static"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response

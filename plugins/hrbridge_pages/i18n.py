@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -64,6 +65,7 @@ def zone(name: str | None) -> tzinfo:
     """The named IANA time zone, UTC when missing or unknown."""
     if not name or len(name) > 64:
         return UTC
+    name = unquote(name)
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

@@ -254,10 +254,24 @@ async def export(request: Request, fmt: str, viewer: Viewer = Depends(requires("
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
-def mask_subject(subject_id: str | None) -> str:
-    """A legal hold's subject shown without revealing it: first and last two characters."""
-    text = str(subject_id or "")
-    return text if len(text) <= 4 else f"{text[:2]}…{text[-2:]}"
+def pseudonymiser() -> Any:
+    """The deletion log's pseudonymise function when this install's pepper exists (never created here)."""
+    from governance.audit import AuditKeys
+    from governance.audit.keys import PEPPER_ENV, PEPPER_FILE, SIGNING_KEY_FILE
+    from hrbridge.pipelines.retention import key_dir
+
+    folder = key_dir(state.settings())
+    if (folder / SIGNING_KEY_FILE).exists() and (os.environ.get(PEPPER_ENV) or (folder / PEPPER_FILE).exists()):
+        return AuditKeys.load_or_create(folder).pseudonymise
+    return None
+
+
+def mask_subject(subject_id: str | None, pseudonymise: Any = None) -> str:
+    """A legal hold's subject as the log shows people: its pseudonym's first characters, else only
+    the last two characters of the id."""
+    if pseudonymise is not None and subject_id is not None:
+        return short(pseudonymise(subject_id))
+    return "…" + str(subject_id or "")[-2:]
 
 
 def holds() -> list[dict[str, Any]]:
@@ -266,8 +280,9 @@ def holds() -> list[dict[str, Any]]:
         return []
     with state.hub().connect() as conn:
         rows = [dict(r) for r in conn.execute(sa.select(legal_holds).order_by(legal_holds.c.placed_at.desc())).mappings()]
+    pseudonymise = pseudonymiser()
     for hold in rows:
-        hold["subject"] = mask_subject(hold.pop("subject_id"))
+        hold["subject"] = mask_subject(hold.pop("subject_id"), pseudonymise)
     return rows
 
 

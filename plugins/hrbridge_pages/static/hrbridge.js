@@ -4,8 +4,8 @@
   "use strict";
   var zone = "";
   try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
-  if (zone && document.body && document.body.dataset.tz !== zone) {
-    document.cookie = "hrb_tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
+  if (zone && /^[A-Za-z0-9_+\-\/]+$/.test(zone) && document.body && document.body.dataset.tz !== zone) {
+    document.cookie = "hrb_tz=" + zone + "; path=/; max-age=31536000; samesite=lax";
     var key = "hrb_tz_reloaded";
     if (!sessionStorage.getItem(key)) { sessionStorage.setItem(key, "1"); location.reload(); }
   }
