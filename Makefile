@@ -11,7 +11,7 @@ export PYTHONDONTWRITEBYTECODE :=
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export HRBRIDGE_HOME
 
-.PHONY: install demo test lint lock bench clean
+.PHONY: install demo test lint lock bench clean browser
 
 install: $(STAMP)
 
@@ -28,6 +28,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# Headless Chromium (Debian's package) and a CJK font for the browser tests; Playwright drives this
+# executable, its own browser download is never used.
+browser:
+	@test -x /usr/bin/chromium && fc-list 2>/dev/null | grep -qi wenquanyi || \
+	    (apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -184,6 +184,11 @@ STEPS += [
 ]
 
 
+from hrbridge.demo_serve import STEPS as PAGES_STEPS  # noqa: E402 - the pages' steps follow the loop's
+
+STEPS += PAGES_STEPS
+
+
 def demo_settings(base: Settings | None = None) -> Settings:
     """Point hub, archive and reports at a fresh ``HRBRIDGE_HOME/demo/<run>`` and Airflow at the home's.
 
@@ -208,8 +213,10 @@ def demo_settings(base: Settings | None = None) -> Settings:
     return load_settings().ensure_dirs()
 
 
-def run_demo(steps: Sequence[DemoStep] | None = None, out: TextIO | None = None) -> DemoContext:
-    """Run every step in order, printing one line per step, then stop the sandboxes."""
+def run_demo(steps: Sequence[DemoStep] | None = None, out: TextIO | None = None,
+             stop_sandboxes: bool = True) -> DemoContext:
+    """Run every step in order, printing one line per step, then stop the sandboxes (unless the
+    caller keeps them for the pages, where clips play from the interview sandbox)."""
     import sys
 
     out = out or sys.stdout
@@ -226,9 +233,13 @@ def run_demo(steps: Sequence[DemoStep] | None = None, out: TextIO | None = None)
             details = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
             print(f" done in {time.perf_counter() - started:.1f}s" + (f": {details}" if details else ""),
                   file=out, flush=True)
+    except BaseException:
+        stop_sandboxes = True
+        raise
     finally:
-        for server in ctx.sandboxes.values():
-            server.stop()
+        if stop_sandboxes:
+            for server in ctx.sandboxes.values():
+                server.stop()
     return ctx
 
 

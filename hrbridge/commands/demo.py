@@ -13,6 +13,8 @@ def register(subparsers: Any) -> None:
         description="Starts the SuccessFactors and interview sandboxes on loopback, prepares Airflow "
                     "under HRBRIDGE_HOME, runs the DAGs and prints what happened and where the artefacts are.",
     )
+    parser.add_argument("--no-serve", action="store_true",
+                        help="end after the summary instead of serving the pages until Ctrl-C (for scripts)")
     parser.set_defaults(func=run)
 
 
@@ -28,11 +30,22 @@ def run(args: argparse.Namespace) -> int:
     os.umask(0o077)
 
     from hrbridge.demo import format_summary, run_demo
+    from hrbridge.demo_serve import serve
 
+    serving = not getattr(args, "no_serve", False)
     try:
-        ctx = run_demo()
+        ctx = run_demo(stop_sandboxes=not serving)
     except Exception as exc:  # noqa: BLE001 - report any step failure with where to look
         print(f"\nhrbridge demo failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     print(format_summary(ctx))
-    return 0
+    if not serving:
+        return 0
+    try:
+        return serve(ctx)
+    except RuntimeError as exc:
+        print(f"\nhrbridge demo could not serve the pages: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        for server in ctx.sandboxes.values():
+            server.stop()
