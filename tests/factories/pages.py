@@ -155,7 +155,8 @@ def seed_migration(tmp: Path, archive_url: str, facts: PageFacts) -> None:
     from tests.factories.legacy import legacy_rows, write_csv
 
     frame = legacy_rows(6)
-    frame.iloc[2, 2] = "12345"  # not an id number: this row is held back
+    frame.iloc[2, 2] = "12345"  # not an id number (a personal column: its value is sealed in the log)
+    frame.iloc[4, 7] = "not a date"  # hire date: held back, value readable by HR
     source = tmp / "legacy.csv"
     write_csv(frame, str(source))
     outcome = migrate(MigrationOptions(source=str(source), target=archive_url, run_id="mig-demo",

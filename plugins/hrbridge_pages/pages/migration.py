@@ -75,7 +75,15 @@ def quarantine_rows(run_id: str, with_values: bool, limit: int = ROWS_SHOWN) -> 
     columns = [q.c.batch_no, q.c.source_row, q.c.column_name, q.c.rule, q.c.reason] + ([q.c.value] if with_values else [])
     query = sa.select(*columns).where(q.c.run_id == run_id).order_by(q.c.source_row, q.c.column_name).limit(limit)
     with state.archive().connect() as conn:
-        return [dict(r) for r in conn.execute(query).mappings()]
+        rows = [dict(r) for r in conn.execute(query).mappings()]
+    if with_values:
+        from governance.crypto.envelope import is_token
+
+        for row in rows:  # personal values are sealed on load: never show a token, say it is sealed
+            row["sealed"] = is_token(row.get("value"))
+            if row["sealed"]:
+                row["value"] = None
+    return rows
 
 
 def run_summary(run_id: str) -> dict[str, Any]:
@@ -149,7 +157,9 @@ async def quarantine_download(request: Request, run_id: str, fmt: str,
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow([title for _, title in headers])
-        writer.writerows([[row.get(key, "") for key, _ in headers] for row in rows])
+        sealed = t("migration.sealed_value")
+        writer.writerows([[sealed if key == "value" and row.get("sealed") else row.get(key, "") for key, _ in headers]
+                          for row in rows])
         return Response(("\ufeff" + buffer.getvalue()).encode("utf-8"), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
     from openpyxl import Workbook
@@ -161,7 +171,8 @@ async def quarantine_download(request: Request, run_id: str, fmt: str,
     for row in rows:
         cells = []
         for key, _ in headers:
-            cell = WriteOnlyCell(sheet, value=row.get(key))
+            value = t("migration.sealed_value") if key == "value" and row.get("sealed") else row.get(key)
+            cell = WriteOnlyCell(sheet, value=value)
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # text stays text: a value starting with "=" is never a formula
             cells.append(cell)
