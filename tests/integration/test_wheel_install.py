@@ -56,8 +56,13 @@ def test_wheel_runs_the_demo_without_a_source_tree(tmp_path: Path) -> None:
                   "print(PACKAGE_CONFIGS, dags_folder(), environment('hub').script_location, sep='\\n')"],
                  cwd=elsewhere, env=user).stdout.split()
     assert len(where) == 3 and all(path.startswith(str(venv)) for path in where)
+    pages = Path(_run([python, "-c", "import plugins.hrbridge_pages as p; print(p.__path__[0])"],
+                      cwd=elsewhere, env=user).stdout.strip())
+    assert pages.is_relative_to(venv)
+    for name in ("templates/base.html", "static/hrbridge.css", "static/hrbridge.js", "messages.yaml"):
+        assert (pages / name).is_file(), name  # the pages' templates, assets and catalogue ship in the wheel
 
-    demo = _run([venv / "bin" / "hrbridge", "demo"], cwd=elsewhere, env=user, timeout=900,
+    demo = _run([venv / "bin" / "hrbridge", "demo", "--no-serve"], cwd=elsewhere, env=user, timeout=900,
                 preexec_fn=lambda: os.umask(0))  # a permissive umask: the demo's state is owner-only anyway
     assert "archive_sync DAG ... done" in demo.stdout and "validation report" in demo.stdout
     assert "scores written back" in demo.stdout
