@@ -2,7 +2,10 @@
 
 Every 10 minutes. Tasks pass counts through XCom; data lives in the hub. Logic lives in
 ``hrbridge.pipelines.candidate_sync``; connectors come from the Airflow Connections
-``hrbridge_successfactors`` / ``hrbridge_interview`` (or HRBRIDGE_* env for local runs).
+``hrbridge_successfactors`` / ``hrbridge_interview`` (or HRBRIDGE_* env for local runs). Tasks
+calling a system run in its pool (shared rate limit across DAGs); ``summary`` records the run and
+then fails it when too many invitations, write-backs or applications failed
+(failure_thresholds in configs/operations.yaml). Errors a retry cannot fix are not retried.
 """
 
 from __future__ import annotations
@@ -12,6 +15,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import dag, get_current_context, task
+
+from hrbridge.operations.config import INTERVIEW_POOL, SUCCESSFACTORS_POOL
+from hrbridge.operations.defaults import task_defaults
+from hrbridge.operations.errors import fail_fast
 
 
 def _run_id() -> str:
@@ -28,10 +35,6 @@ def record_failure(context: Any) -> None:
     mark_failed(hub_engine(), f"cs-{context['run_id']}"[:64], f"{task} failed: {type(error).__name__}: {error}")
 
 
-DEFAULT_ARGS = {"owner": "hrbridge", "retries": 1, "retry_delay": timedelta(minutes=1),
-                "on_failure_callback": record_failure}
-
-
 def _setup() -> tuple[Any, Any]:
     from hrbridge.pipelines.candidate_sync import load_sync_config
     from hrbridge.store import hub_engine
@@ -45,12 +48,13 @@ def _setup() -> tuple[Any, Any]:
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    default_args=task_defaults(retry_delay=timedelta(minutes=1), on_failure=[record_failure]),
     tags=["hrbridge", "recruiting", "successfactors", "interview"],
     doc_md=__doc__,
 )
 def candidate_sync() -> None:
-    @task
+    @task(pool=SUCCESSFACTORS_POOL)
+    @fail_fast
     def extract_and_load() -> dict[str, Any]:
         from hrbridge.pipelines import candidate_sync as pipeline
         from plugins.hrbridge_provider import successfactors
@@ -61,7 +65,8 @@ def candidate_sync() -> None:
         streams = pipeline.extract_and_load(sf, engine, config, run_id=_run_id())
         return {name: asdict(counts) for name, counts in streams.items()}
 
-    @task
+    @task(pool=INTERVIEW_POOL)
+    @fail_fast
     def invite(loaded: dict[str, Any]) -> dict[str, int]:
         from hrbridge.pipelines import candidate_sync as pipeline
         from plugins.hrbridge_provider import interview_platform
@@ -72,7 +77,8 @@ def candidate_sync() -> None:
                                            run_id=_run_id())
         return {**planned, **posted}
 
-    @task
+    @task(pool=SUCCESSFACTORS_POOL)
+    @fail_fast
     def write_back(invited: dict[str, int]) -> dict[str, int]:
         from hrbridge.pipelines import candidate_sync as pipeline
         from plugins.hrbridge_provider import successfactors
@@ -82,11 +88,15 @@ def candidate_sync() -> None:
         return pipeline.write_back(sf, engine, config, run_id=_run_id())
 
     @task
+    @fail_fast
     def summary(loaded: dict[str, Any], invited: dict[str, int], written: dict[str, int]) -> dict[str, Any]:
+        from hrbridge.operations.thresholds import enforce
         from hrbridge.pipelines import candidate_sync as pipeline
 
         engine, _ = _setup()
-        return pipeline.record_summary(engine, _run_id(), loaded, {**invited, **written}).to_dict()
+        counts = pipeline.record_summary(engine, _run_id(), loaded, {**invited, **written}).to_dict()
+        enforce("candidate_sync", _run_id(), counts)
+        return counts
 
     loaded = extract_and_load()
     invited = invite(loaded)

@@ -1,10 +1,13 @@
 """interview_results: completed AI-interview results → validated → stored → written back → report.
 
-Every 10 minutes (the signed webhook, ``hrbridge webhook serve``, is the faster path into the same
-inbox). Tasks pass run ids and counts through XCom; data lives in the hub. Logic lives in
-``hrbridge.pipelines.interview_results``; connectors come from the Airflow Connections
-``hrbridge_successfactors`` / ``hrbridge_interview`` (or HRBRIDGE_* env for local runs). The HTML
-report and GX Data Docs are built by the last task, outside the hot path.
+Every 10 minutes, and whenever the webhook receiver queued a verified delivery (asset
+``hrbridge://hub/results_inbox``). Tasks pass run ids and counts through XCom; data lives in the
+hub. Logic lives in ``hrbridge.pipelines.interview_results``; connectors come from the Airflow
+Connections ``hrbridge_successfactors`` / ``hrbridge_interview`` (or HRBRIDGE_* env for local
+runs). ``announce`` emits ``hrbridge://hub/interview_results`` when results were stored (that
+schedules archive_sync); ``check_thresholds`` runs last and fails the run when too many results
+were quarantined or too many write-backs failed (failure_thresholds in configs/operations.yaml).
+The HTML report and GX Data Docs are built outside the hot path.
 """
 
 from __future__ import annotations
@@ -12,9 +15,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import AssetOrTimeSchedule, DeltaTriggerTimetable, dag, get_current_context, task
 
-DEFAULT_ARGS = {"owner": "hrbridge", "retries": 1, "retry_delay": timedelta(minutes=1)}
+from hrbridge.assets import INTERVIEW_RESULTS, RESULTS_INBOX
+from hrbridge.operations.config import INTERVIEW_POOL, SUCCESSFACTORS_POOL
+from hrbridge.operations.defaults import task_defaults
+from hrbridge.operations.errors import fail_fast
 
 
 def _run_id() -> str:
@@ -23,16 +29,17 @@ def _run_id() -> str:
 
 @dag(
     dag_id="interview_results",
-    schedule=timedelta(minutes=10),
+    schedule=AssetOrTimeSchedule(timetable=DeltaTriggerTimetable(timedelta(minutes=10)), assets=RESULTS_INBOX),
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    default_args=task_defaults(retry_delay=timedelta(minutes=1)),
     tags=["hrbridge", "interview", "validation", "successfactors"],
     doc_md=__doc__,
 )
 def interview_results() -> None:
-    @task
+    @task(pool=INTERVIEW_POOL)
+    @fail_fast
     def ingest_and_validate() -> dict[str, Any]:
         from hrbridge.pipelines.interview_results import ingest_results
         from hrbridge.store import hub_engine
@@ -42,7 +49,19 @@ def interview_results() -> None:
         return {"run_id": counts.run_id, "read": counts.read, "stored": counts.stored,
                 "quarantined": counts.quarantined, "duplicates": counts.duplicates, "failures": counts.failures}
 
-    @task
+    @task(outlets=[INTERVIEW_RESULTS])
+    def announce(ingested: dict[str, Any]) -> dict[str, Any]:
+        """Emit the interview_results asset event when results were stored; skipped (no event) otherwise."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        if not ingested["stored"]:
+            raise AirflowSkipException("no results stored: no asset event")
+        get_current_context()["outlet_events"][INTERVIEW_RESULTS].extra = {
+            "validation_run": ingested["run_id"], "stored": ingested["stored"]}
+        return {"stored": ingested["stored"]}
+
+    @task(pool=SUCCESSFACTORS_POOL)
+    @fail_fast
     def write_back(ingested: dict[str, Any]) -> dict[str, int]:
         from hrbridge.pipelines.interview_results import write_back as send
         from hrbridge.store import hub_engine
@@ -51,7 +70,8 @@ def interview_results() -> None:
         counts = send(successfactors(), hub_engine())
         return {"written": counts.written, "failed": counts.failed, "pending": counts.pending}
 
-    @task
+    @task(pool=SUCCESSFACTORS_POOL)
+    @fail_fast
     def sync_status(written: dict[str, int]) -> dict[str, int]:
         from hrbridge.pipelines.interview_results import sync_statuses
         from hrbridge.store import hub_engine
@@ -61,6 +81,7 @@ def interview_results() -> None:
         return {"checked": counts.checked, "written": counts.written, "failed": counts.failed}
 
     @task
+    @fail_fast
     def report(ingested: dict[str, Any]) -> str:
         import logging
 
@@ -71,9 +92,24 @@ def interview_results() -> None:
         logging.getLogger("hrbridge.report").info("validation report: artefact %s", report.page)
         return report.page  # an artefact key: any worker or api-server reads it from the store
 
+    @task
+    @fail_fast
+    def check_thresholds(ingested: dict[str, Any], written: dict[str, int], statuses: dict[str, int],
+                         report_path: str) -> dict[str, int]:
+        """Fail the run when too many results were quarantined or writes failed (after everything was recorded)."""
+        from hrbridge.operations.thresholds import enforce
+
+        counts = {"stored": ingested["stored"], "quarantined": ingested["quarantined"],
+                  "written_back": written["written"], "write_back_failed": written["failed"],
+                  "status_written": statuses["written"], "status_failed": statuses["failed"]}
+        enforce("interview_results", ingested["run_id"], counts)
+        return counts
+
     ingested = ingest_and_validate()
-    sync_status(write_back(ingested))
-    report(ingested)
+    announce(ingested)
+    written = write_back(ingested)
+    statuses = sync_status(written)
+    check_thresholds(ingested, written, statuses, report(ingested))
 
 
 interview_results()

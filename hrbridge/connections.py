@@ -7,6 +7,9 @@ or Airflow Connections ``hrbridge_successfactors`` / ``hrbridge_interview``, rea
 ``plugins/hrbridge_provider`` which call the ``build_*`` functions here. The bounds on what a server
 may send and the origin policy come from the same place (:func:`http_settings`): the Connection
 extras ``limits``, ``foreign_links``, ``trusted_origins``, or ``HRBRIDGE_HTTP_*`` variables.
+SuccessFactors takes Basic auth or the OAuth 2.0 SAML-bearer grant (:data:`SF_AUTH_SCHEMES`);
+:func:`check_successfactors` and :func:`check_interview_platform` make one cheap authenticated
+call (a Connection's "Test").
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from connectors.successfactors import SuccessFactorsConnector
 from hrbridge.settings import ConfigError
 
 SF_ENV = ("HRBRIDGE_SF_URL", "HRBRIDGE_SF_USER", "HRBRIDGE_SF_PASSWORD")
+SF_AUTH_SCHEMES = ("basic", "saml_bearer")
 INTERVIEW_ENV = ("HRBRIDGE_INTERVIEW_URL", "HRBRIDGE_INTERVIEW_API_KEY")
 
 
@@ -43,14 +47,33 @@ def http_settings(extra: Mapping[str, Any] | None = None, env: Mapping[str, str]
 
 def build_successfactors(
     url: str, user: str, password: str, company_id: str | None = None, *,
-    rate_limit: float | None = None, page_size: int = 1000, retry: RetryPolicy | None = None,
-    timeout: float | None = None, limits: Limits | None = None, origin_policy: OriginPolicy | None = None,
+    auth_scheme: str = "basic", client_id: str | None = None, token_url: str | None = None,
+    assertion: str | None = None, rate_limit: float | None = None, page_size: int = 1000,
+    retry: RetryPolicy | None = None, timeout: float | None = None, limits: Limits | None = None,
+    origin_policy: OriginPolicy | None = None,
 ) -> SuccessFactorsConnector:
-    """A SuccessFactors connector with Basic auth ``user@company_id`` (the OData root is added to ``url``)."""
-    return SuccessFactorsConnector.basic(
-        url, user, password, company_id, rate_limit=rate_limit, page_size=page_size, retry=retry, timeout=timeout,
-        limits=limits, origin_policy=origin_policy,
-    )
+    """A SuccessFactors connector (the OData root is added to ``url``).
+
+    ``basic``: Basic auth as ``user@company_id`` with ``password``. ``saml_bearer``: the OAuth 2.0
+    SAML-bearer grant for OAuth client ``client_id`` of ``company_id`` at ``token_url`` (default
+    ``<host>/oauth/token``), with a locally signed base64 ``assertion``, or else ``password`` as
+    the client's private key and ``user`` as the user the token is for (SAP's ``/oauth/idp``).
+    """
+    options: dict[str, Any] = {"rate_limit": rate_limit, "page_size": page_size, "retry": retry, "timeout": timeout,
+                               "limits": limits, "origin_policy": origin_policy}
+    scheme = (auth_scheme or "basic").strip().lower().replace("-", "_")
+    if scheme == "basic":
+        return SuccessFactorsConnector.basic(url, user, password, company_id, **options)
+    if scheme != "saml_bearer":
+        raise ConfigError(f"SuccessFactors auth_scheme {auth_scheme!r} is not supported; use one of {SF_AUTH_SCHEMES}")
+    missing = [name for name, value in (("company_id", company_id), ("client_id", client_id)) if not value]
+    if not assertion and not (password and user):
+        missing.append("assertion, or login + private key (password)")
+    if missing:
+        raise MissingCredentialsError(f"SuccessFactors SAML-bearer auth needs {', '.join(missing)}")
+    return SuccessFactorsConnector.saml_bearer(
+        url, token_url or None, str(company_id), str(client_id), assertion or None,
+        private_key=None if assertion else password, user_id=None if assertion else user, **options)
 
 
 def build_interview_platform(
@@ -61,6 +84,27 @@ def build_interview_platform(
     """The adapter registered for ``kind`` pointed at ``url`` with ``api_key``."""
     return build_platform(kind, base_url=url, api_key=api_key, rate_limit=rate_limit, retry=retry,
                           pool_size=pool_size, timeout=timeout, limits=limits, origin_policy=origin_policy)
+
+
+def check_successfactors(sf: SuccessFactorsConnector) -> str:
+    """One cheap authenticated read (a single requisition key); returns who was accepted where.
+
+    Raises the connector's error (``AuthenticationError`` naming the principal, never the secret).
+    """
+    sf.client.get_json("JobRequisition", params={"$top": "1", "$select": "jobReqId", "$format": "json"})
+    return f"SuccessFactors at {sf.host} accepted {sf.client.principal}"
+
+
+def check_interview_platform(platform: InterviewPlatform) -> str:
+    """One cheap authenticated read (the first page of one result, discarded); returns a short confirmation."""
+    pages = platform.iter_results(after=None, limit=1)
+    try:
+        next(iter(pages), None)
+    finally:
+        close = getattr(pages, "close", None)
+        if close:
+            close()
+    return f"the interview platform accepted the API key ({type(platform).__name__})"
 
 
 def _require(env: Mapping[str, str], names: tuple[str, ...], what: str) -> list[str]:

@@ -139,3 +139,6 @@ def sandbox_env(
     monkeypatch.setenv("HRBRIDGE_INTERVIEW_URL", interview_sandbox.url)
     monkeypatch.setenv("HRBRIDGE_INTERVIEW_API_KEY", "sandbox-interview-key")
     return sf_sandbox, interview_sandbox
+
+
+from tests.factories.receivers import alert_receiver, mail_receiver  # noqa: E402,F401 - shared fixtures

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from connectors.errors import ConnectorError
+from connectors.errors import AuthenticationError, ConnectorError
 from connectors.interview import (
     IdempotencyConflict,
     InterviewPlatform,
@@ -787,6 +787,8 @@ def post_invitations(
             request = InvitationRequest.from_dict({**body, "candidate_email": email})
             invitation = platform.create_invitation(request, row.idempotency_key)
             return row.application_id, invitation, None, None
+        except AuthenticationError:  # the API key itself is refused: every other invitation fails too
+            raise
         except (InvalidInvitation, IdempotencyConflict) as exc:  # the platform said no: counts to the limit
             error = mask_pii(f"{type(exc).__name__}: {exc}")[:1000]
             fields = [str(f.get("field")) for f in getattr(exc, "fields", []) if isinstance(f, Mapping)]
@@ -934,6 +936,8 @@ def write_back(
             result = sf.upsert(config.write_back_entity, records, config.write_back_key)
             ok_keys = {str(key) for key in result.ok}
             errors = {str(key): str(message) for key, message in result.failed}
+        except AuthenticationError:  # refused credentials fail every batch: stop, rows stay posted
+            raise
         except ConnectorError as exc:
             ok_keys, errors = set(), {row.application_id: f"{type(exc).__name__}: {exc}" for row in chunk}
         stamp = now or store.utcnow()

@@ -1,10 +1,15 @@
 """Airflow hooks for SuccessFactors, SAP HCM and the interview platform: credentials only from Connections.
 
 Connection ``hrbridge_successfactors``: host = API server URL (``https://api4.successfactors.com``;
-``/odata/v2`` is added), login = user, password, extra ``{"company_id": "...", "rate_limit": 10}``
-(both Connections also take ``limits``, ``foreign_links`` and ``trusted_origins``: docs/security.md).
+``/odata/v2`` is added), extra ``{"company_id": "...", "rate_limit": 10, "auth_scheme": "basic"}``
+with login = user and password; or ``auth_scheme: saml_bearer`` with extra ``client_id``,
+``token_url`` (optional) and either ``assertion`` (a locally signed, base64 SAML assertion) or
+login = the user the token is for and password = the OAuth client's private key (both Connections
+also take ``limits``, ``foreign_links`` and ``trusted_origins``: docs/security.md).
 Connection ``hrbridge_interview``: host = platform URL, password = API key, extra
-``{"kind": "hrbridge", "rate_limit": 50}``. Both can be given as ``AIRFLOW_CONN_<ID>`` JSON.
+``{"kind": "hrbridge", "rate_limit": 50}``. Both can be given as ``AIRFLOW_CONN_<ID>`` JSON; their
+form fields are declared in :mod:`plugins.hrbridge_provider.provider_info`, and "Test" makes one
+cheap authenticated call (:meth:`test_connection`).
 :func:`successfactors` / :func:`interview_platform` fall back to ``HRBRIDGE_*`` environment
 variables when the Connection is not defined (local demo and tests).
 """
@@ -16,16 +21,20 @@ from typing import Any
 from airflow.sdk.bases.hook import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 
+from connectors.errors import ConnectorError
 from connectors.interview import InterviewPlatform
 from connectors.sap_rfc import RfcParams, SapHcmConnector
 from connectors.successfactors import SuccessFactorsConnector
 from hrbridge.connections import (
     build_interview_platform,
     build_successfactors,
+    check_interview_platform,
+    check_successfactors,
     http_settings,
     interview_platform_from_env,
     successfactors_from_env,
 )
+from hrbridge.settings import ConfigError
 
 
 def _base_url(conn: Any) -> str:
@@ -40,6 +49,14 @@ def _base_url(conn: Any) -> str:
 def _rate(extra: dict[str, Any], override: float | None) -> float | None:
     value = override if override is not None else extra.get("rate_limit")
     return float(value) if value else None
+
+
+def _tested(check: Any) -> tuple[bool, str]:
+    """Run a connection check; (False, the error's own words) when the system or the form says no."""
+    try:
+        return True, check()
+    except (ConnectorError, ConfigError, ValueError) as exc:
+        return False, f"{type(exc).__name__}: {exc}"
 
 
 class SuccessFactorsHook(BaseHook):
@@ -62,9 +79,20 @@ class SuccessFactorsHook(BaseHook):
         conn = self.get_connection(self.sf_conn_id)
         extra = conn.extra_dejson
         return build_successfactors(
-            _base_url(conn), conn.login or "", conn.password or "", extra.get("company_id"),
+            _base_url(conn), conn.login or "", conn.password or "", extra.get("company_id") or None,
+            auth_scheme=extra.get("auth_scheme") or "basic", client_id=extra.get("client_id") or None,
+            token_url=extra.get("token_url") or None, assertion=extra.get("assertion") or None,
             rate_limit=_rate(extra, self.rate_limit), page_size=self.page_size, **http_settings(extra),
         )
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Read one requisition key with the Connection's credentials: (ok, what was accepted or the error)."""
+
+        def check() -> str:
+            with self.get_conn() as sf:
+                return check_successfactors(sf)
+
+        return _tested(check)
 
 
 class InterviewPlatformHook(BaseHook):
@@ -85,9 +113,23 @@ class InterviewPlatformHook(BaseHook):
         conn = self.get_connection(self.interview_conn_id)
         extra = conn.extra_dejson
         return build_interview_platform(
-            _base_url(conn), conn.password or "", kind=extra.get("kind", "hrbridge"),
+            _base_url(conn), conn.password or "", kind=extra.get("kind") or "hrbridge",
             rate_limit=_rate(extra, self.rate_limit), **http_settings(extra),
         )
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Read one result page of size 1 with the Connection's API key: (ok, confirmation or the error)."""
+
+        def check() -> str:
+            platform = self.get_conn()
+            try:
+                return check_interview_platform(platform)
+            finally:
+                close = getattr(platform, "close", None)
+                if close:
+                    close()
+
+        return _tested(check)
 
 
 class SapHcmHook(BaseHook):

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from connectors.errors import ConnectorError
+from connectors.errors import AuthenticationError, ConnectorError
 from connectors.sql import upsert
 from hrbridge.pipelines.interview_results.config import (
     FINAL_STATUSES,
@@ -71,6 +71,8 @@ def write_back(sf: Any, engine: Engine, config: ResultsConfig | None = None) -> 
             outcome = sf.upsert(entity, records, key_field)
             ok = {str(k) for k in getattr(outcome, "ok", []) or []}
             failed = dict(_failed_pairs(outcome))
+        except AuthenticationError:  # refused credentials fail every batch: stop, rows stay pending
+            raise
         except ConnectorError as exc:
             ok, failed = set(), {str(app_id): f"{type(exc).__name__}: {exc}" for app_id, _ in batch}
         with engine.begin() as conn:
@@ -145,6 +147,8 @@ def sync_statuses(sf: Any, platform: Any, engine: Engine, config: ResultsConfig 
         else:
             try:
                 status = platform.get_invitation(invitation_id).status
+            except AuthenticationError:
+                raise
             except ConnectorError as exc:
                 log.warning("status of invitation %s unavailable: %s", invitation_id, exc)
                 continue
@@ -160,6 +164,8 @@ def sync_statuses(sf: Any, platform: Any, engine: Engine, config: ResultsConfig 
         outcome = sf.upsert(entity, records, key_field)
         ok = {str(k) for k in getattr(outcome, "ok", []) or []}
         failed = dict(_failed_pairs(outcome))
+    except AuthenticationError:
+        raise
     except ConnectorError as exc:
         ok, failed = set(), {app: str(exc) for app, _ in changes.values()}
     now = datetime.now(UTC)
