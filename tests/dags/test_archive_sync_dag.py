@@ -15,6 +15,9 @@ def test_dag_shape(dagbag) -> None:
     assert dag.catchup is False and {"hrbridge", "archive"} <= set(dag.tags)
     assert dag.task_ids == ["archive_hires"]
     assert all(t.owner == "hrbridge" and t.retries >= 1 for t in dag.tasks)
+    # daily, and whenever interview_results stored results
+    assert dag.timetable.asset_condition.uri == "hrbridge://hub/interview_results"
+    assert dag.timetable.timetable.expression == "0 0 * * *"
 
 
 @pytest.mark.slow

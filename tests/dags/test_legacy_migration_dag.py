@@ -9,6 +9,8 @@ import pytest
 
 from benchmarks.generate_legacy import generate, write
 from hrbridge.artefacts import artefact_store
+from hrbridge.settings import load_settings
+from tests.factories.dag_runs import state, tasks
 from tests.integration.test_migration import target_count
 
 
@@ -20,6 +22,54 @@ def test_dag_shape(dagbag) -> None:
     assert {"source", "table", "sheet", "mapping", "target", "batch_size", "run_id"} <= set(dag.params.keys())
     assert dag.get_task("migrate_batch").max_active_tis_per_dagrun == 1
     assert all(t.owner == "hrbridge" and t.retries >= 1 for t in dag.tasks)
+
+
+def test_the_trigger_form_declares_source_required_and_the_rest_optional(dagbag) -> None:
+    dag = dagbag.dags["legacy_migration"]
+    schema = {name: dag.params.get_param(name).schema for name in dag.params}
+    assert schema["source"] == {"type": "string", "minLength": 1}
+    assert not dag.params.get_param("source").has_value  # nothing to pre-fill: the form asks for it
+    optional = ("table", "sheet", "encoding", "target", "run_id", "report_dir", "spill_dir")
+    assert all(schema[name]["type"] == ["null", "string"] for name in optional)
+    assert all(dag.params.get_param(name).value is None for name in optional)
+    assert schema["batch_size"] == {"type": "integer", "minimum": 1, "maximum": 100_000}
+
+
+@pytest.mark.dagrun
+@pytest.mark.slow
+def test_a_run_with_only_source_filled_in_migrates(dagbag, hrbridge_home: Path, tmp_path: Path) -> None:
+    dag = dagbag.dags["legacy_migration"]
+    frame, injected = generate(150, seed=5)
+    form = {name: dag.params.get_param(name).value for name in dag.params if name != "source"}
+    form["source"] = str(write(frame, tmp_path / "legacy.csv"))  # what the form sends with one field filled
+
+    run = dag.test(run_conf=form)
+
+    assert state(run) == "success"
+    assert target_count(load_settings().archive_url) == injected.expected_clean_rows
+
+
+@pytest.mark.parametrize("conf, message", [
+    ({}, "param source: No value passed"),
+    ({"source": ""}, "should be non-empty"),
+    ({"source": "/data/x.csv", "batch_size": 0}, "0 is less than the minimum of 1"),
+    ({"source": "/data/x.csv", "batch_size": "many"}, "'many' is not of type 'integer'"),
+    ({"source": "/data/x.csv", "table": 5}, "5 is not of type 'null', 'string'"),
+])
+def test_bad_params_are_refused_when_the_run_is_triggered(dagbag, conf, message) -> None:
+    from airflow.sdk.exceptions import ParamValidationError
+
+    with pytest.raises(ParamValidationError, match=message):
+        dagbag.dags["legacy_migration"].test(run_conf=conf)
+
+
+@pytest.mark.dagrun
+def test_a_missing_source_file_fails_at_once_without_retry(dagbag, hrbridge_home: Path, tmp_path: Path) -> None:
+    run = dagbag.dags["legacy_migration"].test(run_conf={"source": str(tmp_path / "gone.csv")})
+
+    assert state(run) == "failed"
+    assert tasks(run)["plan"] == ("failed", 1)  # retries=2, but a missing file stays missing
+    assert dagbag.dags["legacy_migration"].get_task("plan").retries == 2
 
 
 @pytest.mark.slow
