@@ -45,10 +45,10 @@ class OperationsConfig:
     pools: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_POOLS))
     approval: ApprovalGate = field(default_factory=ApprovalGate)
 
-    def threshold(self, pipeline: str, check: str) -> float | None:
-        """The largest failed share allowed for ``check`` of ``pipeline`` (the default when not configured)."""
+    def threshold(self, pipeline: str, check: str, default: float | None = DEFAULT_THRESHOLD) -> float | None:
+        """The largest failed share allowed for ``check`` of ``pipeline`` (``default`` when not configured)."""
         configured = self.thresholds.get(pipeline, {})
-        return configured[check] if check in configured else DEFAULT_THRESHOLD
+        return configured[check] if check in configured else default
 
     @classmethod
     def from_document(cls, doc: Any) -> OperationsConfig:

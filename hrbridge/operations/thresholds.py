@@ -11,18 +11,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from hrbridge.operations.config import OperationsConfig, load_operations_config
+from hrbridge.operations.config import DEFAULT_THRESHOLD, OperationsConfig, load_operations_config
 from hrbridge.settings import Settings
 
 
 @dataclass(frozen=True)
 class ShareCheck:
-    """``sum(failed) / sum(total)`` of a summary's counts, with what the failed items are called."""
+    """``sum(failed) / sum(total)`` of a summary's counts, what the failed items are called, the default threshold."""
 
     name: str
     failed: tuple[str, ...]
     total: tuple[str, ...]
     what: str
+    default: float = DEFAULT_THRESHOLD
 
 
 CHECKS: dict[str, tuple[ShareCheck, ...]] = {
@@ -42,7 +43,7 @@ CHECKS: dict[str, tuple[ShareCheck, ...]] = {
                    "status writes failed"),
     ),
     "archive_sync": (
-        ShareCheck("skipped", ("skipped",), ("archived", "skipped"), "hires not archived"),
+        ShareCheck("skipped", ("skipped",), ("archived", "skipped"), "hires not archived", default=0.0),
     ),
 }
 
@@ -80,7 +81,7 @@ def breaches(pipeline: str, counts: Mapping[str, int], config: OperationsConfig)
     """Every check of ``pipeline`` whose failed share is above its threshold (none for an empty total)."""
     found = []
     for check in CHECKS[pipeline]:
-        limit = config.threshold(pipeline, check.name)
+        limit = config.threshold(pipeline, check.name, check.default)
         failed = sum(int(counts.get(k) or 0) for k in check.failed)
         total = sum(int(counts.get(k) or 0) for k in check.total)
         if limit is not None and total > 0 and failed / total > limit:
