@@ -87,9 +87,16 @@ def canonical(value: Any) -> Any:
     return value
 
 
+# Members left out of "the same body": a client that lost track of an invitation (its ledger restored from
+# a backup or moved to another database) re-plans it with a fresh deadline and must get the original
+# invitation back, with the original deadline, not a conflict.
+OUTSIDE_FINGERPRINT = frozenset({"deadline"})
+
+
 def fingerprint(body: dict[str, Any]) -> str:
-    """What "the same body" means for an Idempotency-Key: equal canonical JSON."""
-    text = json.dumps(canonical(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """What "the same body" means for an Idempotency-Key: equal canonical JSON, ``deadline`` aside."""
+    kept = {k: v for k, v in body.items() if k not in OUTSIDE_FINGERPRINT}
+    text = json.dumps(canonical(kept), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

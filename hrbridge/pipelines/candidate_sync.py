@@ -12,7 +12,9 @@ Steps, each a plain function (the DAG runs one per task, the CLI and tests run t
    deterministic idempotency key and the exact request body, BEFORE anything is sent.
 3. :func:`post_invitations` — every ``planned`` row is POSTed concurrently (thread pool, the
    client's rate limit applies) and marked ``posted`` with the interview URL. A repost after a crash
-   reuses the key, so the platform returns the same invitation.
+   reuses the key, so the platform returns the same invitation; so does a re-plan after the hub lost
+   its rows (restored or moved): the key is the same and ``deadline`` is not part of the idempotent
+   body, so the platform answers with the original invitation, whose deadline the hub then keeps.
 4. :func:`write_back` — status and link go back to JobApplication through ``/upsert``; each record's
    status is checked; failures stay ``posted`` with ``last_error`` and are retried on the next run.
    In :func:`run_candidate_sync` each posted batch is written back while the next one is sent.
@@ -804,9 +806,9 @@ def post_invitations(
             outcomes = list(pool.map(send, [(r, emails[r.application_id]) for r in chunk
                                             if str(r.candidate_id) not in erased]))
             stamp = now or store.utcnow()
-            ok = [
+            ok = [  # the platform's deadline stands (a replayed invitation keeps its original one)
                 {"b_app": app_id, "platform_invitation_id": invitation.id, "platform_status": invitation.status,
-                 "interview_url": invitation.interview_url, "posted_at": stamp}
+                 "interview_url": invitation.interview_url, "posted_at": stamp, "b_deadline": invitation.deadline}
                 for app_id, invitation, _, _ in outcomes if invitation is not None
             ]
             errors = [{"b_app": app_id, "last_error": error, "b_refusal": int(refusal is not None)}
@@ -821,6 +823,8 @@ def post_invitations(
                         .values(state=store.POSTED, platform_invitation_id=sa.bindparam("platform_invitation_id"),
                                 platform_status=sa.bindparam("platform_status"),
                                 interview_url=sa.bindparam("interview_url"), posted_at=sa.bindparam("posted_at"),
+                                deadline=sa.func.coalesce(sa.bindparam("b_deadline", type_=inv.c.deadline.type),
+                                                          inv.c.deadline),
                                 attempts=inv.c.attempts + 1, last_error=None),
                         ok,
                     )

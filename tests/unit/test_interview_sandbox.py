@@ -63,6 +63,8 @@ def test_same_body_means_equal_canonical_json() -> None:
     assert fingerprint(reserialised) == fingerprint(base)
     assert fingerprint({**base, "locale": "en-US"}) != fingerprint(base)
     assert fingerprint({**base, "candidate_name": base["candidate_name"] + " "}) != fingerprint(base)
+    # a re-planned invitation carries a new deadline: still the same body (the original invitation stands)
+    assert fingerprint({**base, "deadline": "2031-01-01T00:00:00Z"}) == fingerprint(base)
 
 
 def test_cursors_round_trip_and_forgeries_are_refused() -> None:
