@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import dag, task
 
 from hrbridge.operations.approval import REJECT
@@ -27,6 +26,7 @@ from hrbridge.operations.config import INTERVIEW_POOL, load_operations_config
 from hrbridge.operations.defaults import task_defaults
 from hrbridge.operations.errors import fail_fast
 from hrbridge.operations.notify import FailureNotifier, approval_notice
+from plugins.hrbridge_provider.operators import DECISION_KEY, RecordedApprovalOperator
 
 GATE = load_operations_config().approval
 
@@ -70,7 +70,7 @@ def retention_purge() -> None:
         """Large plans go to ``approve``, small ones straight on."""
         return "approve" if planned["needs_approval"] else "within_threshold"
 
-    approve = ApprovalOperator(
+    approve = RecordedApprovalOperator(
         task_id="approve",
         subject="Approve retention deletions: {{ ti.xcom_pull(task_ids='plan')['subjects'] }} people, "
                 "{{ ti.xcom_pull(task_ids='plan')['records'] }} records",
@@ -113,7 +113,7 @@ def retention_purge() -> None:
         from hrbridge.operations.approval import outcome
 
         ti = get_current_context()["ti"]
-        result = outcome(planned, ti.xcom_pull(task_ids="approve"), ti.xcom_pull(task_ids="run"))
+        result = outcome(planned, ti.xcom_pull(task_ids="approve", key=DECISION_KEY), ti.xcom_pull(task_ids="run"))
         logging.getLogger("hrbridge.retention").info("retention_purge: %s", result.get("message") or result)
         return result
 

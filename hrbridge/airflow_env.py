@@ -46,7 +46,7 @@ def airflow_env(settings: Settings) -> dict[str, str]:
 
 
 def prepare_airflow(settings: Settings | None = None, log_file: Path | None = None) -> Path:
-    """Point the environment at AIRFLOW_HOME under HRBRIDGE_HOME and migrate its database once.
+    """Point the environment at AIRFLOW_HOME under HRBRIDGE_HOME, migrate its database once, sync the pools.
 
     Returns the Airflow home. The migration output goes to ``log_file`` (default
     ``<airflow home>/hrbridge-airflow.log``).
@@ -71,6 +71,9 @@ def prepare_airflow(settings: Settings | None = None, log_file: Path | None = No
         if done.returncode != 0:
             raise AirflowRunError(f"airflow db migrate failed (exit {done.returncode}); see {log_file}")
         stamp.write_text("ok\n", encoding="utf-8")
+    from hrbridge.operations.pools import sync_pools
+
+    sync_pools(settings=settings)  # the pools the DAGs' tasks run in (idempotent)
     return home
 
 

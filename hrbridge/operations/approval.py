@@ -96,10 +96,15 @@ def run_approved(approved: Mapping[str, Any], settings: Settings | None = None, 
 
 
 def decision(response: Mapping[str, Any] | None) -> tuple[str, str | None]:
-    """(chosen option, who chose it) from an approval task's XCom; ("not asked", None) when there was none."""
+    """(chosen option, who chose it) from an approval task's recorded answer; ("not asked", None) without one.
+
+    A timeout without a default answer reads as ("timed out", None).
+    """
     if not response:
         return "not asked", None
-    chosen = (response.get("chosen_options") or ["?"])[0]
+    if not response.get("chosen_options"):
+        return ("timed out" if response.get("error_type") == "timeout" else "no answer"), None
+    chosen = response["chosen_options"][0]
     user = response.get("responded_by_user") or {}
     return str(chosen), (user.get("name") or user.get("id")) if isinstance(user, Mapping) else None
 
