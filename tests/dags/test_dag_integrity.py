@@ -24,3 +24,13 @@ def test_owner_retries_and_tags(dagbag) -> None:
         for task in dag.tasks:
             assert task.owner and task.owner != "airflow", f"{dag_id}.{task.task_id} has no owner"
             assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
+
+
+def test_every_task_announces_its_failure_and_backs_off(dagbag) -> None:
+    from hrbridge.operations.notify import FailureNotifier
+
+    for dag_id, dag in dagbag.dags.items():
+        for task in dag.tasks:
+            callbacks = task.on_failure_callback or []
+            assert any(isinstance(c, FailureNotifier) for c in callbacks), f"{dag_id}.{task.task_id} is silent"
+            assert task.retry_exponential_backoff == 2.0, f"{dag_id}.{task.task_id} retries without back-off"
