@@ -95,7 +95,7 @@ def interview_results() -> None:
     @task
     @fail_fast
     def check_thresholds(ingested: dict[str, Any], written: dict[str, int], statuses: dict[str, int],
-                         report_path: str) -> dict[str, int]:
+                         report_key: str) -> dict[str, int]:
         """Fail the run when too many results were quarantined or writes failed (after everything was recorded)."""
         from hrbridge.operations.thresholds import enforce
 
