@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from connectors.interview import IdempotencyConflict, InvitationRequest, idempotency_key, parse_rfc3339
-from hrbridge.store import create_schema, metadata
+from hrbridge.store import create_schema
 from hrbridge.store import recruiting as store
 from tests.factories.results import question_plan
 from tests.integration import test_candidate_sync as base
@@ -21,8 +21,10 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def wipe(engine: sa.Engine) -> None:
-    """What moving the hub without its rows leaves: the same schema, no rows."""
-    metadata.drop_all(engine)
+    """What moving the hub without its rows leaves: an empty database brought to the current schema."""
+    everything = sa.MetaData()
+    everything.reflect(engine)  # hub, governance and version tables alike
+    everything.drop_all(engine)
     create_schema(engine)
 
 
