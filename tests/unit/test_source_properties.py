@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from connectors.legacy_sources import SourceError, open_source
@@ -57,6 +57,8 @@ def test_any_bytes_as_csv_read_or_fail_clearly(data: bytes) -> None:
 
 @SETTINGS
 @given(st.lists(st.lists(cells, min_size=1, max_size=4), min_size=1, max_size=12))
+@example([[" "]])  # a line of only a space: blank to both readers
+@example([["\t "], ["x"]])
 def test_written_csv_reads_back_with_agreeing_counts(rows: list[list[str]]) -> None:
     import csv
 
