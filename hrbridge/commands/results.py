@@ -168,25 +168,39 @@ def run_quarantine_requeue(args: argparse.Namespace) -> int:
 
 
 def run_webhook(args: argparse.Namespace) -> int:
-    """Serve the receiver in the foreground; needs HRBRIDGE_WEBHOOK_SECRET."""
+    """Serve the receiver in the foreground under uvicorn; needs HRBRIDGE_WEBHOOK_SECRET.
+
+    After a delivery is queued: with an Airflow API configured (``HRBRIDGE_AIRFLOW_API_URL`` or
+    the ``hrbridge_airflow_api`` Connection) an asset event for ``hrbridge://hub/results_inbox``
+    is posted there; otherwise the inbox is validated and stored in this process.
+    """
     from hrbridge.cli import UsageError
     from hrbridge.pipelines.interview_results import load_results_config, suite_runner
     from hrbridge.settings import load_settings
     from hrbridge.store import hub_engine
-    from hrbridge.webhook import WebhookReceiver, WebhookServer
+    from hrbridge.webhook import AssetEventEmitter, WebhookLimits, WebhookReceiver, WebhookServer
+    from hrbridge.webhook.followup import airflow_api_from_env
 
     secret = os.environ.get("HRBRIDGE_WEBHOOK_SECRET", "")
     if not secret:
         raise UsageError("set HRBRIDGE_WEBHOOK_SECRET to the secret shared with the interview platform")
+    limits = WebhookLimits.from_env()
     settings = load_settings()
     config = load_results_config(settings)
-    suite_runner(config)  # build the suite before the first delivery arrives
-    server = WebhookServer(WebhookReceiver(hub_engine(settings), config, settings, secret),
-                           host=args.host, port=args.port, path=args.path)
+    airflow = airflow_api_from_env()
+    followup = None
+    if airflow is not None:
+        followup = AssetEventEmitter(airflow.publish)
+        then = f"asset event for hrbridge://hub/results_inbox posted to {airflow.base_url}"
+    else:
+        suite_runner(config)  # build the suite before the first delivery arrives
+        then = "validated and stored in this process"
+    receiver = WebhookReceiver(hub_engine(settings), config, settings, secret, followup=followup, limits=limits)
     try:
-        server.start()
-        print(f"listening on {server.url} (Ctrl+C to stop)", flush=True)
-        server._thread.join()  # noqa: SLF001 - wait for the serving thread
-    finally:
-        server.stop()
+        server = WebhookServer(receiver, host=args.host, port=args.port, path=args.path, limits=limits)
+    except OSError as exc:
+        receiver.close()
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
+    print(f"listening on {server.url} (Ctrl+C to stop); deliveries are {then}", flush=True)
+    server.serve_forever()
     return 0

@@ -11,6 +11,7 @@ the interview status into a configured HR field.
 """
 
 from hrbridge.pipelines.interview_results.config import (
+    CONFLICT_RULE,
     CURSOR_NAME,
     PENDING,
     WRITTEN,
@@ -52,7 +53,7 @@ from hrbridge.pipelines.interview_results.writeback import (
 )
 
 __all__ = [
-    "CURSOR_NAME", "PENDING", "WRITTEN", "ResultsConfig", "ResultsSummary", "RunCounts",
+    "CONFLICT_RULE", "CURSOR_NAME", "PENDING", "WRITTEN", "ResultsConfig", "ResultsSummary", "RunCounts",
     "StatusCounts", "WritebackCounts", "build_validation_report", "enqueue_webhook_result", "example_detail",
     "ingest_results", "known_invitation_ids", "load_results_config", "media_vault", "open_media", "seal_media", "new_run_id", "process_inbox", "quarantine_summary", "requeue_quarantined",
     "read_cursor", "record_run", "run_interview_results", "suite_runner", "sync_statuses",

@@ -14,11 +14,22 @@ from typing import Any
 
 from hrbridge.settings import Settings, load_config, load_settings
 from transforms.results import CheckParameters
-from validation.results_suite import SuiteRunner, load_rules
+from validation.results_suite import Rule, SuiteRunner, load_rules
 
 CURSOR_NAME = "interview_results"
 PENDING, WRITTEN = "pending", "written"
 FINAL_STATUSES = frozenset({"completed", "expired"})
+
+# Checked by the pipeline against the hub (not by the GX suite, which sees one batch at a time).
+CONFLICT_RULE = Rule(
+    name="conflicting_result",
+    title="One result per invitation",
+    description="An invitation already has a stored result; a later, different result for it is held back "
+                "for a person to decide which is right.",
+    expectation="hrbridge_one_result_per_invitation",
+    columns=("invitation_id", "result_id"),
+    example_fields=("invitation_id", "result_id"),
+)
 
 
 @dataclass(frozen=True)

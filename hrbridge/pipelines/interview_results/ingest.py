@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from connectors.sql import upsert
 from hrbridge.pipelines.interview_results.config import (
+    CONFLICT_RULE,
     CURSOR_NAME,
     PENDING,
     ResultsConfig,
@@ -260,17 +261,67 @@ def validate_and_store(
 ) -> RunCounts:
     """Validate one batch with the GX suite and commit it in one transaction; returns its counts.
 
-    Reads (duplicates, known invitations, match inputs) and validation happen first; media
-    references of the rows to store are then sealed with ``vault`` (when given); finally ONE write
-    transaction stores results, quarantine and write-back rows and runs ``extra(conn)`` (the caller
-    stores its cursor or marks inbox rows processed there, so the batch and its bookkeeping commit
-    together). A result stored meanwhile by another writer is counted as a duplicate.
+    Reads (duplicates, known invitations, results already stored per invitation, match inputs)
+    and validation happen first; media references of the rows to store are then sealed with
+    ``vault`` (when given); finally ONE write transaction stores results, quarantine and
+    write-back rows and runs ``extra(conn)`` (the caller stores its cursor or marks inbox rows
+    processed there, so the batch and its bookkeeping commit together). One result per
+    invitation: a later, different result for an invitation that already has one is quarantined
+    under :data:`CONFLICT_RULE`. A result stored meanwhile by another writer is counted as a
+    duplicate; a different result stored meanwhile for the same invitation makes the batch be
+    planned again (at most three times).
     """
     now = now or datetime.now(UTC)
+    for _attempt in range(3):
+        counts, rows, queue, quarantine = _plan_batch(engine, raw, config, run_id=run_id, source=source, now=now)
+        rows = seal_media(vault, rows)
+        quarantine = seal_quarantined(vault, quarantine)
+        try:
+            with engine.begin() as conn:
+                if rows:
+                    taken = _stored_ids(conn, [r["result_id"] for r in rows])
+                    if taken:
+                        rows = [r for r in rows if r["result_id"] not in taken]
+                        queue = [q for q in queue if q["result_id"] not in taken]
+                        counts.duplicates += len(taken)
+                    if _stored_for_invitations(conn, [r["invitation_id"] for r in rows]):
+                        raise _ConcurrentResult
+                    upsert(conn, interview_results, rows, key=["result_id"], update=[])
+                    # One write-back row per application: the latest stored result wins.
+                    latest = {item["application_id"]: item for item in queue}
+                    upsert(conn, results_writeback, list(latest.values()), key=["application_id"])
+                if quarantine:
+                    conn.execute(results_quarantine.insert(), quarantine)
+                if extra is not None:
+                    extra(conn)
+        except _ConcurrentResult:
+            log.info("results run %s: another writer stored a result for an invitation of this batch; planning again",
+                     run_id)
+            continue
+        break
+    else:
+        raise RuntimeError(f"results run {run_id}: results for the same invitations keep arriving concurrently; "
+                           "rerun to store this batch")
+    counts.stored, counts.quarantined = len(rows), len(quarantine)
+    if counts.quarantined:
+        log.warning("results run %s: %d of %d results quarantined (%s)", run_id, counts.quarantined, counts.read,
+                    ", ".join(f"{k}={v}" for k, v in counts.failures.items() if v))
+    return counts
+
+
+class _ConcurrentResult(Exception):
+    """Another writer stored a result for an invitation of the batch between planning and writing."""
+
+
+def _plan_batch(
+    engine: Engine, raw: Sequence[Mapping[str, Any]], config: ResultsConfig, *, run_id: str, source: str,
+    now: datetime,
+) -> tuple[RunCounts, list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Counts, rows to store, write-back rows and quarantine rows for one batch (reads only)."""
     runner = suite_runner(config)
     counts = RunCounts(run_id=run_id, source=source, read=len(raw),
-                       rule_titles={r.name: r.title for r in runner.rules})
-    counts.failures = {r.name: 0 for r in runner.rules}
+                       rule_titles={**{r.name: r.title for r in runner.rules}, CONFLICT_RULE.name: CONFLICT_RULE.title})
+    counts.failures = {name: 0 for name in counts.rule_titles}
     rows: list[dict[str, Any]] = []
     queue: list[dict[str, Any]] = []
     quarantine: list[dict[str, Any]] = []
@@ -281,32 +332,24 @@ def validate_and_store(
             known = known_invitation_ids(conn, frames.results["invitation_id"].dropna().tolist())
             checked = derive_check_columns(frames, config.params, known, now)
             outcome = runner.validate(checked)
-            counts.failures = outcome.failure_counts
+            counts.failures = {**counts.failures, **outcome.failure_counts}
             counts.gx_results.append(outcome.to_json_dict())
             rows, queue, quarantine = _prepare(conn, fresh, checked, frames, outcome, config,
                                                run_id=run_id, source=source, now=now)
-    rows = seal_media(vault, rows)
-    quarantine = seal_quarantined(vault, quarantine)
-    with engine.begin() as conn:
-        if rows:
-            taken = _stored_ids(conn, [r["result_id"] for r in rows])
-            if taken:
-                rows = [r for r in rows if r["result_id"] not in taken]
-                queue = [q for q in queue if q["result_id"] not in taken]
-                counts.duplicates += len(taken)
-            upsert(conn, interview_results, rows, key=["result_id"], update=[])
-            # One write-back row per application: the latest stored result wins.
-            latest = {item["application_id"]: item for item in queue}
-            upsert(conn, results_writeback, list(latest.values()), key=["application_id"])
-        if quarantine:
-            conn.execute(results_quarantine.insert(), quarantine)
-        if extra is not None:
-            extra(conn)
-    counts.stored, counts.quarantined = len(rows), len(quarantine)
-    if counts.quarantined:
-        log.warning("results run %s: %d of %d results quarantined (%s)", run_id, counts.quarantined, counts.read,
-                    ", ".join(f"{k}={v}" for k, v in counts.failures.items() if v))
-    return counts
+            counts.failures[CONFLICT_RULE.name] = sum(CONFLICT_RULE.name in q["rules"] for q in quarantine)
+    return counts, rows, queue, quarantine
+
+
+def _stored_for_invitations(conn: Connection, invitation_ids: Iterable[str]) -> dict[str, str]:
+    """Invitation id → the result id already stored for it, for those of ``invitation_ids`` that have one."""
+    wanted = sorted({i for i in invitation_ids if i})
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), 900):
+        chunk = wanted[start : start + 900]
+        query = (sa.select(interview_results.c.invitation_id, sa.func.min(interview_results.c.result_id))
+                 .where(interview_results.c.invitation_id.in_(chunk)).group_by(interview_results.c.invitation_id))
+        found.update({inv: res for inv, res in conn.execute(query)})
+    return found
 
 
 def _prepare(
@@ -331,6 +374,13 @@ def _prepare(
         for pos, rules in sorted(broken.items())
     ]
     good = [pos for pos in range(len(fresh)) if pos not in broken]
+    good, conflicting = _one_per_invitation(conn, good, checked)
+    quarantine_rows += [
+        {"run_id": run_id, "result_id": _py(checked.at[pos, "result_id"]), "position": pos,
+         "rules": [CONFLICT_RULE.name], "expectations": [reason], "payload": _json_safe(fresh[pos]),
+         "source": source, "quarantined_at": now}
+        for pos, reason in conflicting
+    ]
     if not good:
         return [], [], quarantine_rows
     dims_by_row = {row: group for row, group in frames.dimensions.groupby("row")}
@@ -382,6 +432,26 @@ def _prepare(
                       "last_error": None, "fields": writeback_fields(row, match, config), "updated_at": now,
                       "written_at": None})
     return rows, queue, quarantine_rows
+
+
+def _one_per_invitation(conn: Connection, good: list[int], checked: pd.DataFrame) -> tuple[list[int], list[tuple[int, str]]]:
+    """Split valid positions into those to store and those conflicting with an earlier result.
+
+    The first valid result of an invitation wins (one already stored, else the first in the
+    batch); every later, different result for it is returned with the reason it is held back.
+    """
+    winners = _stored_for_invitations(conn, [str(checked.at[p, "invitation_id"]) for p in good])
+    keep: list[int] = []
+    conflicting: list[tuple[int, str]] = []
+    for pos in good:
+        invitation, result = str(checked.at[pos, "invitation_id"]), str(checked.at[pos, "result_id"])
+        winner = winners.setdefault(invitation, result)
+        if winner == result:
+            keep.append(pos)
+        else:
+            conflicting.append((pos, f"invitation {invitation} already has result {winner}; "
+                                     f"result {result} differs and was not stored (one result per invitation)"))
+    return keep, conflicting
 
 
 # -------------------------------------------------------------------------------- cursor, runs
@@ -571,13 +641,18 @@ def requeue_quarantined(
     return len(chosen)
 
 
-def enqueue_webhook_result(engine: Engine, result: Mapping[str, Any], vault: Any = None) -> int:
+def enqueue_webhook_result(engine: Engine, result: Mapping[str, Any], vault: Any = None,
+                           extra: Any = None) -> int:
     """Queue a verified webhook result for validation; returns the inbox row id.
 
     With ``vault`` the payload is sealed under the candidate's key (:func:`seal_inbox`).
+    ``extra(conn)`` runs first in the same transaction (the receiver records the delivery in its
+    replay store there, so a delivery is remembered exactly when it is queued).
     """
     payload = seal_inbox(vault, result)
     with engine.begin() as conn:
+        if extra is not None:
+            extra(conn)
         inserted = conn.execute(results_inbox.insert().values(
             result_id=str(result.get("result_id") or "") or None, payload=payload,
             received_at=datetime.now(UTC), processed_at=None,

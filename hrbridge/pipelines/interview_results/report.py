@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from hrbridge.artefacts import ArtefactNotFound, ArtefactStore, artefact_store, write_out
 from hrbridge.pipelines.interview_results.config import (
+    CONFLICT_RULE,
     ResultsConfig,
     file_safe,
     load_results_config,
@@ -93,6 +94,7 @@ def build_validation_report(
     config = config or load_results_config(settings)
     store = store or artefact_store(settings, engine=engine)
     _, rules = load_rules(config.suite_path, suite_placeholders(config))
+    rules = [*rules, CONFLICT_RULE]
     by_name = {rule.name: rule for rule in rules}
     with engine.connect() as conn:
         run = _find_run(conn, run_id)
