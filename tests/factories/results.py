@@ -142,3 +142,21 @@ def hub_result(engine: Any, result_id: str, application_id: str, candidate_id: s
             interviewer_comments="Solid.", transcript_ref=None, match_percent=70.0,
             match_report={"match_percent": 70.0, "factors": []}, source="poll", run_id="run-f", stored_at=NOW,
         ))
+
+
+def ledger(engine: Any, results: list[dict[str, Any]]) -> None:
+    """Record the invitations of ``results`` in the hub ledger as posted (so ``known_invitation`` passes)."""
+    from hrbridge.store.recruiting import POSTED, invitations
+
+    plan = question_plan()
+    seen: dict[str, dict[str, Any]] = {}
+    for result in results:
+        seen.setdefault(result["invitation_id"], {
+            "application_id": result["application_id"], "candidate_id": result["candidate_id"],
+            "requisition_id": "REQ-1", "job_family": result.get("job_family") or "Sales",
+            "idempotency_key": f"key-{result['invitation_id']}", "state": POSTED, "plan_id": plan.plan_id,
+            "plan_version": plan.version, "plan": plan.to_dict(), "request": {"application_id": result["application_id"]},
+            "platform_invitation_id": result["invitation_id"], "planned_at": NOW, "posted_at": NOW, "attempts": 1,
+        })
+    with engine.begin() as conn:
+        conn.execute(invitations.insert(), list(seen.values()))
