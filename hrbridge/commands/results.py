@@ -201,6 +201,9 @@ def run_webhook(args: argparse.Namespace) -> int:
     except OSError as exc:
         receiver.close()
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
-    print(f"listening on {server.url} (Ctrl+C to stop); deliveries are {then}", flush=True)
-    server.serve_forever()
+    try:
+        print(f"listening on {server.url} (Ctrl+C to stop); deliveries are {then}", flush=True)
+        server.serve_forever()
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled: stopping is this command's normal end
+        pass
     return 0
