@@ -7,6 +7,8 @@ import hmac
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connectors.errors import ConnectorError
 from connectors.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, InvalidSignature, sign, verify
@@ -102,3 +104,40 @@ def test_empty_secret_is_refused_on_both_sides() -> None:
 
 def test_invalid_signature_is_a_connector_error() -> None:
     assert issubclass(InvalidSignature, ConnectorError)
+
+
+def test_replay_keys_name_the_signed_message_and_the_event_not_the_header_text() -> None:
+    from connectors.webhooks import verify_delivery
+
+    body = json.dumps({"event": "interview.completed", "event_id": "evt_1"}).encode()
+    headers = sign(body, SECRET, timestamp=NOW)
+    reformatted = {TIMESTAMP_HEADER: f" {NOW} ", SIGNATURE_HEADER: "v1=00, v1=" + headers[SIGNATURE_HEADER][3:].upper()}
+    first = verify_delivery(body, headers, SECRET, now=NOW)
+    second = verify_delivery(body, reformatted, SECRET, now=NOW)
+    resigned = verify_delivery(body, sign(body, SECRET, timestamp=NOW + 1), SECRET, now=NOW)
+    assert first.replay_keys == second.replay_keys
+    assert first.replay_keys[1] == resigned.replay_keys[1] and first.replay_keys[0] != resigned.replay_keys[0]
+    assert all("evt_1" not in key for key in first.replay_keys)  # digests only
+
+
+@pytest.mark.parametrize("stamp", ["9" * 5000, "1e9", "１２３", "-1"])
+def test_timestamps_that_are_not_plain_digits_are_a_bad_format(stamp: str) -> None:
+    with pytest.raises(InvalidSignature, match="bad format"):
+        verify(BODY, {TIMESTAMP_HEADER: stamp, SIGNATURE_HEADER: "v1=ab"}, SECRET, now=NOW)
+
+
+@pytest.mark.parametrize("body", [b"[" * 100_000, b'{"a":' * 40 + b"1" + b"}" * 40, b"\xff\xfe"])
+def test_signed_bodies_too_deep_or_not_json_are_malformed_events(body: bytes) -> None:
+    from connectors.webhooks import MalformedEvent
+
+    with pytest.raises(MalformedEvent):
+        verify(body, sign(body, SECRET, timestamp=NOW), SECRET, now=NOW)
+
+
+@given(body=st.binary(max_size=512), stamp=st.text(max_size=20), signature=st.text(max_size=80))
+def test_any_input_verifies_or_raises_invalid_signature(body: bytes, stamp: str, signature: str) -> None:
+    try:
+        verify(body, {TIMESTAMP_HEADER: stamp, SIGNATURE_HEADER: signature}, SECRET, now=NOW)
+    except InvalidSignature:
+        return
+    raise AssertionError("an unsigned body verified")
