@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from typing import Any
 
 
@@ -74,7 +73,6 @@ def _print(summary: dict[str, Any], as_json: bool, lines: list[str]) -> None:
 
 def run_results(args: argparse.Namespace) -> int:
     """One pass of interview_results; exit 1 when some write-backs are still pending."""
-    from connectors.errors import ConnectorError
     from hrbridge.artefacts import artefact_store
     from hrbridge.cli import UsageError
     from hrbridge.connections import interview_platform_from_env, successfactors_from_env
@@ -94,11 +92,7 @@ def run_results(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
     engine = hub_engine(settings)
-    try:
-        summary = run_interview_results(platform, sf, engine, config, settings=settings)
-    except ConnectorError as exc:
-        print(f"hrbridge sync results: {exc}", file=sys.stderr)
-        return 1
+    summary = run_interview_results(platform, sf, engine, config, settings=settings)
     data = summary.to_dict()
     if not args.no_report:
         report = build_validation_report(engine, settings, run_id=summary.run_id, config=config)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 
@@ -42,7 +41,6 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run one pass; exit 0 when everything was invited and written back, 1 when some failed."""
-    from connectors.errors import ConnectorError
     from hrbridge.cli import UsageError
     from hrbridge.connections import interview_platform_from_env, successfactors_from_env
     from hrbridge.pipelines.candidate_sync import load_sync_config, run_candidate_sync
@@ -56,11 +54,7 @@ def run(args: argparse.Namespace) -> int:
         platform = interview_platform_from_env(rate_limit=config.interview_rate_limit)
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
-    try:
-        summary = run_candidate_sync(sf, platform, hub_engine(settings), config)
-    except ConnectorError as exc:
-        print(f"hrbridge sync candidates: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+    summary = run_candidate_sync(sf, platform, hub_engine(settings), config)
     counts = summary.to_dict()
     if args.json:
         print(json.dumps(counts, ensure_ascii=False))
