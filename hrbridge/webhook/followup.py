@@ -177,6 +177,8 @@ class AirflowRestApi:
 
         response = requests.request(method, f"{self.base_url}{path}", timeout=self.timeout,
                                     allow_redirects=False, **kwargs)
+        if response.status_code == 401 and self.user:
+            self.token = None  # expired or revoked: the next attempt logs in again
         if response.status_code >= 300:
             raise RuntimeError(f"Airflow API {method} {path}: HTTP {response.status_code} {response.text[:200]}")
         return response.json()
