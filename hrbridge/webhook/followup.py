@@ -215,8 +215,8 @@ def airflow_api_from_env(env: Any = None) -> AirflowRestApi | None:
 
     ``HRBRIDGE_AIRFLOW_API_URL`` with ``HRBRIDGE_AIRFLOW_API_TOKEN`` or ``HRBRIDGE_AIRFLOW_API_USER``
     / ``HRBRIDGE_AIRFLOW_API_PASSWORD``; or the Connection ``hrbridge_airflow_api`` given as
-    ``AIRFLOW_CONN_HRBRIDGE_AIRFLOW_API`` JSON (host = API server URL, login, password, or
-    ``extra.token``).
+    ``AIRFLOW_CONN_HRBRIDGE_AIRFLOW_API``, a URI (``http://user:password@host:8080``) or JSON
+    (host = API server URL, login, password, or ``extra.token``).
     """
     import json
     import os
@@ -231,11 +231,13 @@ def airflow_api_from_env(env: Any = None) -> AirflowRestApi | None:
     raw = env.get(AIRFLOW_API_CONNECTION)
     if not raw:
         return None
+    if not raw.lstrip().startswith("{"):
+        return _api_from_uri(raw)
     try:
         conn = json.loads(raw)
         host = str(conn["host"])
     except (ValueError, TypeError, KeyError):
-        raise ConfigError(f"{AIRFLOW_API_CONNECTION} must be Connection JSON with a 'host' "
+        raise ConfigError(f"{AIRFLOW_API_CONNECTION} must be a Connection URI or JSON with a 'host' "
                           '(e.g. {"conn_type": "http", "host": "http://127.0.0.1:8080", "login": "...", '
                           '"password": "..."})') from None
     if "://" not in host:
@@ -243,3 +245,19 @@ def airflow_api_from_env(env: Any = None) -> AirflowRestApi | None:
     extra = conn.get("extra") or {}
     extra = json.loads(extra) if isinstance(extra, str) else extra
     return AirflowRestApi(host, token=extra.get("token"), user=conn.get("login"), password=conn.get("password"))
+
+
+def _api_from_uri(raw: str) -> AirflowRestApi:
+    """An Airflow Connection URI (``http://user:password@host:8080``; ``https`` kept)."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    from hrbridge.settings import ConfigError
+
+    parts = urlsplit(raw.strip())
+    if not parts.hostname:
+        raise ConfigError(f"{AIRFLOW_API_CONNECTION} names no host (e.g. http://user:password@airflow-api:8080)")
+    scheme = "https" if parts.scheme == "https" else "http"
+    base = f"{scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    token = (parse_qs(parts.query).get("token") or [None])[0]
+    return AirflowRestApi(base, token=token, user=unquote(parts.username) if parts.username else None,
+                          password=unquote(parts.password) if parts.password else None)
