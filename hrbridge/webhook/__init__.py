@@ -9,10 +9,10 @@
 """
 
 from hrbridge.webhook.app import create_app
-from hrbridge.webhook.followup import RESULTS_INBOX_URI, AssetEventEmitter, InboxProcessor
+from hrbridge.webhook.followup import AssetEventEmitter, InboxProcessor
 from hrbridge.webhook.limits import WebhookLimits
 from hrbridge.webhook.receiver import EVENT, Answer, WebhookReceiver
 from hrbridge.webhook.server import WebhookServer
 
-__all__ = ["EVENT", "RESULTS_INBOX_URI", "Answer", "AssetEventEmitter", "InboxProcessor", "WebhookLimits",
+__all__ = ["EVENT", "Answer", "AssetEventEmitter", "InboxProcessor", "WebhookLimits",
            "WebhookReceiver", "WebhookServer", "create_app"]

@@ -28,7 +28,13 @@ from hrbridge.settings import Settings
 
 log = logging.getLogger("hrbridge.webhook")
 
-RESULTS_INBOX_URI = "hrbridge://hub/results_inbox"
+
+
+def results_inbox_uri() -> str:
+    """The asset URI, declared in :mod:`hrbridge.assets` (imported late: it imports Airflow's SDK)."""
+    from hrbridge.assets import RESULTS_INBOX_URI
+
+    return RESULTS_INBOX_URI
 
 
 class Followup(Protocol):
@@ -150,10 +156,10 @@ def airflow_in_process(extra: dict[str, Any]) -> None:
     from sqlalchemy import select
 
     with create_session() as session:
-        asset = session.scalar(select(AssetModel).where(AssetModel.uri == RESULTS_INBOX_URI).limit(1))
+        uri = results_inbox_uri()
+        asset = session.scalar(select(AssetModel).where(AssetModel.uri == uri).limit(1))
         if asset is None:
-            log.warning("no DAG declares the asset %s yet; no event emitted (the inbox keeps the rows)",
-                        RESULTS_INBOX_URI)
+            log.warning("no DAG declares the asset %s yet; no event emitted (the inbox keeps the rows)", uri)
             return
         asset_manager.register_asset_change(asset=asset, extra=extra, source_is_api=True, session=session)
 
@@ -192,11 +198,12 @@ class AirflowRestApi:
     def asset_id(self) -> int:
         """The id Airflow gave ``hrbridge://hub/results_inbox`` (looked up once)."""
         if self._asset_id is None:
+            uri = results_inbox_uri()
             found = self._request("GET", "/api/v2/assets", headers=self._headers(),
-                                  params={"uri_pattern": RESULTS_INBOX_URI, "limit": 50})
-            ids = [a["id"] for a in found.get("assets", []) if a.get("uri") == RESULTS_INBOX_URI]
+                                  params={"uri_pattern": uri, "limit": 50})
+            ids = [a["id"] for a in found.get("assets", []) if a.get("uri") == uri]
             if not ids:
-                raise RuntimeError(f"Airflow at {self.base_url} knows no asset {RESULTS_INBOX_URI} "
+                raise RuntimeError(f"Airflow at {self.base_url} knows no asset {uri} "
                                    "(is the interview_results DAG parsed?)")
             self._asset_id = ids[0]
         return self._asset_id

@@ -21,11 +21,12 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from hrbridge.assets import RESULTS_INBOX_URI
 from hrbridge.pipelines.interview_results import load_results_config
 from hrbridge.settings import load_settings
 from hrbridge.store import hub_engine
 from hrbridge.store.results import results_inbox
-from hrbridge.webhook import RESULTS_INBOX_URI, AssetEventEmitter, WebhookReceiver, WebhookServer
+from hrbridge.webhook import AssetEventEmitter, WebhookReceiver, WebhookServer
 from hrbridge.webhook.followup import AirflowRestApi
 from tests.factories.results import make_result
 from tests.factories.webhooks import SECRET, delivery
