@@ -3,7 +3,10 @@ triggerer and api-server, N Celery workers, each a "host" with its own AIRFLOW_H
 TMPDIR, sharing nothing but Postgres (fresh databases for Airflow metadata, hub and archive), Redis (a
 key prefix and queue of its own, as other runs share the server) and the hub's artefact store.
 
-Every process runs in its own process group; :meth:`Topology.stop` ends them all (SIGTERM, then SIGKILL)
+Where the machine allows it (root, as in CI) every host runs in a mount namespace of its own in which
+its folder is mounted at one common path: a local path that one worker passes to another (through XCom,
+say) then names a different, empty folder there, exactly as on two machines. Every process runs in its
+own process group; :meth:`Topology.stop` ends them all (SIGTERM, then SIGKILL)
 and drops the databases, whatever state the run is in.
 """
 
@@ -53,7 +56,20 @@ def generated_secrets() -> dict[str, str]:
     return {"FERNET_KEY": Fernet.generate_key().decode(), "JWT_SECRET": secrets.token_urlsafe(48),
             "API_SECRET_KEY": secrets.token_urlsafe(48), "POSTGRES_PASSWORD": secrets.token_urlsafe(16),
             "REDIS_PASSWORD": secrets.token_urlsafe(16),
-            "HRBRIDGE_KEK": base64.urlsafe_b64encode(os.urandom(32)).decode()}
+            "HRBRIDGE_KEK": base64.b64encode(os.urandom(32)).decode()}
+
+
+def mount_namespaces() -> bool:
+    """Whether this machine lets us give each host a private mount namespace (root, or CAP_SYS_ADMIN)."""
+    if shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "true"],  # noqa: S607
+                           capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+# Inside a host's own mount namespace: its folder appears at the shared mount point, then the command runs.
+_ON_HOST = 'mount --bind "$1" "$2"; cd "$2"; shift 2; exec "$@"'
 
 
 @dataclass
@@ -70,7 +86,7 @@ class Service:
         """Start in a new process group (so the whole tree can be signalled), output to the log file."""
         with self.log.open("ab") as out:
             self.popen = subprocess.Popen(self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT,  # noqa: S603
-                                          stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.env["HOME"])
+                                          stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.log.parent)
 
     def alive(self) -> bool:
         """Whether the main process still runs."""
@@ -107,6 +123,7 @@ class Topology:
     api: AirflowApi | None = None
 
     def __post_init__(self) -> None:
+        self.isolated = mount_namespaces()
         self.tag = f"hrb{uuid.uuid4().hex[:10]}"
         self.api_port = free_port()
         self.secrets = generated_secrets()
@@ -154,17 +171,36 @@ class Topology:
         })
         return env
 
+    def host_dir(self, host: str) -> Path:
+        """A host's own folder, as this (the test) process sees it."""
+        return self.root / "hosts" / host
+
     def host_env(self, host: str, base: dict[str, str] | None = None) -> dict[str, str]:
         """The environment of a process on ``host``: its own home, Airflow home, HRBRIDGE_HOME and TMPDIR."""
-        home = self.root / "hosts" / host
+        real = self.host_dir(host)
+        for sub in ("airflow", "hrbridge", "tmp"):
+            (real / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+        home = self.mount_point if self.isolated else real
         dirs = {"HOME": home, "AIRFLOW_HOME": home / "airflow", "HRBRIDGE_HOME": home / "hrbridge",
                 "TMPDIR": home / "tmp"}
-        for path in dirs.values():
-            path.mkdir(parents=True, exist_ok=True, mode=0o700)
         keep = {k: v for k, v in os.environ.items() if k in ("LANG", "LC_ALL", "TZ", "CI")}
         return {**keep, **(base or self.base_env()), **{k: str(v) for k, v in dirs.items()},
                 "PATH": f"{BIN}{os.pathsep}/usr/local/bin:/usr/bin:/bin", "HOSTNAME": host,
                 "PYTHONUNBUFFERED": "1"}
+
+    @property
+    def mount_point(self) -> Path:
+        """Where every host sees its own folder when hosts have mount namespaces."""
+        path = self.root / "host"
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return path
+
+    def on_host(self, host: str, argv: list[str]) -> list[str]:
+        """``argv`` wrapped to run on ``host`` (in its mount namespace when the machine allows)."""
+        if not self.isolated:
+            return argv
+        return ["unshare", "--mount", "--propagation", "private", "sh", "-ec", _ON_HOST, host,
+                str(self.host_dir(host)), str(self.mount_point), *argv]
 
     def log_path(self, host: str) -> Path:
         """Where a host's process writes its output."""
@@ -189,20 +225,20 @@ class Topology:
         env = self.host_env("init")
         log = self.log_path("init")
         with log.open("ab") as out:
-            done = subprocess.run(compose.command("airflow-init"), env=env, stdout=out, stderr=subprocess.STDOUT,  # noqa: S603
-                                  cwd=env["HOME"], timeout=600, check=False)
+            done = subprocess.run(self.on_host("init", compose.command("airflow-init")), env=env, stdout=out,  # noqa: S603
+                                  stderr=subprocess.STDOUT, cwd=self.root, timeout=600, check=False)
         if done.returncode != 0:
             raise TopologyError(f"airflow-init exited {done.returncode}; see {log}:\n{Service('init', [], env, log).tail()}")
 
     def _service(self, name: str, argv_extra: list[str], host: str | None = None, **env: str) -> Service:
         host = host or name
         host_env = {**self.host_env(host), **env}
-        argv = [*compose.command(name.split("@")[0] if "@" in name else name), *argv_extra]
+        argv = self.on_host(host, [*compose.command(name), *argv_extra])
         return Service(host, argv, host_env, self.log_path(host))
 
     def plan(self) -> list[Service]:
         """The services to start, each with compose's command and the local-only flags."""
-        passwords = self.root / "hosts" / "api-server" / "auth.json"
+        passwords = self.host_dir("api-server") / "auth.json"
         passwords.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         passwords.write_text(json.dumps({ADMIN: self.password}), encoding="utf-8")
         passwords.chmod(0o600)
@@ -260,6 +296,10 @@ class Topology:
         ready |= {w for w in self.workers if f"celery@{w} ready" in self.services[w].tail(400)}
         return ready
 
+    def owner_of(self, pid: int) -> str | None:
+        """The service (host) whose process tree runs ``pid``, e.g. a task instance's process."""
+        return owner(self.services, pid)
+
     def kill(self, name: str) -> None:
         """SIGKILL one service's whole process group, as when its host dies."""
         service = self.services[name]
@@ -313,7 +353,7 @@ class Topology:
 
     def task_logs(self, host: str) -> Path:
         """The Airflow task-log folder of one host (a worker's own disk)."""
-        return self.root / "hosts" / host / "airflow" / "logs"
+        return self.host_dir(host) / "airflow" / "logs"
 
     def ran_on(self, dag_id: str, run_id: str, task_id: str) -> set[str]:
         """The workers whose own disk holds a log of ``task_id`` in that run: where it ran."""
@@ -323,9 +363,10 @@ class Topology:
 
     def run_on(self, host: str, argv: list[str], timeout: float = 300.0) -> subprocess.CompletedProcess[str]:
         """Run a command on ``host`` (its environment and home), e.g. a probe on one worker."""
-        env = self.services[host].env if host in self.services else self.host_env(host)
-        return subprocess.run(argv, env=env, cwd=str(compose.REPO), capture_output=True, text=True,  # noqa: S603
-                              timeout=timeout, check=False)
+        env = {**(self.services[host].env if host in self.services else self.host_env(host)),
+               "PYTHONPATH": str(compose.REPO)}
+        return subprocess.run(self.on_host(host, argv), env=env, cwd=str(compose.REPO), capture_output=True,  # noqa: S603
+                              text=True, timeout=timeout, check=False)
 
     def parallel(self, calls: dict[str, Any]) -> dict[str, Any]:
         """Run several zero-argument callables at once; their results by name."""
@@ -337,3 +378,21 @@ class Topology:
 def remove_tree(path: Path) -> None:
     """Remove a topology's folder (logs and hosts) after a passing run."""
     shutil.rmtree(path, ignore_errors=True)
+
+
+def _tree(pid: int) -> set[int]:
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        return {pid, *(child.pid for child in root.children(recursive=True))}
+    except psutil.NoSuchProcess:
+        return set()
+
+
+def owner(services: dict[str, Service], pid: int) -> str | None:
+    """Which service's process tree holds ``pid`` (None when no service does)."""
+    for name, service in services.items():
+        if service.popen is not None and pid in _tree(service.popen.pid):
+            return name
+    return None
