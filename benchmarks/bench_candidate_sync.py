@@ -4,7 +4,8 @@ The two sandboxes run in two child processes (as the real systems would be elsew
 this one, on a SQLite hub by default (``--db-url`` for Postgres). Steps:
 
 1. create N applications at ``Applied`` and run one sync (initial load; not measured as throughput);
-2. move all N to ``AI Interview`` (the trigger status), remembering each status-change time;
+2. move all N to ``AI Interview`` (the trigger status); each application's status-change time is the
+   source's own record of it, its ``lastModifiedDateTime`` in SuccessFactors;
 3. run the loop (``run_candidate_sync``; ``--stages`` runs and times the four stages one by one);
    check every application was invited exactly once and written back; report applications/s and
    the time from status change to invitation.
@@ -88,6 +89,11 @@ def _ask(pipe: Any, worker: Any, command: str, arg: Any = None) -> Any:
         if not worker.is_alive():
             raise SystemExit(f"the sandbox process died (exit {worker.exitcode}) during {command!r}")
     return pipe.recv()
+
+
+def _epoch(stamp: datetime) -> float:
+    """Seconds since the epoch; a naive datetime (SQLite hands them back so) is UTC, as hrbridge stores it."""
+    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -179,8 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     _ask(parent, worker, "stop")
     _ask(vendor, vendor_worker, "stop")
 
-    to_invite = [r.posted_at.timestamp() - changed_at[r.application_id] for r in rows if r.posted_at]
-    to_write = [r.written_back_at.timestamp() - changed_at[r.application_id] for r in rows if r.written_back_at]
+    to_invite = [_epoch(r.posted_at) - changed_at[r.application_id] for r in rows if r.posted_at]
+    to_write = [_epoch(r.written_back_at) - changed_at[r.application_id] for r in rows if r.written_back_at]
     created = after["created"]
     window = (created[-1] - created[0]) if len(created) > 1 else 0.0
     burst = max(1, int(args.rate_limit)) if args.rate_limit else 0
@@ -188,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
 
     n = args.applications
     checks = {
+        "latencies non-negative": min(to_invite + to_write, default=0.0) >= 0,
         "all invited": summary.invited == n and summary.triggered == n,
         "all written back": summary.written_back == n and after["linked"] == n,
         "one creation each": after["creations"] - before["creations"] == n,

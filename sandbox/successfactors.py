@@ -453,9 +453,14 @@ class SuccessFactorsSandbox(SandboxServer):
         return token
 
     def _now(self) -> datetime:
-        """Now in UTC with ms precision, strictly after the previous stamp."""
+        """Now in UTC with ms precision, never before the previous stamp.
+
+        Like SuccessFactors, records changed within one millisecond share a stamp: a stamp always is
+        the wall-clock time of the change (a strictly increasing counter ran ahead of the clock by one
+        millisecond per record, so bulk changes were stamped seconds in the future).
+        """
         with self._lock:
-            ms = max(int(time.time() * 1000), self._last_ms + 1)
+            ms = max(int(time.time() * 1000), self._last_ms)
             self._last_ms = ms
         return datetime.fromtimestamp(ms / 1000, UTC)
 

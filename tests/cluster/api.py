@@ -76,3 +76,23 @@ class AirflowApi:
         entry = self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}",
                           params={"map_index": map_index, "deserialize": True})
         return entry["value"]
+
+    def task_state(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> str | None:
+        """One task instance's state (None before the scheduler created it)."""
+        try:
+            ti = self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"
+                           + (f"/{map_index}" if map_index >= 0 else ""))
+        except AirflowApiError as exc:
+            if ": 404 " in str(exc):
+                return None
+            raise
+        return ti["state"]
+
+    def hitl(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> dict[str, Any]:
+        """What a human-in-the-loop task asks (subject, body, options) and any response so far."""
+        return self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/{map_index}/hitlDetails")
+
+    def respond(self, dag_id: str, run_id: str, task_id: str, options: list[str], map_index: int = -1) -> None:
+        """Answer a human-in-the-loop task (e.g. ``["Approve"]``) as the signed-in user."""
+        self.call("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/{map_index}/hitlDetails",
+                  json={"chosen_options": options, "params_input": {}})

@@ -36,6 +36,8 @@ from tests.cluster.api import AirflowApi
 
 BIN = Path(sys.executable).parent
 ADMIN = "admin"
+# Users of the api-server (simple auth manager): Airflow role; hr.demo maps to hrbridge's hr_specialist.
+USERS = {ADMIN: "admin", "hr.demo": "viewer"}
 
 
 class TopologyError(RuntimeError):
@@ -127,7 +129,7 @@ class Topology:
         self.tag = f"hrb{uuid.uuid4().hex[:10]}"
         self.api_port = free_port()
         self.secrets = generated_secrets()
-        self.password = secrets.token_urlsafe(16)
+        self.passwords = {user: secrets.token_urlsafe(16) for user in USERS}
 
     # -- environment -------------------------------------------------------------------------------
 
@@ -139,7 +141,7 @@ class Topology:
     def base_env(self) -> dict[str, str]:
         """compose.yaml's x-airflow environment with local addresses and this run's isolation settings."""
         values = {**self.secrets, "TASK_HEARTBEAT_TIMEOUT": str(self.heartbeat_timeout),
-                  "WORKER_CONCURRENCY": str(self.concurrency), "AIRFLOW_USERS": f"{ADMIN}:admin"}
+                  "WORKER_CONCURRENCY": str(self.concurrency), "AIRFLOW_USERS": ",".join(f"{u}:{r}" for u, r in USERS.items())}
         env = compose.airflow_environment(values)
         pg = self.databases
         local = {
@@ -240,7 +242,7 @@ class Topology:
         """The services to start, each with compose's command and the local-only flags."""
         passwords = self.host_dir("api-server") / "auth.json"
         passwords.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        passwords.write_text(json.dumps({ADMIN: self.password}), encoding="utf-8")
+        passwords.write_text(json.dumps(self.passwords), encoding="utf-8")
         passwords.chmod(0o600)
         planned = [
             self._service("api-server", ["--host", "127.0.0.1", "--port", str(self.api_port)],
@@ -289,7 +291,7 @@ class Topology:
         ready |= {name for name in ("scheduler", "dag_processor", "triggerer")
                   if (health.get(name) or {}).get("status") == "healthy"}
         if self.api is None:
-            self.api = AirflowApi(self.api_url, ADMIN, self.password)
+            self.api = self.client(ADMIN)
         if "dags" in pending and {"candidate_sync", "interview_results", "archive_sync", "legacy_migration",
                                   "retention_purge"} <= self.api.dag_ids():
             ready.add("dags")
@@ -299,6 +301,10 @@ class Topology:
     def owner_of(self, pid: int) -> str | None:
         """The service (host) whose process tree runs ``pid``, e.g. a task instance's process."""
         return owner(self.services, pid)
+
+    def client(self, user: str) -> AirflowApi:
+        """A REST API client signed in as ``user`` (one of :data:`USERS`)."""
+        return AirflowApi(self.api_url, user, self.passwords[user])
 
     def kill(self, name: str) -> None:
         """SIGKILL one service's whole process group, as when its host dies."""
