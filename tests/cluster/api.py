@@ -96,3 +96,7 @@ class AirflowApi:
         """Answer a human-in-the-loop task (e.g. ``["Approve"]``) as the signed-in user."""
         self.call("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/{map_index}/hitlDetails",
                   json={"chosen_options": options, "params_input": {}})
+
+    def task_ids(self, dag_id: str) -> set[str]:
+        """The task ids of a DAG as the api-server serves it."""
+        return {t["task_id"] for t in self.call("GET", f"/dags/{dag_id}/tasks")["tasks"]}

@@ -117,6 +117,29 @@ def write_legacy(path: Path) -> dict[str, int]:
     return {"rows": injected.rows, "expected_clean_rows": injected.expected_clean_rows}
 
 
+def without_approval_gate(settings: Settings, home: Path) -> Settings:
+    """Settings whose retention approval threshold no plan reaches (``dag.test()`` has nobody to ask).
+
+    The cluster run keeps the shipped threshold and approves through the REST API; both delete the same.
+    """
+    import shutil
+
+    import yaml
+
+    from hrbridge.settings import load_settings
+
+    operations = settings.configs_dir / "operations.yaml"
+    if not operations.exists():
+        return settings
+    configs = home / "configs"
+    shutil.copytree(settings.configs_dir, configs, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    document = yaml.safe_load((configs / "operations.yaml").read_text(encoding="utf-8"))
+    document.setdefault("retention_approval", {}).update({"max_subjects": 10**9, "max_records": 10**9})
+    (configs / "operations.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    os.environ["HRBRIDGE_CONFIG_DIR"] = str(configs)
+    return load_settings()
+
+
 def main(argv: list[str] | None = None) -> int:
     """The embedded run: sandboxes in this process, SQLite hub and archive, counts as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -136,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
                        "HRBRIDGE_SF_PASSWORD": "sandbox-secret", "HRBRIDGE_SF_COMPANY_ID": "SFPART000001",
                        "HRBRIDGE_INTERVIEW_URL": platform.url, "HRBRIDGE_INTERVIEW_API_KEY": "sandbox-interview-key"})
     try:
-        settings = load_settings().ensure_dirs()
+        settings = without_approval_gate(load_settings(), home).ensure_dirs()
         counts = run_scenario(EmbeddedRunner(settings), settings, sf, platform, args.legacy)
     finally:
         sf.stop()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +22,41 @@ pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.postgres]
 
 
 class ApiRunner:
-    """The scenario's runner on the cluster: trigger through the REST API, wait for the run's end."""
+    """The scenario's runner on the cluster: trigger through the REST API, wait for the run's end.
 
-    def __init__(self, api: AirflowApi) -> None:
+    A run that stops at a human-in-the-loop approval (retention_purge above its threshold) is looked at
+    while it waits (``before_approval`` returns what must hold then) and approved through the REST API.
+    """
+
+    def __init__(self, api: AirflowApi, before_approval: Callable[[], dict[str, Any]] | None = None) -> None:
         self.api = api
         self.runs: dict[str, list[str]] = {}
+        self.before_approval = before_approval
+        self.approvals: list[dict[str, Any]] = []
 
     def run(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
-        """Trigger ``dag_id`` and wait; the final state."""
+        """Trigger ``dag_id``, answer its approval if it asks for one, wait; the final state."""
         run_id = self.api.trigger(dag_id, conf)
         self.runs.setdefault(dag_id, []).append(run_id)
+        if "approve" in self.api.task_ids(dag_id):
+            self._approve_when_asked(dag_id, run_id)
         return self.api.wait(dag_id, run_id, timeout=300)
+
+    def _approve_when_asked(self, dag_id: str, run_id: str, timeout: float = 300.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.api.run_state(dag_id, run_id) in ("success", "failed"):
+                return
+            if self.api.task_state(dag_id, run_id, "approve") == "deferred":
+                asked = self.api.hitl(dag_id, run_id, "approve")
+                seen = self.before_approval() if self.before_approval else {}
+                time.sleep(2)  # still waiting a moment later: nothing moves without an answer
+                seen["still_waiting"] = self.api.task_state(dag_id, run_id, "approve") == "deferred"
+                self.api.respond(dag_id, run_id, "approve", ["Approve"])
+                self.approvals.append({"asked": asked, "before": seen})
+                return
+            time.sleep(1)
+        raise TimeoutError(f"{dag_id} run {run_id} neither finished nor asked for approval")
 
 
 def _cluster_settings(cluster: Topology, tmp_path: Path) -> Any:
@@ -41,9 +66,20 @@ def _cluster_settings(cluster: Topology, tmp_path: Path) -> Any:
 
 def test_five_dags_through_the_rest_api_match_the_embedded_run(
         cluster: Topology, sandboxes: tuple[Any, Any], embedded_run: Any, legacy_csv: Any, tmp_path: Path) -> None:
+    from governance.audit.schema import deletion_log
+    from hrbridge.archive import archive_engine, persons
+    from hrbridge.store import hub_engine
+    from tests.cluster.scenario import _count
+
     sf, platform = sandboxes
-    runner = ApiRunner(cluster.api)
-    counts = run_scenario(runner, _cluster_settings(cluster, tmp_path), sf, platform, legacy_csv[0])
+    settings = _cluster_settings(cluster, tmp_path)
+
+    def before_approval() -> dict[str, Any]:
+        return {"deletion_log_entries": _count(hub_engine(settings), deletion_log),
+                "persons": _count(archive_engine(settings), persons)}
+
+    runner = ApiRunner(cluster.api, before_approval)
+    counts = run_scenario(runner, settings, sf, platform, legacy_csv[0])
 
     process, out = embedded_run
     assert process.wait(timeout=600) == 0, out.with_suffix(".log").read_text(encoding="utf-8")[-4000:]
@@ -53,6 +89,13 @@ def test_five_dags_through_the_rest_api_match_the_embedded_run(
     ran = {dag_id: {h for run_id in run_ids for h in cluster.ran_on(dag_id, run_id, "*")}
            for dag_id, run_ids in runner.runs.items()}
     assert set().union(*ran.values()) == set(cluster.workers), f"tasks did not reach both workers: {ran}"
+    if "approve" in cluster.api.task_ids("retention_purge"):
+        # above the threshold the run waited for a person, deleting nothing, and deleted once approved
+        assert len(runner.approvals) == 1, "retention_purge did not ask for approval"
+        before = runner.approvals[0]["before"]
+        assert before["still_waiting"] and before["deletion_log_entries"] == 0
+        assert before["persons"] == counts["archive_sync"]["persons"]
+        assert counts["retention_purge"]["deletion_log_entries"] > 0
 
 
 def test_values_sealed_on_one_worker_open_on_the_other(cluster: Topology, sandboxes: Any) -> None:
