@@ -165,6 +165,7 @@ class Topology:
             "AIRFLOW__OPERATORS__DEFAULT_QUEUE": self.tag,
             "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX": f"{self.tag}:",
             "AIRFLOW__CORE__DAGS_FOLDER": str(compose.REPO / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(compose.REPO / "plugins"),
             # runs start only when asked (no schedule or asset runs racing the tests), DAGs start unpaused
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
