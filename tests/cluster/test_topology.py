@@ -19,6 +19,7 @@ from tests.cluster.scenario import run_scenario
 from tests.cluster.topology import Topology
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.postgres]
+WAITING = {"awaiting_input", "deferred"}  # a human-in-the-loop task parked until someone answers
 PAGES_PLUGIN = compose.REPO / "plugins" / "hrbridge_plugin.py"
 
 
@@ -48,11 +49,11 @@ class ApiRunner:
         while time.monotonic() < deadline:
             if self.api.run_state(dag_id, run_id) in ("success", "failed"):
                 return
-            if self.api.task_state(dag_id, run_id, "approve") == "deferred":
+            if self.api.task_state(dag_id, run_id, "approve") in WAITING:
                 asked = self.api.hitl(dag_id, run_id, "approve")
                 seen = self.before_approval() if self.before_approval else {}
                 time.sleep(2)  # still waiting a moment later: nothing moves without an answer
-                seen["still_waiting"] = self.api.task_state(dag_id, run_id, "approve") == "deferred"
+                seen["still_waiting"] = self.api.task_state(dag_id, run_id, "approve") in WAITING
                 self.api.respond(dag_id, run_id, "approve", ["Approve"])
                 self.approvals.append({"asked": asked, "before": seen})
                 return

@@ -354,9 +354,25 @@ class Topology:
     # -- looking inside ----------------------------------------------------------------------------
 
     def logs(self, names: list[str] | None = None, lines: int = 60) -> str:
-        """The tail of each service's log (all services by default), for a failure report."""
+        """The tail of each service's log (all services by default) and every task error, for a failure report."""
         chosen = [self.services[n] for n in names] if names else list(self.services.values())
-        return "\n".join(f"----- {s.name} ({s.log}) -----\n{s.tail(lines)}" for s in chosen)
+        tails = "\n".join(f"----- {s.name} ({s.log}) -----\n{s.tail(lines)}" for s in chosen)
+        return f"{tails}\n----- task errors -----\n{self.task_errors()}"
+
+    def task_errors(self, limit: int = 2000) -> str:
+        """Error events in the workers' task logs (each task log is JSON lines), newest attempts included."""
+        found = []
+        for worker in self.workers:
+            for path in sorted(self.task_logs(worker).glob("dag_id=*/**/*.log")):
+                for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                    try:
+                        event = json.loads(line)
+                    except ValueError:
+                        continue
+                    if event.get("level") in ("error", "critical"):
+                        where = path.relative_to(self.task_logs(worker))
+                        found.append(f"{worker} {where}: {event.get('event')} {event.get('error_detail', '')}"[:limit])
+        return "\n".join(found) or "(none)"
 
     def task_logs(self, host: str) -> Path:
         """The Airflow task-log folder of one host (a worker's own disk)."""
