@@ -107,3 +107,7 @@ def test_dockerfile_uv_steps_build_and_install_the_wheel(tmp_path: Path) -> None
     assert "site-packages" in where and str(REPO) not in where, "the wheel, not the source tree, is installed"
     cli = subprocess.run([str(venv / "hrbridge"), "--help"], capture_output=True, text=True, check=False, cwd=tmp_path)
     assert cli.returncode == 0 and "migrate" in cli.stdout
+    dags = root / "opt" / "airflow" / "dags"
+    assert {"candidate_sync.py", "interview_results.py", "archive_sync.py", "legacy_migration.py",
+            "retention_purge.py"} <= {p.name for p in dags.iterdir()}, "the image's DAG folder lacks DAGs"
+    assert "site-packages" in str(dags.resolve()) and (root / "opt" / "airflow" / "plugins").resolve().is_dir()
