@@ -18,7 +18,7 @@ import pytest
 from tests.cluster.api import AirflowApi
 from tests.cluster.scenario import write_legacy
 from tests.cluster.topology import Topology, remove_tree
-from tests.conftest import PG_URL, REPO, _unavailable
+from tests.conftest import IN_CI, PG_URL, REPO, _unavailable
 
 REDIS_URL = os.environ.get("HRBRIDGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -70,6 +70,8 @@ def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     """The topology, running; ended (every process group) after the module, its logs shown on failure."""
     _require_services()
     topology = Topology(tmp_path_factory.mktemp("cluster"), PG_URL, REDIS_URL)
+    if not topology.isolated and IN_CI:
+        pytest.fail("CI runs as root: each host needs its own mount namespace (unshare --mount)", pytrace=False)
     failed_before = request.session.testsfailed
     try:
         topology.start()
