@@ -18,7 +18,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ import sqlalchemy as sa
 
 from tests.cluster import compose
 from tests.cluster.api import AirflowApi
+from tests.cluster.processes import ON_HOST, Service, free_port, mount_namespaces, owner
 
 BIN = Path(sys.executable).parent
 ADMIN = "admin"
@@ -44,13 +44,6 @@ class TopologyError(RuntimeError):
     """A service did not start or a step of the start-up failed; the message names it and its log."""
 
 
-def free_port() -> int:
-    """A TCP port on loopback nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def generated_secrets() -> dict[str, str]:
     """Fresh values for every secret deploy/.env.example asks for (the local stand-in for deploy/.env)."""
     from cryptography.fernet import Fernet
@@ -59,54 +52,6 @@ def generated_secrets() -> dict[str, str]:
             "API_SECRET_KEY": secrets.token_urlsafe(48), "POSTGRES_PASSWORD": secrets.token_urlsafe(16),
             "REDIS_PASSWORD": secrets.token_urlsafe(16),
             "HRBRIDGE_KEK": base64.b64encode(os.urandom(32)).decode()}
-
-
-def mount_namespaces() -> bool:
-    """Whether this machine lets us give each host a private mount namespace (root, or CAP_SYS_ADMIN)."""
-    if shutil.which("unshare") is None:
-        return False
-    probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "true"],  # noqa: S607
-                           capture_output=True, check=False)
-    return probe.returncode == 0
-
-
-# Inside a host's own mount namespace: its folder appears at the shared mount point, then the command runs.
-_ON_HOST = 'mount --bind "$1" "$2"; cd "$2"; shift 2; exec "$@"'
-
-
-@dataclass
-class Service:
-    """One long-running process of the topology and the "host" it runs on."""
-
-    name: str
-    argv: list[str]
-    env: dict[str, str]
-    log: Path
-    popen: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Start in a new process group (so the whole tree can be signalled), output to the log file."""
-        with self.log.open("ab") as out:
-            self.popen = subprocess.Popen(self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT,  # noqa: S603
-                                          stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.log.parent)
-
-    def alive(self) -> bool:
-        """Whether the main process still runs."""
-        return self.popen is not None and self.popen.poll() is None
-
-    def signal(self, signum: int) -> None:
-        """Send ``signum`` to the service's whole process group (ignored when it is gone)."""
-        if self.popen is not None:
-            try:
-                os.killpg(self.popen.pid, signum)
-            except ProcessLookupError:
-                pass
-
-    def tail(self, lines: int = 60) -> str:
-        """The last lines of the service's log."""
-        if not self.log.exists():
-            return ""
-        return "\n".join(self.log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
 
 
 @dataclass
@@ -202,7 +147,7 @@ class Topology:
         """``argv`` wrapped to run on ``host`` (in its mount namespace when the machine allows)."""
         if not self.isolated:
             return argv
-        return ["unshare", "--mount", "--propagation", "private", "sh", "-ec", _ON_HOST, host,
+        return ["unshare", "--mount", "--propagation", "private", "sh", "-ec", ON_HOST, host,
                 str(self.host_dir(host)), str(self.mount_point), *argv]
 
     def log_path(self, host: str) -> Path:
@@ -401,21 +346,3 @@ class Topology:
 def remove_tree(path: Path) -> None:
     """Remove a topology's folder (logs and hosts) after a passing run."""
     shutil.rmtree(path, ignore_errors=True)
-
-
-def _tree(pid: int) -> set[int]:
-    import psutil
-
-    try:
-        root = psutil.Process(pid)
-        return {pid, *(child.pid for child in root.children(recursive=True))}
-    except psutil.NoSuchProcess:
-        return set()
-
-
-def owner(services: dict[str, Service], pid: int) -> str | None:
-    """Which service's process tree holds ``pid`` (None when no service does)."""
-    for name, service in services.items():
-        if service.popen is not None and pid in _tree(service.popen.pid):
-            return name
-    return None
