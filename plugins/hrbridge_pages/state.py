@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from hrbridge.artefacts import ArtefactStore, artefact_store
 from hrbridge.settings import Settings, load_settings
 from plugins.hrbridge_pages.access import PageAccess, load_access
 
@@ -46,12 +47,8 @@ def vault() -> Any:
     return default_vault(hub(), settings().home)
 
 
-def artefacts() -> Any | None:
-    """The artefact store (``hrbridge.artefacts``), or None where this install has none yet."""
-    try:
-        from hrbridge.artefacts import artefact_store
-    except ImportError:
-        return None
+def artefacts() -> ArtefactStore:
+    """The artefact store (``hrbridge.artefacts``): the hub's table or ``HRBRIDGE_ARTEFACT_URL``."""
     return artefact_store(settings())
 
 

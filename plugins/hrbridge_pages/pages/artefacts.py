@@ -24,7 +24,7 @@ async def artefact(request: Request, key: str, viewer: Viewer = Depends(current_
     if resource is None or not permits(viewer, resource, "read"):
         raise Forbidden(f"artefact kind {kind}")
     store = state.artefacts()
-    if store is None or ".." in key.split("/") or not store.exists(key):
+    if ".." in key.split("/") or not store.exists(key):
         raise LookupError(key)
     found = store.get(key)
     filename = key.rsplit("/", 1)[-1].replace('"', "")

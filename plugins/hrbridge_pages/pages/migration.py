@@ -61,7 +61,7 @@ def stored_report(run_id: str) -> dict[str, Any] | None:
     """The run's report.json from the artefact store, or None when it is not stored."""
     store = state.artefacts()
     key = f"migration/{run_id}/report.json"
-    if store is None or not store.exists(key):
+    if not store.exists(key):
         return None
     return json.loads(store.get(key).data)
 

@@ -202,7 +202,7 @@ def data_docs_index(run_id: str) -> str | None:
     """Artefact key of the run's Data Docs index page, when the store holds one."""
     store = state.artefacts()
     key = f"validation/{run_id}/data-docs/index.html"
-    return key if store is not None and store.exists(key) else None
+    return key if store.exists(key) else None
 
 
 @router.get("/validation/runs/{run_id}/data-docs/{path:path}")
@@ -210,7 +210,7 @@ async def data_docs(run_id: str, path: str, viewer: Viewer = Depends(requires("v
     """A file of the run's GX Data Docs site, from the artefact store."""
     store = state.artefacts()
     key = f"validation/{run_id}/data-docs/{path or 'index.html'}"
-    if store is None or ".." in path.split("/") or not store.exists(key):
+    if ".." in path.split("/") or not store.exists(key):
         raise LookupError(key)
     artefact = store.get(key)
     return Response(artefact.data, media_type=artefact.content_type,
