@@ -85,6 +85,10 @@ def build_filter(cursor_field: str | None, since: datetime | None, extra: str | 
     return " and ".join(parts) or None
 
 
+class NotMetadataError(MalformedResponseError):
+    """The body is not an EDMX document at all (not XML, or no entity types): nothing hostile, just not metadata."""
+
+
 @dataclass
 class EntityType:
     """What ``$metadata`` says about one entity type: key, property types, navigation properties."""
@@ -167,9 +171,9 @@ def parse_metadata(document: bytes | str, limits: Limits | None = None) -> Servi
     try:
         parser.Parse(data, True)
     except expat.ExpatError as exc:
-        raise MalformedResponseError(f"$metadata is not XML: {exc}") from None
+        raise NotMetadataError(f"$metadata is not XML: {exc}") from None
     if not reader.types:
-        raise MalformedResponseError("$metadata declares no entity types")
+        raise NotMetadataError("$metadata declares no entity types")
     if not reader.sets:  # per-entity $metadata documents may omit the container
         return ServiceMetadata(dict(reader.types))
     return ServiceMetadata({name: reader.types[t] for name, t in reader.sets.items() if t in reader.types})

@@ -23,6 +23,7 @@ from connectors.bounded_json import loads
 from connectors.errors import (
     AuthenticationError,
     HttpStatusError,
+    LimitExceeded,
     MalformedResponseError,
     NotFoundError,
 )
@@ -39,6 +40,8 @@ from connectors.http import (
 )
 from connectors.odata import (
     EntityType,
+    NotMetadataError,
+    ServiceMetadata,
     build_filter,
     clean_record,
     format_odata_datetime,
@@ -242,7 +245,7 @@ class SuccessFactorsConnector:
         self.streams: dict[str, StreamSpec] = dict(streams or STREAMS)
         self.last_count: int | None = None
         self._types: dict[str, EntityType] = {}
-        self._known_sets: list[str] | None = None
+        self._service: ServiceMetadata | None = None
 
     @classmethod
     def basic(cls, base_url: str, user: str, password: str, company_id: str | None = None,
@@ -321,31 +324,61 @@ class SuccessFactorsConnector:
         return StreamSpec(name, name, "", cursor_field="lastModifiedDateTime")
 
     def entity_type(self, entity_set: str) -> EntityType:
-        """Types of ``entity_set`` from its ``$metadata`` (cached); UnknownEntityError when absent."""
+        """Types of ``entity_set`` (cached); UnknownEntityError when the service has no such set.
+
+        Read from the per-entity ``<base>/<Entity>/$metadata`` (small); a service that does not
+        serve it (404, or a body that is not EDMX) is asked for the service-level ``$metadata``
+        instead, which every OData v2 service has. A hostile document (a DTD, a bound exceeded) is
+        refused, never worked around.
+        """
         if entity_set not in self._types:
             try:
-                response = self.client.request("GET", f"{entity_set}/$metadata")
-            except NotFoundError as exc:
-                raise self._unknown_entity(entity_set) from exc
-            try:
-                sets = parse_metadata(response.content, self.client.limits).entity_sets
-            except MalformedResponseError as exc:
-                raise MalformedResponseError(f"{self.host}/{entity_set}/$metadata: {exc}") from exc
-            found = sets.get(entity_set) or next(iter(sets.values()), None)
-            if found is None:
-                raise self._unknown_entity(entity_set)
-            self._types[entity_set] = found
+                self._types[entity_set] = self._entity_metadata(entity_set)
+            except (NotFoundError, NotMetadataError, ODataRequestError) as exc:
+                service = self.service_metadata()
+                if service is None:
+                    if isinstance(exc, NotFoundError):
+                        raise self._unknown_entity(entity_set) from exc
+                    raise
+                found = service.entity_sets.get(entity_set)
+                if found is None:
+                    raise self._unknown_entity(entity_set) from exc
+                self._types[entity_set] = found
         return self._types[entity_set]
+
+    def _entity_metadata(self, entity_set: str) -> EntityType:
+        """The entity type from ``<Entity>/$metadata``; NotFound/Malformed when it is not served."""
+        response = self.client.request("GET", f"{entity_set}/$metadata")
+        try:
+            sets = parse_metadata(response.content, self.client.limits).entity_sets
+        except NotMetadataError as exc:
+            raise NotMetadataError(f"{self.host}/{entity_set}/$metadata: {exc}") from exc
+        except LimitExceeded:
+            raise
+        except MalformedResponseError as exc:
+            raise MalformedResponseError(f"{self.host}/{entity_set}/$metadata: {exc}") from exc
+        found = sets.get(entity_set) or next(iter(sets.values()), None)
+        if found is None:
+            raise NotMetadataError(f"{self.host}/{entity_set}/$metadata declares no entity type")
+        return found
+
+    def service_metadata(self) -> ServiceMetadata | None:
+        """The service-level ``$metadata`` (read once); None when the service does not serve it either."""
+        if self._service is None:
+            try:
+                document = self.client.request("GET", "$metadata").content
+                self._service = parse_metadata(document, self.client.limits)
+            except (NotFoundError, HttpStatusError, NotMetadataError):
+                return None
+        return self._service
 
     def known_entity_sets(self) -> list[str]:
         """Entity set names from the service ``$metadata`` (empty when it cannot be read)."""
-        if self._known_sets is None:
-            try:
-                document = self.client.request("GET", "$metadata").content
-                self._known_sets = sorted(parse_metadata(document, self.client.limits).entity_sets)
-            except (NotFoundError, HttpStatusError, MalformedResponseError):
-                self._known_sets = []
-        return self._known_sets
+        try:
+            service = self.service_metadata()
+        except MalformedResponseError:
+            return []
+        return sorted(service.entity_sets) if service else []
 
     def _unknown_entity(self, entity_set: str) -> UnknownEntityError:
         known = self.known_entity_sets()

@@ -122,11 +122,25 @@ def _require(env: Mapping[str, str], names: tuple[str, ...], what: str) -> list[
 
 
 def successfactors_from_env(env: Mapping[str, str] | None = None, **options: Any) -> SuccessFactorsConnector:
-    """The SuccessFactors connector from ``HRBRIDGE_SF_*`` variables; ``options`` go to the builder."""
+    """The SuccessFactors connector from ``HRBRIDGE_SF_*`` variables; ``options`` go to the builder.
+
+    ``HRBRIDGE_SF_AUTH_SCHEME=saml_bearer`` selects the OAuth 2.0 SAML-bearer grant with
+    ``HRBRIDGE_SF_CLIENT_ID``, ``HRBRIDGE_SF_COMPANY_ID``, optional ``HRBRIDGE_SF_TOKEN_URL`` and
+    either ``HRBRIDGE_SF_ASSERTION`` (a locally signed, base64 assertion; no user or password then)
+    or ``HRBRIDGE_SF_USER`` + ``HRBRIDGE_SF_PASSWORD`` as the user and the client's private key.
+    """
     env = os.environ if env is None else env
-    url, user, password = _require(env, SF_ENV, "SuccessFactors")
+    scheme = (env.get("HRBRIDGE_SF_AUTH_SCHEME") or "basic").strip().lower().replace("-", "_")
+    if scheme == "saml_bearer" and env.get("HRBRIDGE_SF_ASSERTION"):
+        (url,) = _require(env, SF_ENV[:1], "SuccessFactors")
+        user = password = ""
+    else:
+        url, user, password = _require(env, SF_ENV, "SuccessFactors")
     options = {**http_settings(None, env), **options}
-    return build_successfactors(url, user, password, env.get("HRBRIDGE_SF_COMPANY_ID") or None, **options)
+    return build_successfactors(
+        url, user, password, env.get("HRBRIDGE_SF_COMPANY_ID") or None, auth_scheme=scheme,
+        client_id=env.get("HRBRIDGE_SF_CLIENT_ID") or None, token_url=env.get("HRBRIDGE_SF_TOKEN_URL") or None,
+        assertion=env.get("HRBRIDGE_SF_ASSERTION") or None, **options)
 
 
 def interview_platform_from_env(env: Mapping[str, str] | None = None, **options: Any) -> InterviewPlatform:

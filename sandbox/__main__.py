@@ -26,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--applications", type=int, default=80, help="seeded applications (default 80)")
     parser.add_argument("--seed", type=int, default=7, help="random seed of the generated data")
     parser.add_argument("--page-size", type=int, default=100, help="SuccessFactors server page size (default 100)")
+    parser.add_argument("--sf-entity-metadata", choices=("served", "missing", "not-xml"), default="served",
+                        help="how <Entity>/$metadata is answered: served (default), missing (404) or not-xml "
+                             "(a SuccessFactors-compatible service without per-entity metadata)")
 
 
 def start_sandboxes(args: argparse.Namespace) -> list[tuple[str, Any]]:
@@ -37,7 +40,8 @@ def start_sandboxes(args: argparse.Namespace) -> list[tuple[str, Any]]:
             raise ValueError(f"--{name.replace('_', '-')} must not be negative (page size at least 1)")
     servers: list[tuple[str, Any]] = [("successfactors", SuccessFactorsSandbox(
         args.host, args.sf_port, seed=args.seed, candidates=args.candidates,
-        applications=args.applications, page_size=args.page_size).start())]
+        applications=args.applications, page_size=args.page_size,
+        entity_metadata=getattr(args, "sf_entity_metadata", "served")).start())]
     try:
         interview = importlib.import_module("sandbox.interview")
     except ImportError:

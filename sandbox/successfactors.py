@@ -12,7 +12,8 @@ bodies, ``POST /odata/v2/upsert`` answering 200 with a status per record, Basic 
 ``rate_limit`` (requests per second, token bucket) answers 429 with ``Retry-After`` beyond it.
 In-process API for tests, benchmarks and the demo: :meth:`add_applications`,
 :meth:`set_application_status`, :meth:`hire`, :meth:`update`, :meth:`delete`, :meth:`get`, :meth:`records`,
-``upsert_log``, ``request_log`` and ``faults`` (see :mod:`sandbox.server`). ``next_link``, when set,
+``upsert_log``, ``request_log`` and ``faults`` (see :mod:`sandbox.server`). ``entity_metadata``
+plays a compatible service that does not serve per-entity ``$metadata``. ``next_link``, when set,
 rewrites every ``__next`` link the sandbox sends, so tests can play a hostile server whose links
 point to themselves, cycle, or lead to another origin.
 """
@@ -48,6 +49,9 @@ DEFAULT_CLIENTS = {"hrbridge-sandbox-client": "SFPART000001"}
 SAML_GRANT = "urn:ietf:params:oauth:grant-type:saml2-bearer"
 MAX_PAGE_SIZE = 1000
 SERVED = ("Candidate", "JobApplication", "JobRequisition", "Attachment")
+# How ``<base>/<Entity>/$metadata`` is answered: as SuccessFactors does (served), with a 404 (missing),
+# or with a 200 body that is not EDMX (not-xml), as some SuccessFactors-compatible services do.
+ENTITY_METADATA = ("served", "missing", "not-xml")
 
 
 @dataclass
@@ -353,8 +357,12 @@ class SuccessFactorsSandbox(SandboxServer):
         users: dict[str, str] | None = None,
         clients: dict[str, str] | None = None,
         rate_limit: float | None = None,
+        entity_metadata: str = "served",
     ) -> None:
         super().__init__(host, port)
+        if entity_metadata not in ENTITY_METADATA:
+            raise ValueError(f"entity_metadata must be one of {', '.join(ENTITY_METADATA)}, got {entity_metadata!r}")
+        self.entity_metadata = entity_metadata
         self.rate_limit = rate_limit
         self._budget = RateLimiter(rate_limit) if rate_limit else None
         self.model = load_model()
@@ -507,6 +515,10 @@ class SuccessFactorsSandbox(SandboxServer):
         if (denied := self._guard(request)) is not None:
             return denied
         entity = request.path_params.get("entity")
+        if entity and self.entity_metadata == "missing":
+            return self.not_found(request)
+        if entity and self.entity_metadata == "not-xml":
+            return SandboxResponse(200, {"d": {"EntitySets": sorted(self.model)}})
         try:
             models = {entity: self._entity(entity)} if entity else self.model
         except ODataFault as fault:

@@ -43,6 +43,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--password", help="API password; prefer env HRBRIDGE_SF_PASSWORD")
     parser.add_argument("--company-id", default=os.environ.get("HRBRIDGE_SF_COMPANY_ID"),
                         help="company ID, appended to the user as user@company (env HRBRIDGE_SF_COMPANY_ID)")
+    parser.add_argument("--auth-scheme", choices=("basic", "saml_bearer"),
+                        default=(os.environ.get("HRBRIDGE_SF_AUTH_SCHEME") or "basic").lower().replace("-", "_"),
+                        help="basic (user@company + password) or saml_bearer: OAuth 2.0 SAML-bearer with "
+                             "--client-id and the assertion in env HRBRIDGE_SF_ASSERTION, or --user and the "
+                             "client's private key as the password (env HRBRIDGE_SF_AUTH_SCHEME)")
+    parser.add_argument("--client-id", default=os.environ.get("HRBRIDGE_SF_CLIENT_ID"),
+                        help="OAuth client (API key) for saml_bearer (env HRBRIDGE_SF_CLIENT_ID)")
+    parser.add_argument("--token-url", default=os.environ.get("HRBRIDGE_SF_TOKEN_URL"),
+                        help="token endpoint for saml_bearer (default <host>/oauth/token; env HRBRIDGE_SF_TOKEN_URL)")
     parser.add_argument("--stream", required=True, help="Candidate, JobApplication, JobRequisition, Resume or an entity set")
     parser.add_argument("--since", help="only records modified after this ISO 8601 time (UTC when no offset)")
     parser.add_argument("--select", help="comma-separated fields (key and lastModifiedDateTime are always added)")
@@ -84,7 +93,9 @@ def _validate(args: argparse.Namespace) -> tuple[str, datetime | None, list[str]
     url_user, url_password = _take_userinfo(args)
     password = args.password or url_password or os.environ.get("HRBRIDGE_SF_PASSWORD")
     args.user = args.user or url_user or os.environ.get("HRBRIDGE_SF_USER")
-    if not args.user or not password:
+    if getattr(args, "auth_scheme", "basic") == "saml_bearer" and os.environ.get("HRBRIDGE_SF_ASSERTION"):
+        password = password or ""
+    elif not args.user or not password:
         raise UsageError("--user and a password (--password or env HRBRIDGE_SF_PASSWORD) are required")
     select = [f.strip() for f in args.select.split(",") if f.strip()] if args.select else None
     return fmt, parse_since(args.since), select, password
@@ -115,21 +126,32 @@ def _http_settings() -> dict[str, Any]:
         raise UsageError(str(exc)) from exc
 
 
+def _connector(args: argparse.Namespace, password: str) -> Any:
+    """The SuccessFactors connector for ``--auth-scheme`` (Basic, or SAML-bearer from the options and env)."""
+    from hrbridge.connections import build_successfactors
+    from hrbridge.settings import ConfigError
+
+    try:
+        return build_successfactors(
+            args.url, args.user or "", password, args.company_id, auth_scheme=args.auth_scheme,
+            client_id=args.client_id, token_url=args.token_url, assertion=os.environ.get("HRBRIDGE_SF_ASSERTION"),
+            page_size=args.page_size, rate_limit=args.rate_limit, **_http_settings())
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+
+
 def run(args: argparse.Namespace) -> int:
     """Extract the stream; exit 0 on success, 2 on bad arguments, 1 on a source failure."""
     if args.type == "sap-hcm":
         return run_sap_hcm(args)
     from connectors.errors import ConnectorError
     from connectors.redaction import redact
-    from connectors.successfactors import SuccessFactorsConnector
 
     fmt, since, select, password = _validate(args)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    connector = SuccessFactorsConnector.basic(args.url, args.user, password, args.company_id,
-                                              page_size=args.page_size, rate_limit=args.rate_limit,
-                                              **_http_settings())
+    connector = _connector(args, password)
     records = pages = 0
     try:
         columns = connector.selected_fields(args.stream, select)
