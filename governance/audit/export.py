@@ -116,6 +116,22 @@ def export_log(engine: Engine, report: VerifyReport, date_from: date, date_to: d
     return writer(entries, report, date_from, date_to, out)
 
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell a spreadsheet shows as text: a string starting with a formula prefix gets a leading ``'``.
+
+    Legal bases and requester names come from people; ``=HYPERLINK(...)`` in one must not run when
+    an auditor opens the export in a spreadsheet (OWASP CSV injection). Numbers are left alone.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
 def _write_csv(entries: Iterator[dict[str, Any]], report: VerifyReport, date_from: date, date_to: date,
                out: Path) -> int:
     count = 0
@@ -124,7 +140,7 @@ def _write_csv(entries: Iterator[dict[str, Any]], report: VerifyReport, date_fro
         writer = csv.writer(handle)
         writer.writerow([title for _, title in COLUMNS])
         for entry in entries:
-            writer.writerow(["" if entry.get(key) is None else entry[key] for key, _ in COLUMNS])
+            writer.writerow([csv_cell(entry.get(key)) for key, _ in COLUMNS])
             count += 1
     return count
 

@@ -48,6 +48,21 @@ def key_id(public_key: Ed25519PublicKey) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
+def public_hex(public_key: Ed25519PublicKey) -> str:
+    """The raw public key as 64 hex characters (how a rollover head names the next key)."""
+    return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
+
+
+def public_key_from_hex(text: str) -> Ed25519PublicKey:
+    """The public key a rollover head names."""
+    return Ed25519PublicKey.from_public_bytes(bytes.fromhex(text))
+
+
+def key_id_of_hex(text: str) -> str:
+    """Fingerprint of a public key given as hex (see :func:`public_hex`)."""
+    return key_id(public_key_from_hex(text))
+
+
 def load_public_key(path: Path) -> Ed25519PublicKey:
     """Read an exported public key (PEM) for verification."""
     try:

@@ -28,7 +28,7 @@ from governance.audit.chain import (
     canonical_text,
     utc_text,
 )
-from governance.audit.keys import AuditKeys
+from governance.audit.keys import AuditKeyError, AuditKeys
 from governance.audit.schema import create_audit_tables, deletion_log, deletion_log_heads
 
 _COLUMNS = (*HASHED_FIELDS, "prev_hash", "hash")
@@ -69,9 +69,18 @@ class _Template:
         return row
 
 
-def head_message(run_id: str, head_seq: int, head_hash: str, entries: int, signed_at: str) -> bytes:
-    """The bytes an Ed25519 head signature covers."""
-    return json.dumps([run_id, head_seq, head_hash, entries, signed_at], separators=(",", ":")).encode()
+def head_message(run_id: str, head_seq: int, head_hash: str, entries: int, signed_at: str,
+                 entry_hashes: bytes | None = None, next_key: str | None = None) -> bytes:
+    """The bytes an Ed25519 head signature covers.
+
+    A head that stores its batch's entry hashes (or a key rollover) signs the SHA-256 of those hashes
+    and the next key too; heads written before either existed keep the five-field form.
+    """
+    fields: list[Any] = [run_id, head_seq, head_hash, entries, signed_at]
+    if entry_hashes is not None or next_key is not None:
+        digest = None if entry_hashes is None else hashlib.sha256(entry_hashes).hexdigest()
+        fields += [digest, next_key]
+    return json.dumps(fields, separators=(",", ":")).encode()
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,7 @@ class DeletionLog:
     def __init__(self, engine: Engine, keys: AuditKeys) -> None:
         self.engine = engine
         self.keys = keys
+        self._signer_checked = False
         create_audit_tables(engine)
 
     def pseudonymise(self, subject_id: object) -> str:
@@ -112,6 +122,8 @@ class DeletionLog:
         seq, prev = (head[0], head[1]) if head else (0, GENESIS_HASH)
         first = seq + 1
         now = utc_text(datetime.now(UTC))
+        self.check_signer(conn)
+        digests: list[str] = []
 
         def chain() -> Any:
             """Yield (seq, subject, template, prev, hash) per entry, hashing as it goes."""
@@ -139,6 +151,7 @@ class DeletionLog:
                 if not subject.isalnum():
                     raise EntryTextError(f"subject hash must be letters and digits (hex): {subject!r}")
                 digest = sha256(f"{prev}{SEPARATOR}{seq}{template.mid}{subject}{template.suffix}".encode()).hexdigest()
+                digests.append(digest)
                 yield seq, subject, template, prev, digest
                 prev = digest
 
@@ -157,13 +170,42 @@ class DeletionLog:
         else:
             conn.execute(deletion_log.insert(), [template.row(n, subject, before, digest)
                                                  for n, subject, template, before, digest in chain()])
-        self._sign(conn, run_id, seq, prev, len(entries), now)
+        self._sign(conn, run_id, seq, prev, len(entries), now, bytes.fromhex("".join(digests)))
         return AppendResult(first_seq=first, last_seq=seq, head_hash=prev)
 
+    def check_signer(self, conn: Connection) -> None:
+        """Refuse to sign with a key the log does not already trust.
+
+        The trusted signer is the key of the log's latest head, or the key a rollover head named; an
+        empty log trusts whatever key signs first. A replaced or recreated signing key therefore
+        fails here, before anything is written, instead of leaving heads no single key verifies.
+        """
+        if self._signer_checked:
+            return
+        trusted = trusted_signer(conn)
+        if trusted is not None and trusted != self.keys.key_id:
+            raise AuditKeyError(
+                f"the deletion log is signed with key {trusted}, but the signing key in {self.keys.key_dir} is "
+                f"{self.keys.key_id}: restore the key the log trusts from your backup; a new key is used only "
+                "after `hrbridge audit rollover`, signed by the old one")
+        self._signer_checked = True
+
     def _sign(self, conn: Connection, run_id: str, head_seq: int, head_hash: str, entries: int,
-              signed_at: str) -> None:
-        signature = self.keys.signing_key.sign(head_message(run_id, head_seq, head_hash, entries, signed_at))
+              signed_at: str, entry_hashes: bytes | None, next_key: str | None = None) -> None:
+        message = head_message(run_id, head_seq, head_hash, entries, signed_at, entry_hashes, next_key)
+        signature = self.keys.signing_key.sign(message)
         conn.execute(deletion_log_heads.insert().values(
             run_id=run_id, head_seq=head_seq, head_hash=head_hash, entries=entries, signed_at=signed_at,
-            key_id=self.keys.key_id, signature=signature.hex(),
+            key_id=self.keys.key_id, signature=signature.hex(), entry_hashes=entry_hashes, next_key=next_key,
         ))
+
+
+def trusted_signer(conn: Connection) -> str | None:
+    """Key id that must sign the log's next head: the latest head's key, or the key its rollover named."""
+    from governance.audit.keys import key_id_of_hex
+
+    last = conn.execute(sa.select(deletion_log_heads.c.key_id, deletion_log_heads.c.next_key)
+                        .order_by(deletion_log_heads.c.id.desc()).limit(1)).first()
+    if last is None:
+        return None
+    return key_id_of_hex(last.next_key) if last.next_key else last.key_id

@@ -52,44 +52,63 @@ deletion_log_heads = sa.Table(
     sa.Column("signed_at", sa.String(32), nullable=False),
     sa.Column("key_id", sa.String(32), nullable=False),
     sa.Column("signature", sa.String(128), nullable=False),
+    # The raw SHA-256 hashes of the batch's entries in seq order (32 bytes each), covered by the
+    # signature through their digest: an entry rewritten with every later hash recomputed is then
+    # named itself, not only the head after it. NULL in heads written before this column existed.
+    sa.Column("entry_hashes", sa.LargeBinary),
+    # A key rollover: the Ed25519 public key (hex) that signs from here on, endorsed by this head's
+    # signature under the key trusted so far. NULL in an ordinary head.
+    sa.Column("next_key", sa.String(64)),
 )
+
+GUARDED_TABLES = ("deletion_log", "deletion_log_heads")
 
 _PG_GUARD = [
     """
     CREATE OR REPLACE FUNCTION hrbridge_deletion_log_append_only() RETURNS trigger AS $$
     BEGIN
-        RAISE EXCEPTION 'deletion_log is append-only: %% is not allowed', TG_OP;
+        RAISE EXCEPTION '%% is append-only: %% is not allowed', TG_TABLE_NAME, TG_OP;
     END;
     $$ LANGUAGE plpgsql
     """,
-    "DROP TRIGGER IF EXISTS deletion_log_append_only ON deletion_log",
-    """
-    CREATE TRIGGER deletion_log_append_only BEFORE UPDATE OR DELETE ON deletion_log
-    FOR EACH ROW EXECUTE FUNCTION hrbridge_deletion_log_append_only()
-    """,
-    "DROP TRIGGER IF EXISTS deletion_log_no_truncate ON deletion_log",
-    """
-    CREATE TRIGGER deletion_log_no_truncate BEFORE TRUNCATE ON deletion_log
-    FOR EACH STATEMENT EXECUTE FUNCTION hrbridge_deletion_log_append_only()
-    """,
 ]
+_SQLITE_GUARD: list[str] = []
+for _table in GUARDED_TABLES:
+    _PG_GUARD += [
+        f"DROP TRIGGER IF EXISTS {_table}_append_only ON {_table}",
+        f"""
+        CREATE TRIGGER {_table}_append_only BEFORE UPDATE OR DELETE ON {_table}
+        FOR EACH ROW EXECUTE FUNCTION hrbridge_deletion_log_append_only()
+        """,
+        f"DROP TRIGGER IF EXISTS {_table}_no_truncate ON {_table}",
+        f"""
+        CREATE TRIGGER {_table}_no_truncate BEFORE TRUNCATE ON {_table}
+        FOR EACH STATEMENT EXECUTE FUNCTION hrbridge_deletion_log_append_only()
+        """,
+    ]
+    _SQLITE_GUARD += [
+        f"""
+        CREATE TRIGGER IF NOT EXISTS {_table}_no_update BEFORE UPDATE ON {_table}
+        BEGIN SELECT RAISE(ABORT, '{_table} is append-only: UPDATE is not allowed'); END
+        """,
+        f"""
+        CREATE TRIGGER IF NOT EXISTS {_table}_no_delete BEFORE DELETE ON {_table}
+        BEGIN SELECT RAISE(ABORT, '{_table} is append-only: DELETE is not allowed'); END
+        """,
+    ]
 
-_SQLITE_GUARD = [
-    """
-    CREATE TRIGGER IF NOT EXISTS deletion_log_no_update BEFORE UPDATE ON deletion_log
-    BEGIN SELECT RAISE(ABORT, 'deletion_log is append-only: UPDATE is not allowed'); END
-    """,
-    """
-    CREATE TRIGGER IF NOT EXISTS deletion_log_no_delete BEFORE DELETE ON deletion_log
-    BEGIN SELECT RAISE(ABORT, 'deletion_log is append-only: DELETE is not allowed'); END
-    """,
-]
+# The append-only guard's triggers per dialect (``hrbridge db check`` reports any that is missing).
+GUARD_TRIGGERS: dict[str, dict[str, set[str]]] = {
+    "postgresql": {t: {f"{t}_append_only", f"{t}_no_truncate"} for t in GUARDED_TABLES},
+    "sqlite": {t: {f"{t}_no_update", f"{t}_no_delete"} for t in GUARDED_TABLES},
+}
+GUARD_STATEMENTS = {"postgresql": _PG_GUARD, "sqlite": _SQLITE_GUARD}
 
 
 def create_audit_tables(engine: Engine) -> None:
-    """Create the deletion-log tables if missing and install the append-only triggers (idempotent)."""
+    """Create the deletion-log tables if missing and install the append-only triggers on both (idempotent)."""
     metadata.create_all(engine)
-    statements = {"postgresql": _PG_GUARD, "sqlite": _SQLITE_GUARD}.get(engine.dialect.name, [])
+    statements = GUARD_STATEMENTS.get(engine.dialect.name, [])
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             # One installer at a time: concurrent CREATE OR REPLACE on the same function conflicts.

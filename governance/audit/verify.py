@@ -21,9 +21,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.engine import Engine
 
 from governance.audit.chain import GENESIS_HASH, HASHED_FIELDS, NULL_MARK, SEPARATOR, text_hash
-from governance.audit.keys import key_id
+from governance.audit.keys import key_id, public_key_from_hex
 from governance.audit.log import head_message
-from governance.audit.schema import create_audit_tables, deletion_log, deletion_log_heads
+from governance.audit.schema import deletion_log, deletion_log_heads
 
 STREAM_BATCH = 20_000
 PARALLEL_MIN = 100_000
@@ -41,6 +41,8 @@ class VerifyReport:
     problem: str | None = None
     seconds: float = 0.0
     runs: list[str] = field(default_factory=list)
+    rollovers: list[str] = field(default_factory=list)
+    signer: str | None = None
 
     def fail(self, seq: int | None, problem: str) -> VerifyReport:
         """Record the first problem found and return self."""
@@ -53,33 +55,92 @@ class VerifyReport:
         """JSON-ready form (``runs`` left out: it can be long)."""
         data = asdict(self)
         data.pop("runs")
+        if not data["rollovers"]:
+            data.pop("rollovers")
         data["seconds"] = round(self.seconds, 3)
         return data
 
 
-def _check_heads(engine: Engine, public_key: Ed25519PublicKey,
-                 report: VerifyReport) -> dict[int, list[tuple[str, str]]] | None:
-    expected_key = key_id(public_key)
-    by_seq: dict[int, list[tuple[str, str]]] = {}
+@dataclass
+class _Heads:
+    """What the signed heads say: hash per head seq, and each batch's signed range (for naming entries)."""
+
+    by_seq: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+    batches: list[tuple[int, int, int]] = field(default_factory=list)  # (first seq, head seq, head row id)
+
+
+def _check_heads(engine: Engine, public_key: Ed25519PublicKey, report: VerifyReport) -> _Heads | None:
+    """Verify every head's signature, following explicit key rollovers from the trusted key.
+
+    Heads must also tile the log: each batch starts right after the previous head, so a head row
+    removed from the middle is named by the entries it covered.
+    """
+    trusted, trusted_id = public_key, key_id(public_key)
+    out = _Heads()
+    covered = 0
+    columns = [c for c in deletion_log_heads.c if c.name != "entry_hashes"]
+    query = sa.select(*columns, sa.func.length(deletion_log_heads.c.entry_hashes).label("hashes_size"),
+                      deletion_log_heads.c.entry_hashes).order_by(deletion_log_heads.c.id)
     with engine.connect() as conn:
-        heads = conn.execute(sa.select(deletion_log_heads).order_by(deletion_log_heads.c.id)).all()
-    for head in heads:
-        report.heads += 1
-        message = head_message(head.run_id, head.head_seq, head.head_hash, head.entries, head.signed_at)
-        if head.key_id != expected_key:
-            report.fail(head.head_seq, f"head of run {head.run_id} at seq {head.head_seq} was signed with "
-                        f"key {head.key_id}, not the trusted key {expected_key}")
-            return None
-        try:
-            public_key.verify(bytes.fromhex(head.signature), message)
-        except (InvalidSignature, ValueError):
-            report.fail(head.head_seq, f"signature of the head of run {head.run_id} at seq "
-                        f"{head.head_seq} does not verify (head record altered)")
-            return None
-        by_seq.setdefault(head.head_seq, []).append((head.run_id, head.head_hash))
-        if head.run_id not in report.runs:
-            report.runs.append(head.run_id)
-    return by_seq
+        rows = conn.execution_options(stream_results=True, yield_per=50).execute(query)
+        for head in rows:
+            report.heads += 1
+            hashes = head.entry_hashes
+            message = head_message(head.run_id, head.head_seq, head.head_hash, head.entries, head.signed_at,
+                                   None if hashes is None else bytes(hashes), head.next_key)
+            if head.key_id != trusted_id:
+                report.fail(head.head_seq, f"head of run {head.run_id} at seq {head.head_seq} was signed with "
+                            f"key {head.key_id}, not the trusted key {trusted_id}")
+                return None
+            try:
+                trusted.verify(bytes.fromhex(head.signature), message)
+            except (InvalidSignature, ValueError):
+                report.fail(head.head_seq, f"signature of the head of run {head.run_id} at seq "
+                            f"{head.head_seq} does not verify (head record altered)")
+                return None
+            if head.entries:
+                first = head.head_seq - head.entries + 1
+                if first != covered + 1:
+                    lo, hi = (covered + 1, first - 1) if first > covered + 1 else (first, covered)
+                    report.fail(lo, f"signed heads do not tile the log at seq {lo}..{hi}: a head was removed "
+                                "or added outside the deletion-log writer")
+                    return None
+                covered = head.head_seq
+                if hashes is not None:
+                    out.batches.append((first, head.head_seq, head.id))
+            if head.next_key:
+                trusted = public_key_from_hex(head.next_key)
+                trusted_id = key_id(trusted)
+                report.rollovers.append(f"seq {head.head_seq}: key {head.key_id} -> {trusted_id}")
+            out.by_seq.setdefault(head.head_seq, []).append((head.run_id, head.head_hash))
+            if head.run_id not in report.runs:
+                report.runs.append(head.run_id)
+    report.signer = trusted_id
+    return out
+
+
+def _first_rewritten(engine: Engine, heads: _Heads, problem_seq: int) -> tuple[int, str] | None:
+    """The first entry at or before ``problem_seq`` whose stored hash differs from the one its head signed.
+
+    A rewrite that recomputed every later hash keeps the chain whole until the next head; the
+    hashes that head signed name the entry where the rewrite began.
+    """
+    batch = next((b for b in heads.batches if b[0] <= problem_seq <= b[1]), None)
+    if batch is None:
+        return None
+    first, last, head_id = batch
+    with engine.connect() as conn:
+        head = conn.execute(sa.select(deletion_log_heads.c.run_id, deletion_log_heads.c.entry_hashes)
+                            .where(deletion_log_heads.c.id == head_id)).one()
+        stored = conn.execute(sa.select(deletion_log.c.seq, deletion_log.c.hash)
+                              .where(deletion_log.c.seq >= first, deletion_log.c.seq <= problem_seq)
+                              .order_by(deletion_log.c.seq)).all()
+    signed = bytes(head.entry_hashes)
+    for seq, digest in stored:
+        offset = (seq - first) * 32
+        if signed[offset:offset + 32].hex() != digest:
+            return seq, head.run_id
+    return None
 
 
 def canonical_expression(dialect: str = "") -> sa.ColumnElement[str]:
@@ -189,12 +250,16 @@ def verify_chain(engine: Engine, public_key: Ed25519PublicKey, workers: int | No
     result is the same as one pass, including which entry is named first.
     """
     started = time.perf_counter()
-    create_audit_tables(engine)
     report = VerifyReport()
-    heads = _check_heads(engine, public_key, report)
-    if heads is None:
+    inspector = sa.inspect(engine)
+    if not (inspector.has_table(deletion_log.name) and inspector.has_table(deletion_log_heads.name)):
+        report.seconds = time.perf_counter() - started
+        return report  # read-only: a hub without a deletion log has nothing to verify (and gets no tables)
+    signed = _check_heads(engine, public_key, report)
+    if signed is None:
         report.seconds = time.perf_counter() - started
         return report
+    heads = signed.by_seq
     if workers is None:
         workers = min(2, os.cpu_count() or 1) if engine.dialect.name == "postgresql" else 1
     slices = _slices(engine, workers)
@@ -222,6 +287,11 @@ def verify_chain(engine: Engine, public_key: Ed25519PublicKey, workers: int | No
     report.entries = count
     report.last_seq = last_seq
     if problem:
+        rewritten = _first_rewritten(engine, signed, problem[0])
+        if rewritten is not None and (rewritten[0] < problem[0] or "signed head" in problem[1]):
+            seq, run_id = rewritten
+            problem = (seq, f"entry seq {seq} was altered: its hash differs from the one the signed head of run "
+                       f"{run_id} holds for it (the chain after it was recomputed; first seen at seq {problem[0]})")
         report.fail(*problem)
     elif heads and max(heads) > report.last_seq:
         missing = max(heads)

