@@ -67,6 +67,8 @@ METHOD_EXPLAINED = {
     "crypto-shred": "the person's encryption key destroyed, so every encrypted copy is unreadable",
     "external request": "another system was asked to delete the data and confirmed",
     "hold": "nothing deleted: a legal hold applies",
+    "key rollover": "the log's signing key was replaced, endorsed by the old key (the id column holds the new "
+                    "key's id; the legal basis column says why)",
 }
 
 

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 SIGNING_KEY_FILE = "audit-signing.key"
+NEXT_KEY_FILE = "audit-signing.key.next"  # a rollover's new key until the log names it
 PUBLIC_KEY_FILE = "audit-signing.pub"
 PEPPER_FILE = "audit-pepper.key"
 PEPPER_ENV = "HRBRIDGE_AUDIT_PEPPER"
@@ -40,6 +41,23 @@ def _read_secret(path: Path) -> bytes:
     if mode & 0o077:
         raise AuditKeyError(f"{path} is readable by others (mode {mode:o}); run chmod 600 {path}")
     return path.read_bytes()
+
+
+def write_private_key(path: Path, key: Ed25519PrivateKey) -> None:
+    """Write a new signing key, owner-only; never over an existing file."""
+    _write_secret(path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+
+
+def read_private_key(path: Path) -> Ed25519PrivateKey:
+    """Read a signing key (refused when others can read the file)."""
+    try:
+        key = serialization.load_pem_private_key(_read_secret(path), password=None)
+    except ValueError as exc:
+        raise AuditKeyError(f"{path} is not a PEM private key: {exc}") from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise AuditKeyError(f"{path} is not an Ed25519 private key")
+    return key
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:
@@ -96,29 +114,28 @@ class AuditKeys:
         return self.key_dir / PUBLIC_KEY_FILE
 
     @classmethod
-    def load_or_create(cls, key_dir: Path, env: dict[str, str] | None = None) -> AuditKeys:
-        """Load the keys under ``key_dir``, creating missing ones (0600) on first use."""
+    def load_or_create(cls, key_dir: Path, env: dict[str, str] | None = None, *, create: bool = True) -> AuditKeys:
+        """Load the keys under ``key_dir``, creating missing ones (0600) on first use.
+
+        ``create=False`` never writes: a missing signing key is an :class:`AuditKeyError`. Whether a
+        new key may be created at all is the caller's decision (a log with signed heads must not get
+        one silently; see ``hrbridge audit rollover``).
+        """
         env = dict(os.environ if env is None else env)
         key_dir = Path(key_dir)
         signing_path = key_dir / SIGNING_KEY_FILE
         if not signing_path.exists():
-            new_key = Ed25519PrivateKey.generate()
-            _write_secret(signing_path, new_key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            ))
-        try:
-            signing_key = serialization.load_pem_private_key(_read_secret(signing_path), password=None)
-        except ValueError as exc:
-            raise AuditKeyError(f"{signing_path} is not a PEM private key: {exc}") from exc
-        if not isinstance(signing_key, Ed25519PrivateKey):
-            raise AuditKeyError(f"{signing_path} is not an Ed25519 private key")
+            if not create:
+                raise AuditKeyError(f"no deletion-log signing key at {signing_path}")
+            write_private_key(signing_path, Ed25519PrivateKey.generate())
+        signing_key = read_private_key(signing_path)
         public_key = signing_key.public_key()
         public_path = key_dir / PUBLIC_KEY_FILE
-        public_pem = public_key.public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        if not public_path.exists() or public_path.read_bytes() != public_pem:
-            public_path.write_bytes(public_pem)
+        if not public_path.exists():
+            # Written once, for the log's first key: the root of trust auditors keep. A rollover
+            # leaves it alone; verify follows the rollovers the log records from this key.
+            public_path.write_bytes(public_key.public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
         pepper_text = env.get(PEPPER_ENV)
         if pepper_text:
             pepper = pepper_text.encode("utf-8")

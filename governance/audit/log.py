@@ -105,12 +105,13 @@ class DeletionLog:
         """The pseudonymous subject id recorded in the log (HMAC-SHA256 with the pepper)."""
         return self.keys.pseudonymise(subject_id)
 
-    def append(self, conn: Connection, run_id: str,
-               entries: Sequence[LogEntry | tuple[LogEntry, str]]) -> AppendResult | None:
+    def append(self, conn: Connection, run_id: str, entries: Sequence[LogEntry | tuple[LogEntry, str]],
+               *, next_key: str | None = None) -> AppendResult | None:
         """Chain, insert and sign ``entries`` inside the caller's transaction ``conn``.
 
         An entry is a :class:`LogEntry`, or a ``(LogEntry, subject_hash)`` pair whose entry object is
         shared by many people (its own ``subject_hash`` is ignored): the bulk form of a purge.
+        ``next_key`` (hex public key) makes the head a key rollover: only :mod:`.rollover` passes it.
         """
         if not entries:
             return None
@@ -170,7 +171,7 @@ class DeletionLog:
         else:
             conn.execute(deletion_log.insert(), [template.row(n, subject, before, digest)
                                                  for n, subject, template, before, digest in chain()])
-        self._sign(conn, run_id, seq, prev, len(entries), now, bytes.fromhex("".join(digests)))
+        self._sign(conn, run_id, seq, prev, len(entries), now, bytes.fromhex("".join(digests)), next_key)
         return AppendResult(first_seq=first, last_seq=seq, head_hash=prev)
 
     def check_signer(self, conn: Connection) -> None:

@@ -1,8 +1,9 @@
-"""``hrbridge audit verify|export``: prove the deletion log is intact, and hand it to an auditor.
+"""``hrbridge audit verify|export|rollover``: prove the deletion log is intact, hand it to an auditor, replace its key.
 
 ``verify`` recomputes the hash chain and every signed run head and exits 1 naming the first bad
-entry. ``export`` writes a date range as CSV, JSON or a standalone HTML page with the chain status
-at the top.
+entry; it only reads (no key, file or table is created) and exits 2 when it has no trusted key.
+``export`` writes a date range as CSV, JSON or a standalone HTML page with the chain status at the
+top. ``rollover`` replaces the signing key explicitly: the old key signs a log entry naming the new one.
 """
 
 from __future__ import annotations
@@ -39,17 +40,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--out", type=Path,
                         help="file to write (default: keep it in the artefact store and print its key)")
     export.set_defaults(func=run_export)
+    roll = sub.add_parser("rollover", help="replace the signing key; the old key endorses the new one in the log")
+    roll.add_argument("--by", required=True, help="who replaces the key (written to the log)")
+    roll.add_argument("--reason", required=True, help="why (written to the log)")
+    roll.add_argument("--json", action="store_true", help="print one JSON object")
+    roll.set_defaults(func=run_rollover)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
 
 def run_verify(args: argparse.Namespace) -> int:
     """Verify the deletion log; exit 0 when intact, 1 when not."""
     from governance.audit import AuditKeyError
+    from hrbridge.migrations import SchemaError
     from hrbridge.pipelines.retention import verify_deletion_log
 
     try:
         report = verify_deletion_log(public_key_path=args.public_key)
-    except AuditKeyError as exc:
+    except (AuditKeyError, SchemaError) as exc:
         raise UsageError(str(exc)) from exc
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
@@ -78,4 +85,22 @@ def run_export(args: argparse.Namespace) -> int:
     status = "chain intact" if result["chain_ok"] else "CHAIN BROKEN (see the top of the file)"
     where = result["out"] or f"artefact {result['key']}"
     print(f"wrote {result['entries']} entries to {where} ({result['format']}); {status}")
+    return 0
+
+
+def run_rollover(args: argparse.Namespace) -> int:
+    """Replace the deletion log's signing key with an endorsed, logged rollover."""
+    from governance.audit.rollover import rollover
+    from hrbridge.pipelines.retention import audit_keys, key_dir
+    from hrbridge.settings import load_settings
+    from hrbridge.store import hub_engine
+
+    settings = load_settings()
+    audit_keys(settings)  # refuses when the key the log trusts is missing
+    result = rollover(hub_engine(settings), key_dir(settings), args.by, args.reason)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"signing key rolled over: {result['old_key']} -> {result['new_key']} (log entry seq {result['seq']}, "
+              f"run {result['run_id']}); auditors keep verifying with the key they hold")
     return 0

@@ -16,8 +16,17 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from connectors.sql import make_engine
-from governance.audit import AuditKeys, DeletionLog, VerifyReport, load_public_key, verify_chain
+from governance.audit import (
+    AuditKeyError,
+    AuditKeys,
+    DeletionLog,
+    VerifyReport,
+    load_public_key,
+    verify_chain,
+)
 from governance.audit.export import export_log
 from governance.retention import (
     CRYPTO_SYSTEM,
@@ -40,9 +49,46 @@ def key_dir(settings: Settings) -> Path:
 
 
 def audit_keys(settings: Settings | None = None) -> AuditKeys:
-    """The deletion-log keys of this installation (created 0600 on first use)."""
+    """The deletion-log keys of this installation, for commands that write (created 0600 on first use).
+
+    A signing key is created only for a log nobody has signed yet. When the log has signed heads
+    and the key file is gone, this refuses and says which key the log trusts: a silently created
+    key would sign heads that no single public key verifies. A rollover interrupted after its
+    commit is finished first.
+    """
+    from governance.audit.keys import SIGNING_KEY_FILE
+    from governance.audit.log import trusted_signer
+    from governance.audit.rollover import finish_pending
+
     settings = (settings or load_settings()).ensure_dirs()
-    return AuditKeys.load_or_create(key_dir(settings))
+    folder = key_dir(settings)
+    hub = _hub(settings)
+    finish_pending(hub, folder)
+    if not (folder / SIGNING_KEY_FILE).exists():
+        with hub.connect() as conn:
+            trusted = trusted_signer(conn)
+        if trusted is not None:
+            raise AuditKeyError(
+                f"no signing key at {folder / SIGNING_KEY_FILE}, but the deletion log is signed with key {trusted}: "
+                "restore that key from your backup of the keys folder; hrbridge never creates a new key for a log "
+                "that already has signed heads")
+    return AuditKeys.load_or_create(folder)
+
+
+def trusted_public_key(settings: Settings, public_key_path: Path | None = None) -> Ed25519PublicKey:
+    """The key ``audit verify`` trusts: ``public_key_path``, else ``HRBRIDGE_AUDIT_PUBLIC_KEY``, else the
+    installation's exported ``keys/audit-signing.pub``. Never creates one: none of these is an error."""
+    from governance.audit.keys import PUBLIC_KEY_FILE
+
+    env_path = os.environ.get(PUBLIC_KEY_ENV)
+    path = public_key_path or (Path(env_path) if env_path else None)
+    if path is None and (key_dir(settings) / PUBLIC_KEY_FILE).exists():
+        path = key_dir(settings) / PUBLIC_KEY_FILE
+    if path is None:
+        raise AuditKeyError(
+            f"no trusted public key: pass --public-key FILE (the key the auditor keeps) or set {PUBLIC_KEY_ENV}; "
+            f"{key_dir(settings) / PUBLIC_KEY_FILE} does not exist and verify never creates a key")
+    return load_public_key(path)
 
 
 def retention_config(settings: Settings | None = None) -> RetentionConfig:
@@ -99,6 +145,8 @@ def build_executor(settings: Settings | None = None, *, erasers: Mapping[str, Ex
     archive = _archive(settings, hub)
     config = retention_config(settings)
     deletion_log = DeletionLog(hub, audit_keys(settings))
+    with hub.connect() as conn:
+        deletion_log.check_signer(conn)  # a replaced key is refused before anything is deleted
     if use_defaults:
         shredder = shredder if shredder is not None else default_shredder(settings, hub)
         erasers = {**default_erasers(), **(erasers or {})}
@@ -121,15 +169,16 @@ def run_retention(settings: Settings | None = None, now: datetime | None = None,
 
 
 def verify_deletion_log(settings: Settings | None = None, public_key_path: Path | None = None) -> VerifyReport:
-    """Recompute the deletion log's chain and signed heads.
+    """Recompute the deletion log's chain and signed heads; reads only (no key, file or table is created).
 
     The trusted public key is ``public_key_path``, else ``HRBRIDGE_AUDIT_PUBLIC_KEY``, else the
-    installation's own exported key.
+    installation's own exported key (see :func:`trusted_public_key`).
     """
-    settings = (settings or load_settings()).ensure_dirs()
-    path = public_key_path or (Path(os.environ[PUBLIC_KEY_ENV]) if os.environ.get(PUBLIC_KEY_ENV) else None)
-    public_key = load_public_key(path) if path else audit_keys(settings).public_key
-    return verify_chain(_hub(settings), public_key)
+    from hrbridge.store import hub_engine
+
+    settings = settings or load_settings()
+    public_key = trusted_public_key(settings, public_key_path)
+    return verify_chain(hub_engine(settings, create=False), public_key)
 
 
 def export_deletion_log(date_from: date, date_to: date, fmt: str, out: Path | None,

@@ -61,6 +61,18 @@ def hub_down(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
     unreachable_services(monkeypatch, home)
 
 
+def hub_down_with_audit_key(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    """The hub down, and the auditor's public key given (verify gets as far as the database)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    public = home / "auditor.pub"
+    public.write_bytes(Ed25519PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    monkeypatch.setenv("HRBRIDGE_AUDIT_PUBLIC_KEY", str(public))
+    hub_down(monkeypatch, home)
+
+
 def empty_config_dir(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
     """HRBRIDGE_CONFIG_DIR pointing at a folder without the YAML files."""
     (home / "configs").mkdir()
@@ -132,7 +144,8 @@ CASES: list[tuple[str, list[str], Setup, int, str]] = [
     ("retention plan", ["retention", "plan"], empty_config_dir, 2, "retention"),
     ("retention plan", ["retention", "plan"], hub_down, 1, "OperationalError"),
     ("retention run", ["retention", "run"], empty_config_dir, 2, "retention"),
-    ("audit verify", ["audit", "verify"], hub_down, 1, "OperationalError"),
+    ("audit verify", ["audit", "verify"], hub_down_with_audit_key, 1, "OperationalError"),
+    ("audit verify", ["audit", "verify"], nothing, 2, "no trusted public key"),
     ("audit export", ["audit", "export", "--from", "2026-02-01", "--to", "2026-01-01", "--format", "csv",
                       "--out", "x.csv"], nothing, 2, "before"),
     ("report validation", ["report", "validation"], nothing, 2, "no validation run"),

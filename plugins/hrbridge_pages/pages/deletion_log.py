@@ -246,9 +246,11 @@ async def export(request: Request, fmt: str, viewer: Viewer = Depends(requires("
     buffer.write(f"# {status_line}\n")
     writer = csv.writer(buffer)
     writer.writerow([t(f"audit.col.{c}") for c in EXPORT_COLUMNS])
-    for row in rows:
-        writer.writerow(["; ".join(f"{k}={v}" for k, v in row[c].items()) if isinstance(row[c], dict)
-                         else ",".join(row[c]) if isinstance(row[c], list) else ("" if row[c] is None else row[c])
+    from governance.audit.export import csv_cell
+
+    for row in rows:  # every cell through csv_cell: a formula prefix is shown as text, never run
+        writer.writerow([csv_cell("; ".join(f"{k}={v}" for k, v in row[c].items()) if isinstance(row[c], dict)
+                                  else ",".join(row[c]) if isinstance(row[c], list) else row[c])
                          for c in EXPORT_COLUMNS])
     return Response(("\ufeff" + buffer.getvalue()).encode("utf-8"), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})

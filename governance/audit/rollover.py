@@ -1,0 +1,79 @@
+"""An explicit, logged rollover of the deletion log's signing key.
+
+The log trusts one key at a time: the key of its latest head. A new key signs only after
+:func:`rollover` wrote a log entry (method ``key rollover``, who and why) whose head, signed by the
+old key, names the new public key. ``audit verify`` starts from the auditor's key and follows
+these endorsements, so one public key still verifies the whole log. The new key is written to
+``audit-signing.key.next`` first and becomes the signing key only once the rollover is committed;
+:func:`finish_pending` completes a rollover that was interrupted between the two.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.engine import Engine
+
+from governance.audit.chain import LogEntry
+from governance.audit.keys import (
+    NEXT_KEY_FILE,
+    SIGNING_KEY_FILE,
+    AuditKeyError,
+    AuditKeys,
+    key_id,
+    public_hex,
+    read_private_key,
+    write_private_key,
+)
+from governance.audit.log import DeletionLog, trusted_signer
+
+ROLLOVER_METHOD = "key rollover"
+
+
+def finish_pending(engine: Engine, key_dir: Path) -> bool:
+    """Promote ``audit-signing.key.next`` to the signing key when the log already trusts it.
+
+    A pending key the log does not name (the rollover never committed) is left for the next
+    :func:`rollover` to reuse. Returns True when a key was promoted.
+    """
+    pending = Path(key_dir) / NEXT_KEY_FILE
+    if not pending.exists():
+        return False
+    with engine.connect() as conn:
+        trusted = trusted_signer(conn)
+    if trusted != key_id(read_private_key(pending).public_key()):
+        return False
+    os.replace(pending, Path(key_dir) / SIGNING_KEY_FILE)
+    return True
+
+
+def rollover(engine: Engine, key_dir: Path, by: str, reason: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Replace the signing key: log the rollover signed by the current key, then switch keys.
+
+    Refused (:class:`AuditKeyError`) when the current key is missing or is not the one the log
+    trusts: a key nobody can prove belongs to the log is never endorsed.
+    """
+    if not by.strip() or not reason.strip():
+        raise AuditKeyError("a key rollover needs --by and --reason (both go into the deletion log)")
+    key_dir = Path(key_dir)
+    finish_pending(engine, key_dir)
+    current = AuditKeys.load_or_create(key_dir, env, create=False)
+    log = DeletionLog(engine, current)
+    pending = key_dir / NEXT_KEY_FILE
+    if not pending.exists():
+        write_private_key(pending, Ed25519PrivateKey.generate())
+    new_public = read_private_key(pending).public_key()
+    new_id = key_id(new_public)
+    entry = LogEntry(requested_by=by.strip(), subject_hash=new_id, categories=["audit signing key"],
+                     stores=["deletion_log_heads"], legal_basis=reason.strip(), method=ROLLOVER_METHOD,
+                     done_at=datetime.now(UTC))
+    run_id = f"key-rollover-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}"
+    with engine.begin() as conn:
+        result = log.append(conn, run_id, [entry], next_key=public_hex(new_public))
+    finish_pending(engine, key_dir)
+    assert result is not None
+    return {"run_id": run_id, "seq": result.last_seq, "old_key": current.key_id, "new_key": new_id}
