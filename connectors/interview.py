@@ -20,6 +20,9 @@ from connectors.errors import ConnectorError, MalformedResponseError
 
 LOCALES = ("zh-CN", "en-US")
 STATUSES = ("not_started", "in_progress", "completed", "expired")
+# What a candidate answered on the platform (GET /v1/consent-events) and the scopes an answer names.
+CONSENT_KINDS = ("consent", "alternative_process", "withdrawal", "explanation_request", "human_review_request")
+CONSENT_SCOPES = ("ai_scoring", "video_recording", "voice_recording")
 RESULT_REQUIRED_FIELDS = (
     "result_id", "invitation_id", "candidate_id", "application_id", "job_id", "job_family",
     "completed_at", "invited_at", "overall_score", "scale", "dimensions", "keywords", "clips",
@@ -148,9 +151,10 @@ class InvitationRequest:
     deadline: datetime
     question_plan: QuestionPlan
     callback_url: str | None = None
+    notice: Mapping[str, str] | None = None  # {"version", "language"} of the notice the candidate sees
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON body of ``POST /v1/invitations`` (``callback_url`` only when set)."""
+        """The JSON body of ``POST /v1/invitations`` (``callback_url`` and ``notice`` only when set)."""
         body: dict[str, Any] = {
             "candidate_id": self.candidate_id, "application_id": self.application_id,
             "job_id": self.job_id, "job_family": self.job_family,
@@ -160,6 +164,8 @@ class InvitationRequest:
         }
         if self.callback_url:
             body["callback_url"] = self.callback_url
+        if self.notice:
+            body["notice"] = {"version": str(self.notice["version"]), "language": str(self.notice["language"])}
         return body
 
     @classmethod
@@ -172,6 +178,7 @@ class InvitationRequest:
             locale=str(data["locale"]), deadline=parse_rfc3339(data["deadline"], "deadline"),
             question_plan=QuestionPlan.from_dict(data["question_plan"]),
             callback_url=data.get("callback_url"),
+            notice=dict(data["notice"]) if isinstance(data.get("notice"), Mapping) else None,
         )
 
     def __repr__(self) -> str:
@@ -253,6 +260,17 @@ class InterviewPlatform(Protocol):
 
     def delete_candidate_media(self, candidate_id: str) -> dict[str, Any]:
         """Delete a candidate's clips and transcripts; idempotent."""
+        ...
+
+
+@runtime_checkable
+class ConsentSource(Protocol):
+    """A platform that reports candidates' answers to the notice (consent, withdrawal, requests)."""
+
+    def iter_consent_events(
+        self, after: str | None = None, limit: int = 500
+    ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+        """Yield (page of raw consent events, cursor to store after this page), oldest first."""
         ...
 
 

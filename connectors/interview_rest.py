@@ -150,6 +150,25 @@ class HrbridgeInterviewClient:
             cursor = next_cursor or cursor
             yield results, cursor
 
+    def iter_consent_events(
+        self, after: str | None = None, limit: int = 500
+    ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+        """Yield (page of raw consent events, cursor to store) in the order the platform recorded them.
+
+        Same cursor rules as :meth:`iter_results`: store the yielded cursor after each page.
+        """
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}, got {limit}")
+        params: dict[str, Any] = {"limit": limit}
+        if after:
+            params["after"] = after
+        cursor = after
+        for page in self.http.paginate("v1/consent-events", params, _ResultsPaginator("events"),
+                                       records_path=("events",)):
+            events, next_cursor, _ = _read_page(page, "events")
+            cursor = next_cursor or cursor
+            yield events, cursor
+
     def delete_candidate_media(self, candidate_id: str) -> dict[str, Any]:
         """Delete all clips and transcripts of a candidate; a repeat call reports zero deletions."""
         response = self.http.request(
@@ -171,11 +190,14 @@ class HrbridgeInterviewClient:
 class _ResultsPaginator:
     """``after=<next_cursor>`` while ``has_more`` (or, without it, while a cursor comes back) and the page is not empty."""
 
+    def __init__(self, key: str = "results") -> None:
+        self.key = key
+
     def next_request(
         self, page: Any, url: str, params: dict[str, Any], headers: Mapping[str, str]
     ) -> tuple[str, dict[str, Any]] | None:
         """The request for the page after ``page``, or None when caught up."""
-        results, next_cursor, has_more = _read_page(page)
+        results, next_cursor, has_more = _read_page(page, self.key)
         if not has_more or not results:
             return None
         return url, {**params, "after": next_cursor or params.get("after")}
@@ -187,16 +209,16 @@ def _object(body: Any, what: str) -> Mapping[str, Any]:
     return body
 
 
-def _read_page(page: Any) -> tuple[list[dict[str, Any]], str | None, bool]:
-    if not isinstance(page, dict) or not isinstance(page.get("results"), list):
-        raise MalformedResponseError(f"results page is not {{'results': [...]}}: {preview(page)}")
+def _read_page(page: Any, key: str = "results") -> tuple[list[dict[str, Any]], str | None, bool]:
+    if not isinstance(page, dict) or not isinstance(page.get(key), list):
+        raise MalformedResponseError(f"{key} page is not {{'{key}': [...]}}: {preview(page)}")
     next_cursor = page.get("next_cursor")
     if next_cursor is not None and not isinstance(next_cursor, str):
-        raise MalformedResponseError(f"results page next_cursor is not a string: {next_cursor!r}")
-    results = page["results"]
+        raise MalformedResponseError(f"{key} page next_cursor is not a string: {next_cursor!r}")
+    results = page[key]
     for position, item in enumerate(results):
         if not isinstance(item, dict):
-            raise MalformedResponseError(f"results[{position}] is not a JSON object: {preview(item)}")
+            raise MalformedResponseError(f"{key}[{position}] is not a JSON object: {preview(item)}")
     has_more = page.get("has_more")
     if has_more is None:  # vendors without has_more: a cursor means there may be more
         has_more = next_cursor is not None

@@ -8,7 +8,12 @@ over HTTP (``POST /sandbox/start|complete|expire``, ``GET /sandbox/state``):
   (0-100 per dimension, plan weights, weighted overall, bilingual keywords, expiring clip links,
   report URL) and, with ``bad_fraction``, makes some deliberately invalid in varied ways, recorded
   in ``bad_results`` (result id → kind, see ``BAD_KINDS``);
-* ``expire(ids)`` expires open invitations.
+* ``expire(ids)`` expires open invitations;
+* ``answer(id, kind, scopes, declined)`` records a candidate's answer to the invitation's notice
+  (consent, alternative process, withdrawal, explanation or human-review request), served at
+  ``GET /v1/consent-events``. An invitation with a notice and no answer gets a consent to every
+  scope when it starts. Without video consent a result has no clips and no transcript, unless
+  ``ignore_consent`` is set (a platform that records anyway, to prove hrbridge drops them).
 
 Completed invitations with a ``callback_url`` get a signed ``interview.completed`` webhook;
 failed deliveries are recorded in ``webhook_deliveries`` and otherwise ignored.
@@ -35,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.http import RateLimiter
-from connectors.interview import parse_rfc3339, to_rfc3339
+from connectors.interview import CONSENT_KINDS, CONSENT_SCOPES, parse_rfc3339, to_rfc3339
 from connectors.webhooks import sign
 from sandbox.interview_rules import decode_cursor, encode_cursor, fingerprint, validate_invitation
 from sandbox.interview_sim import (
@@ -87,6 +92,8 @@ class InterviewPlatformSandbox(SandboxServer):
         self.media: dict[str, dict[str, set[str]]] = {}
         self.invitation_posts: list[dict[str, Any]] = []
         self.webhook_deliveries: list[dict[str, Any]] = []
+        self.consent_events: list[dict[str, Any]] = []
+        self.ignore_consent = False
         self._rng = random.Random(seed)
         self._lock = threading.RLock()
         self._by_key: dict[str, tuple[str, str]] = {}
@@ -99,6 +106,8 @@ class InterviewPlatformSandbox(SandboxServer):
             ("GET", r"/v1/invitations/(?P<id>[^/]+)", self._http_get),
             ("GET", r"/v1/results", self._http_results),
             ("DELETE", r"/v1/candidates/(?P<candidate_id>[^/]+)/media", self._http_delete_media),
+            ("GET", r"/v1/consent-events", self._http_consent_events),
+            ("POST", r"/sandbox/answer", self._http_answer),
             ("GET", r"/openapi\.yaml", self._http_openapi_yaml),
             ("GET", r"/openapi\.json", self._http_openapi_json),
             ("POST", r"/sandbox/start", self._http_start),
@@ -160,6 +169,7 @@ class InterviewPlatformSandbox(SandboxServer):
             for invitation in invitations:
                 invitation["status"] = "in_progress"
                 invitation["started_at"] = invitation["started_at"] or now
+                self._default_consent(invitation)
             return [self._public(invitation) for invitation in invitations]
 
     def expire(self, invitation_ids: Iterable[str]) -> list[dict[str, Any]]:
@@ -198,6 +208,7 @@ class InterviewPlatformSandbox(SandboxServer):
             bad_positions = set(self._rng.sample(range(len(chosen)), bad_count))
             produced = []
             for position, invitation in enumerate(chosen):
+                self._default_consent(invitation)
                 finished = max(now, invitation["created_at"])  # never before the invitation
                 result = self._make_result(invitation, finished)
                 if position in bad_positions:
@@ -215,6 +226,53 @@ class InterviewPlatformSandbox(SandboxServer):
             if invitation["request"].get("callback_url"):
                 self._deliver(invitation, result, event_id)
         return [result for _, result, _ in produced]
+
+    def answer(self, invitation_id: str, kind: str = "consent", scopes: Iterable[str] | None = None,
+               declined: Iterable[str] = (), given_at: datetime | None = None) -> dict[str, Any]:
+        """Record a candidate's answer to the notice of an invitation; returns the consent event.
+
+        ``scopes`` are granted (consent), withdrawn (withdrawal) or absent (requests); ``declined``
+        are refused. KeyError for an unknown invitation, ValueError for an unknown kind or scope.
+        """
+        if kind not in CONSENT_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(CONSENT_KINDS)}, got {kind!r}")
+        scopes, declined = list(scopes or ()), list(declined)
+        unknown = sorted(set(scopes + declined) - set(CONSENT_SCOPES))
+        if unknown:
+            raise ValueError(f"unknown scope(s) {', '.join(unknown)}; known: {', '.join(CONSENT_SCOPES)}")
+        with self._lock:
+            invitation = self.invitations.get(invitation_id)
+            if invitation is None:
+                raise KeyError(f"no invitation {invitation_id!r}")
+            request = invitation["request"]
+            notice = request.get("notice") or {}
+            event = {
+                "event_id": self._new_id("cns"), "kind": kind, "invitation_id": invitation_id,
+                "candidate_id": request["candidate_id"], "application_id": request["application_id"],
+                "notice_version": notice.get("version"), "language": notice.get("language") or request["locale"],
+                "scopes": scopes, "declined": declined, "given_at": to_rfc3339(given_at or self.clock()),
+            }
+            self.consent_events.append(event)
+            return event
+
+    def consent_of(self, invitation: dict[str, Any]) -> set[str]:
+        """Scopes the candidate of ``invitation`` granted and has not withdrawn (latest answer wins)."""
+        granted: set[str] = set()
+        for event in self.consent_events:
+            if event["invitation_id"] != invitation["id"]:
+                continue
+            if event["kind"] == "consent":
+                granted = set(event["scopes"])
+            elif event["kind"] == "withdrawal":
+                granted -= set(event["scopes"])
+        return granted
+
+    def _default_consent(self, invitation: dict[str, Any]) -> None:
+        """An invitation with a notice and no answer yet: the candidate consents to every scope."""
+        if not invitation["request"].get("notice"):
+            return
+        if not any(e["invitation_id"] == invitation["id"] for e in self.consent_events):
+            self.answer(invitation["id"], "consent", CONSENT_SCOPES)
 
     def delete_media(self, candidate_id: str) -> dict[str, Any]:
         """Delete a candidate's clips and transcripts; a second call deletes nothing."""
@@ -294,7 +352,9 @@ class InterviewPlatformSandbox(SandboxServer):
         dimensions, overall = score_dimensions(plan, request["locale"], rng)
         result_id = self._new_id("res")
         clips = []
-        for question in plan["questions"]:
+        recorded = (self.ignore_consent or not request.get("notice")
+                    or "video_recording" in self.consent_of(invitation))
+        for question in plan["questions"] if recorded else ():
             clip_id = self._new_id("clip")
             expires = now + CLIP_LIFETIME
             clips.append({
@@ -304,11 +364,12 @@ class InterviewPlatformSandbox(SandboxServer):
                 "expires_at": to_rfc3339(expires),
                 "duration_seconds": round(question["time_limit_seconds"] * rng.uniform(0.4, 1.0), 1),
             })
-        transcript_ref = f"transcripts/{result_id}.json"
+        transcript_ref = f"transcripts/{result_id}.json" if recorded else None
         stored = self.media.setdefault(request["candidate_id"], {"clips": set(), "transcripts": set()})
         stored["clips"].update(clip["clip_id"] for clip in clips)
         self._clip_owner.update((clip["clip_id"], request["candidate_id"]) for clip in clips)
-        stored["transcripts"].add(transcript_ref)
+        if transcript_ref:
+            stored["transcripts"].add(transcript_ref)
         return {
             "result_id": result_id, "invitation_id": invitation["id"],
             "candidate_id": request["candidate_id"], "application_id": request["application_id"],
@@ -431,6 +492,29 @@ class InterviewPlatformSandbox(SandboxServer):
         if denied := self._admit(request):
             return denied
         return SandboxResponse(200, self.delete_media(request.path_params["candidate_id"]))
+
+    def _http_consent_events(self, request: SandboxRequest) -> SandboxResponse:
+        if denied := self._admit(request):
+            return denied
+        raw_limit = request.param("limit", "100") or "100"
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
+            return _problem(400, "Bad Request", f"limit must be an integer 1..1000, got {raw_limit!r}")
+        after = request.param("after")
+        with self._lock:
+            position = 0
+            if after:
+                position = decode_cursor(after)
+                if position is None or position > len(self.consent_events):
+                    return _problem(400, "Bad Request", f"cursor {after!r} is not one this platform issued")
+            page = self.consent_events[position: position + int(raw_limit)]
+            end = position + len(page)
+            body = {"events": page, "next_cursor": encode_cursor(end) if page else None,
+                    "has_more": end < len(self.consent_events)}
+        return SandboxResponse(200, body)
+
+    def _http_answer(self, request: SandboxRequest) -> SandboxResponse:
+        return self._control(request, lambda spec: self.answer(
+            str(spec["invitation_id"]), str(spec.get("kind", "consent")), spec.get("scopes"), spec.get("declined") or ()))
 
     def _http_openapi_yaml(self, request: SandboxRequest) -> SandboxResponse:
         return SandboxResponse(200, OPENAPI_PATH.read_bytes(), {"Content-Type": "application/yaml"})

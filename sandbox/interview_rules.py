@@ -40,6 +40,12 @@ def validate_invitation(body: dict[str, Any], now: datetime) -> list[dict[str, s
     callback = body.get("callback_url")
     if callback is not None and not (isinstance(callback, str) and re.match(r"https?://\S+$", callback)):
         errors.append({"field": "callback_url", "message": "must be an http(s) URL or absent"})
+    notice = body.get("notice")
+    if notice is not None:
+        if not isinstance(notice, dict) or not isinstance(notice.get("version"), str) or not notice["version"].strip():
+            errors.append({"field": "notice.version", "message": "required non-empty string when notice is given"})
+        elif notice.get("language") not in LOCALES:
+            errors.append({"field": "notice.language", "message": f"must be one of {', '.join(LOCALES)}"})
     plan = body.get("question_plan")
     if not isinstance(plan, dict):
         errors.append({"field": "question_plan", "message": "required object"})

@@ -71,15 +71,21 @@ def active_holds(conn: Connection) -> dict[str, int]:
 
 
 def request_deletion(engine: Engine, subject_id: str, requested_by: str, legal_basis: str,
-                     subject_hash: str, due_days: int, now: datetime | None = None) -> dict[str, Any]:
-    """Record a person's deletion request, due ``due_days`` from now; returns the request."""
+                     subject_hash: str, due_days: int, now: datetime | None = None,
+                     categories: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Record a person's deletion request, due ``due_days`` from now; returns the request.
+
+    ``categories`` limits it to those retention categories (a withdrawn consent of one scope);
+    None deletes everything a request may delete and crypto-shreds the person's key.
+    """
     if not str(subject_id).strip():
         raise HoldError("a deletion request needs a candidate id")
     create_retention_tables(engine)
     requested_at = _now(now)
     values = dict(subject_id=str(subject_id).strip(), subject_hash=subject_hash, requested_by=requested_by,
                   legal_basis=legal_basis, requested_at=requested_at,
-                  due_at=requested_at + timedelta(days=due_days), status="pending")
+                  due_at=requested_at + timedelta(days=due_days), status="pending",
+                  categories=",".join(categories) if categories else None)
     with engine.begin() as conn:
         result = conn.execute(deletion_requests.insert().values(**values))
     return {"id": int(result.inserted_primary_key[0]), **values}

@@ -23,6 +23,9 @@ deletion_requests = sa.Table(
     sa.Column("status", sa.String(20), nullable=False, default="pending", index=True),
     sa.Column("done_at", sa.DateTime(timezone=True)),
     sa.Column("run_id", sa.String(64)),
+    # A scoped request (e.g. a withdrawn video consent) deletes only these retention categories,
+    # comma-separated; null deletes everything a request may delete.
+    sa.Column("categories", sa.Text),
 )
 
 legal_holds = sa.Table(

@@ -43,6 +43,7 @@ from connectors.interview import (
     to_rfc3339,
 )
 from connectors.sql import upsert
+from hrbridge.consent.config import load_consent_config
 from hrbridge.pipelines.pii import (
     HUB_ENCRYPTED,
     default_vault,
@@ -614,6 +615,7 @@ def plan_invitations(
     planner = planner or QuestionPlanner(config.rules)
     vault = vault or default_vault(engine)
     deadline = now + timedelta(days=config.deadline_days)
+    notice_for = load_consent_config().notice_for  # consent: the notice version + language each invitation carries
     rearmed = rearm_refused(engine, config, vault)
     with engine.connect() as conn:
         pending = _pending_applications(conn, config.trigger_status.values(), config.not_before)
@@ -639,6 +641,8 @@ def plan_invitations(
         }
         if config.callback_url:
             request["callback_url"] = config.callback_url
+        if notice := notice_for(locale):
+            request["notice"] = notice
         rows.append({
             "application_id": app.application_id, "candidate_id": app.candidate_id,
             "requisition_id": app.requisition_id, "job_family": request["job_family"],

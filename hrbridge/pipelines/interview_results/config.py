@@ -12,6 +12,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from hrbridge.consent.config import load_consent_config
+from hrbridge.consent.guard import check_results_config
 from hrbridge.settings import Settings, load_config, load_settings
 from transforms.results import CheckParameters
 from validation.results_suite import Rule, SuiteRunner, load_rules
@@ -68,10 +70,9 @@ class ResultsConfig:
 def load_results_config(settings: Settings | None = None) -> ResultsConfig:
     """Read the results config and locate the expectation suite under the configs folder."""
     settings = settings or load_settings()
-    return ResultsConfig(
-        raw=load_config("interview_results", settings),
-        suite_path=settings.configs_dir / "expectations" / "interview_results.yaml",
-    )
+    raw = load_config("interview_results", settings)
+    check_results_config(raw, load_consent_config(settings))  # AI outputs never reach a decision field
+    return ResultsConfig(raw=raw, suite_path=settings.configs_dir / "expectations" / "interview_results.yaml")
 
 
 def suite_placeholders(config: ResultsConfig) -> dict[str, dict[str, Any]]:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from connectors.sql import upsert
+from hrbridge.consent.ledger import count_withheld, screen_results, withheld_rows
 from hrbridge.pipelines.interview_results.config import (
     CONFLICT_RULE,
     CURSOR_NAME,
@@ -272,8 +273,11 @@ def validate_and_store(
     planned again (at most three times).
     """
     now = now or datetime.now(UTC)
+    raw, withheld = screen_results(engine, raw)  # consent: media dropped without video consent, AI results withheld
     for _attempt in range(3):
         counts, rows, queue, quarantine = _plan_batch(engine, raw, config, run_id=run_id, source=source, now=now)
+        quarantine += withheld_rows(withheld, run_id=run_id, source=source, now=now, first_position=len(raw))
+        count_withheld(counts, withheld)
         rows = seal_media(vault, rows)
         quarantine = seal_quarantined(vault, quarantine)
         try:

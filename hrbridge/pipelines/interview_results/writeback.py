@@ -12,6 +12,9 @@ from sqlalchemy.engine import Engine
 
 from connectors.errors import AuthenticationError, ConnectorError
 from connectors.sql import upsert
+from hrbridge.consent.config import ALTERNATIVE, load_consent_config
+from hrbridge.consent.ledger import status_overrides
+from hrbridge.consent.sync import sync_consents
 from hrbridge.pipelines.interview_results.config import (
     FINAL_STATUSES,
     PENDING,
@@ -125,7 +128,9 @@ def sync_statuses(sf: Any, platform: Any, engine: Engine, config: ResultsConfig 
     counts = StatusCounts()
     if invitations is None or not field_name:
         return counts
+    mapping = {**mapping, ALTERNATIVE: load_consent_config().alternative_process_status}
     with engine.connect() as conn:
+        overrides = status_overrides(conn)  # consent: an alternative process is the status, whatever the platform says
         query = (
             sa.select(invitations.c.platform_invitation_id, invitations.c.application_id,
                       interview_status_sync.c.synced_status, interview_results.c.result_id)
@@ -139,6 +144,11 @@ def sync_statuses(sf: Any, platform: Any, engine: Engine, config: ResultsConfig 
         rows = conn.execute(query).all()
     changes: dict[str, tuple[str, str]] = {}
     for invitation_id, app_id, synced, result_id in rows:
+        if invitation_id in overrides:
+            counts.checked += 1
+            if synced != ALTERNATIVE:
+                changes[invitation_id] = (str(app_id), ALTERNATIVE)
+            continue
         if synced in FINAL_STATUSES:
             continue
         counts.checked += 1
@@ -218,6 +228,7 @@ def run_interview_results(
     """Ingest (webhook inbox + poll) → validate → store → write back → sync statuses."""
     settings = settings or load_settings()
     config = config or load_results_config(settings)
+    sync_consents(platform, engine, settings=settings, now=now)  # answers first: results are screened against them
     counts = ingest_results(platform, engine, config, settings=settings, run_id=run_id, now=now)
     wb = write_back(sf, engine, config)
     statuses = sync_statuses(sf, platform, engine, config)
