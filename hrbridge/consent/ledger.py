@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from connectors.interview import CONSENT_KINDS, CONSENT_SCOPES, parse_rfc3339
-from hrbridge.consent.config import ALTERNATIVE, ConsentConfig
+from hrbridge.consent.config import ALTERNATIVE
 from hrbridge.store import metadata
 from hrbridge.store.consent import consent_events, human_review_queue
 
