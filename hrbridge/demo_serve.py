@@ -50,16 +50,13 @@ def legacy_csv(path: Path, rows: int = 60) -> Path:
 
 def migration_step(ctx: DemoContext) -> dict[str, int]:
     """Migrate a small legacy export into the archive; its report goes to the artefact store."""
-    from hrbridge.artefacts import artefact_store
     from hrbridge.pipelines.migration import MigrationOptions, migrate
 
     folder = ctx.settings.reports_dir.parent
     source = legacy_csv(folder / "legacy-employees.csv")
     outcome = migrate(MigrationOptions(source=str(source), target=ctx.settings.archive_url, run_id="demo-legacy",
                                        report_dir=str(folder / "migration")))
-    artefact_store(ctx.settings).put("migration", "demo-legacy/report.json", outcome.json_path.read_bytes(),
-                                     "application/json")
-    ctx.artefacts["migration report"] = str(outcome.html_path)
+    ctx.artefacts["migration report"] = str(outcome.html_key)
     report = outcome.report
     return {"rows_read": report["source_rows"], "loaded": report["loaded_rows"],
             "held_back": report["quarantined_rows"]}

@@ -41,6 +41,14 @@ def test_hr_reads_a_run_masked_and_requeues_from_the_page(signed_in, pages_serve
     assert page.locator("#held-table tbody tr").count() == 1
     page = open_page(page, pages_server, "/validation/runs/vr-3?lang=en")
     screenshot(page, "hr-validation-run-en")
+    docs = page.locator("#data-docs-link").get_attribute("href")
+    assert docs == "/hrbridge/validation/runs/vr-3/data-docs/index.html"
+    site = page.request.get(f"{pages_server.url}{docs}")  # GX's own Data Docs site, built by the Checkpoint
+    assert site.status == 200 and "validations/interview_results/vr-3/" in site.text()
+    assert "default-src 'self'" in site.headers["content-security-policy"]
+    css = page.request.get(f"{pages_server.url}/hrbridge/validation/runs/vr-3/data-docs/static/styles/"
+                           "data_docs_default_styles.css")
+    assert css.status == 200 and css.headers["content-type"].startswith("text/css")
     page.once("dialog", lambda dialog: dialog.accept())
     page.locator("#requeue").click()
     page.wait_for_selector("#requeue-result")

@@ -124,6 +124,23 @@ def seed_validation(hub: sa.Engine, facts: PageFacts) -> None:
         ])
     facts.validation_runs = [r[0] for r in runs]
     facts.held_run = "vr-3"
+    seed_data_docs("vr-3")
+
+
+def seed_data_docs(run_id: str) -> None:
+    """The run's GX Data Docs, built by the suite's real Checkpoint on three results (one out of scale)."""
+    from hrbridge.artefacts import artefact_store
+    from hrbridge.data_docs import site_config
+    from hrbridge.pipelines.interview_results.config import file_safe, load_results_config, suite_runner
+    from hrbridge.settings import load_settings
+    from tests.factories.results import make_result
+    from transforms.results import derive_check_columns, flatten_results
+
+    config = load_results_config(load_settings())
+    raw = [make_result(1), make_result(2), make_result(3, overall_score=250)]
+    checked = derive_check_columns(flatten_results(raw), config.params, {r["invitation_id"] for r in raw}, NOW)
+    suite_runner(config).validate(checked, run_name=file_safe(run_id),
+                                  docs_site=site_config(artefact_store(), file_safe(run_id)))
 
 
 def seed_archive(archive: sa.Engine, facts: PageFacts) -> None:
@@ -162,16 +179,7 @@ def seed_migration(tmp: Path, archive_url: str, facts: PageFacts) -> None:
     outcome = migrate(MigrationOptions(source=str(source), target=archive_url, run_id="mig-demo",
                                        report_dir=str(tmp / "mig-report")))
     facts.migration_run = "mig-demo"
-    store_artefact("migration", "mig-demo/report.json", outcome.json_path.read_bytes(), "application/json")
-
-
-def store_artefact(kind: str, name: str, data: bytes, content_type: str) -> str | None:
-    """Put a file into the artefact store when this install has one (hrbridge.artefacts)."""
-    try:
-        from hrbridge.artefacts import artefact_store
-    except ImportError:
-        return None
-    return artefact_store().put(kind, name, data, content_type)
+    assert outcome.json_key == "migration/mig-demo/report.json"  # the pages read the report from the store
 
 
 def seed_deletion_log(hub: sa.Engine, key_dir: Path, facts: PageFacts) -> None:

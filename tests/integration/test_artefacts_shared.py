@@ -52,6 +52,7 @@ def test_report_written_on_one_host_is_read_on_another(pg_url: str, tmp_path: Pa
     assert main(["report", "validation", "--run", "ir-shared", "--out", str(out)]) == 0
     assert "artefact validation/ir-shared.html" in capsys.readouterr().out
     page = (out / "ir-shared.html").read_text(encoding="utf-8")
-    assert f"<b>{counts.quarantined}</b>held back" in page and 'href="ir-shared/index.html"' in page
-    assert (out / "ir-shared" / "index.html").exists() and (out / "ir-shared" / "batch-001.html").exists()
-    assert artefact_store().get("gx-results/ir-shared.json").meta == {"run_id": "ir-shared"}
+    assert f"<b>{counts.quarantined}</b>held back" in page and 'href="ir-shared/data-docs/index.html"' in page
+    assert (out / "ir-shared" / "data-docs" / "index.html").exists()
+    assert len(list((out / "ir-shared" / "data-docs" / "validations").rglob("*.html"))) == 1
+    assert artefact_store().list("gx-results") == []  # nothing kept on the side to build Data Docs later

@@ -43,14 +43,21 @@ def test_report_for_a_run_with_bad_results(hrbridge_home, interview_sandbox) -> 
     assert "ExpectColumnValuesToNotBeNull" in page  # class names only in the details column
     # Examples are shown for failing checks.
     assert page.count("<li>result ") >= 1
-    assert report.data_docs == f"validation/{first.run_id}/index.html" and f'href="{first.run_id}/index.html"' in page
-    batch_page = store.get(f"validation/{first.run_id}/batch-001.html").text()
+    # The run's Data Docs site was built during validation by the suite's Checkpoint (UpdateDataDocsAction).
+    docs = f"validation/{first.run_id}/data-docs/"
+    assert report.data_docs == f"{docs}index.html" and f'href="{first.run_id}/data-docs/index.html"' in page
+    batch_pages = [i.key for i in store.list("validation", f"{first.run_id}/data-docs/validations/")]
+    assert len(batch_pages) == 1 and batch_pages[0].endswith(".html")
+    batch_page = store.get(batch_pages[0]).text()
     assert "expect_column_values_to_be_between" in batch_page or "values must be" in batch_page.lower()
+    assert batch_pages[0].removeprefix(docs) in store.get(report.data_docs).text()  # the index links the batch
     assert stored_validation_report(engine, store, first.run_id) == report
 
     written = write_validation_report(store, report, settings.reports_dir)
     assert written[0] == (settings.reports_dir / f"{first.run_id}.html").resolve()
-    assert (settings.reports_dir / first.run_id / "index.html").exists()  # the page's relative link works
+    site = settings.reports_dir / first.run_id / "data-docs"
+    assert (site / "index.html").exists()  # the page's relative link works
+    assert (site / "static" / "styles" / "data_docs_default_styles.css").exists()  # and the site's own links
 
     latest = build_validation_report(engine, settings)
     assert latest.run_id == second.run_id and latest.data_docs is None

@@ -109,7 +109,6 @@ class RunCounts:
     duplicates: int = 0
     failures: dict[str, int] = field(default_factory=dict)
     rule_titles: dict[str, str] = field(default_factory=dict)
-    gx_results: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, other: RunCounts) -> None:
         """Fold another batch's counts into this run."""
@@ -120,7 +119,6 @@ class RunCounts:
         for name, count in other.failures.items():
             self.failures[name] = self.failures.get(name, 0) + count
         self.rule_titles.update(other.rule_titles)
-        self.gx_results.extend(other.gx_results)
 
     def reconciles(self) -> bool:
         """True when every result read is stored, quarantined or a counted duplicate."""

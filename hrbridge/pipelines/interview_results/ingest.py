@@ -321,7 +321,10 @@ def _plan_batch(
     engine: Engine, raw: Sequence[Mapping[str, Any]], config: ResultsConfig, *, run_id: str, source: str,
     now: datetime,
 ) -> tuple[RunCounts, list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """Counts, rows to store, write-back rows and quarantine rows for one batch (reads only)."""
+    """Counts, rows to store, write-back rows and quarantine rows for one batch (reads only but Data Docs)."""
+    from hrbridge.artefacts import artefact_store
+    from hrbridge.data_docs import site_config
+
     runner = suite_runner(config)
     counts = RunCounts(run_id=run_id, source=source, read=len(raw),
                        rule_titles={**{r.name: r.title for r in runner.rules}, CONFLICT_RULE.name: CONFLICT_RULE.title})
@@ -335,9 +338,12 @@ def _plan_batch(
             frames = flatten_results(fresh)
             known = known_invitation_ids(conn, frames.results["invitation_id"].dropna().tolist())
             checked = derive_check_columns(frames, config.params, known, now)
-            outcome = runner.validate(checked)
+            # The suite runs as a GX Checkpoint whose UpdateDataDocsAction adds this batch to the
+            # run's Data Docs site in the artefact store (hrbridge.data_docs).
+            run_name = file_safe(run_id)
+            outcome = runner.validate(checked, run_name=run_name,
+                                      docs_site=site_config(artefact_store(engine=engine), run_name))
             counts.failures = {**counts.failures, **outcome.failure_counts}
-            counts.gx_results.append(outcome.to_json_dict())
             rows, queue, quarantine = _prepare(conn, fresh, checked, frames, outcome, config,
                                                run_id=run_id, source=source, now=now)
             counts.failures[CONFLICT_RULE.name] = sum(CONFLICT_RULE.name in q["rules"] for q in quarantine)
@@ -472,28 +478,24 @@ def _save_cursor(conn: Connection, value: str | None, now: datetime, name: str =
 
 
 def record_run(engine: Engine, counts: RunCounts, started: datetime, settings: Settings) -> str | None:
-    """Save the run row and the GX results (artefact ``gx-results/<run>.json``, for Data Docs built later).
+    """Save the run row; returns the artefact key of the run's Data Docs index (None when none was built).
 
-    Returns the artefact key of the GX results (None when nothing was validated); the report task,
-    on whichever worker it runs, reads them back through the artefact store.
+    The Data Docs were built batch by batch by the suite's Checkpoint (:mod:`hrbridge.data_docs`),
+    so nothing of GX's results needs keeping here.
     """
     from hrbridge.artefacts import artefact_store
+    from hrbridge.data_docs import index_key
 
-    gx_key = None
-    if counts.gx_results:
-        gx_key = artefact_store(settings, engine=engine).put(
-            "gx-results", f"{file_safe(counts.run_id)}.json",
-            json.dumps(counts.gx_results, default=str).encode("utf-8"), "application/json",
-            {"run_id": counts.run_id})
+    docs = index_key(file_safe(counts.run_id))
     with engine.begin() as conn:
         upsert(conn, validation_runs, [{
             "run_id": counts.run_id, "source": counts.source, "started_at": started,
             "finished_at": datetime.now(UTC), "rows_checked": counts.read - counts.duplicates,
             "stored": counts.stored, "quarantined": counts.quarantined, "duplicates": counts.duplicates,
             "failures": counts.failures, "rule_titles": counts.rule_titles,
-            "gx_results_key": gx_key, "report_key": None,
+            "gx_results_key": None, "report_key": None,
         }], key=["run_id"])
-    return gx_key
+    return docs if artefact_store(settings, engine=engine).exists(docs) else None
 
 
 def inbox_record_id(payload: Mapping[str, Any]) -> str:

@@ -1,16 +1,16 @@
-"""The HR ops report of a validation run: one HTML page plus GX Data Docs, built off the hot path.
+"""The HR ops report of a validation run: one HTML page beside the run's GX Data Docs site.
 
-Both go to the artefact store (:mod:`hrbridge.artefacts`), so any worker and any api-server reads
-them: the page at ``validation/<run>.html``, the Data Docs at ``validation/<run>/index.html`` and
-``validation/<run>/batch-NNN.html`` (the page links to them relatively). The run row keeps the
-page's key; :func:`write_validation_report` copies a report into a local folder.
+Both live in the artefact store (:mod:`hrbridge.artefacts`), so any worker and any api-server reads
+them: the page at ``validation/<run>.html``, built here off the hot path; the Data Docs site at
+``validation/<run>/data-docs/`` (index ``index.html``), built during validation by the suite's GX
+Checkpoint (:mod:`hrbridge.data_docs`); the page links to it relatively. The run row keeps the
+page's key; :func:`write_validation_report` copies a report and its site into a local folder.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from hrbridge.artefacts import ArtefactNotFound, ArtefactStore, artefact_store, write_out
+from hrbridge.artefacts import ArtefactStore, artefact_store, write_out
+from hrbridge.data_docs import index_key, static_prefix
 from hrbridge.pipelines.interview_results.config import (
     CONFLICT_RULE,
     ResultsConfig,
@@ -48,7 +49,7 @@ class ValidationReport:
     @property
     def folder(self) -> str:
         """The name prefix under which the Data Docs pages of this report are stored."""
-        return self.page.split("/", 1)[1].removesuffix(".html") + "/"
+        return self.page.split("/", 1)[1].removesuffix(".html") + "/data-docs/"
 
 
 def _describe(value: Any, name: str) -> str:
@@ -119,8 +120,8 @@ def build_validation_report(
             .order_by(validation_runs.c.started_at.desc()).limit(trend_runs)
         ).mappings()][::-1]
     safe = file_safe(run["run_id"])
-    docs_key = _store_data_docs(store, run, safe)
-    href = f"{safe}/index.html" if docs_key else None
+    docs_key = index_key(safe) if store.exists(index_key(safe)) else None
+    href = f"{safe}/data-docs/index.html" if docs_key else None
     page = store.put("validation", f"{safe}.html",
                      render_validation_page(run, rules, examples, trend, href).encode("utf-8"),
                      "text/html; charset=utf-8", {"run_id": run["run_id"], "data_docs": docs_key})
@@ -141,36 +142,6 @@ def _find_run(conn: sa.Connection, run_id: str | None) -> dict[str, Any]:
     return dict(run)
 
 
-def _gx_results(store: ArtefactStore, reference: str | None) -> bytes | None:
-    """The run's saved GX results: an artefact key, or a local path written by releases before the store."""
-    if not reference:
-        return None
-    if Path(reference).is_absolute():
-        path = Path(reference)
-        return path.read_bytes() if path.is_file() else None
-    try:
-        return store.get(reference).data
-    except ArtefactNotFound:
-        return None
-
-
-def _store_data_docs(store: ArtefactStore, run: Mapping[str, Any], safe: str) -> str | None:
-    """Render the run's GX results with GX's Data Docs renderer and store every page; the index's key."""
-    from validation.data_docs import build_data_docs
-
-    results = _gx_results(store, run.get("gx_results_key"))
-    if results is None:
-        return None
-    with tempfile.TemporaryDirectory(prefix="hrbridge-docs-") as folder:
-        source, out_dir = Path(folder) / "results.json", Path(folder) / "docs"
-        source.write_bytes(results)
-        index = build_data_docs(source, out_dir, f"Interview results validation {run['run_id']}")
-        for page in sorted(out_dir.glob("*.html")):
-            store.put("validation", f"{safe}/{page.name}", page.read_bytes(), "text/html; charset=utf-8",
-                      {"run_id": run["run_id"]})
-    return f"validation/{safe}/{index.name}"
-
-
 def stored_validation_report(engine: Engine, store: ArtefactStore, run_id: str | None = None) -> ValidationReport | None:
     """The report already stored for ``run_id`` (default: the latest run), or None when it was never built.
 
@@ -181,13 +152,20 @@ def stored_validation_report(engine: Engine, store: ArtefactStore, run_id: str |
     page = run.get("report_key")
     if not page or Path(page).is_absolute() or not store.exists(page):
         return None
-    docs = f"validation/{file_safe(run['run_id'])}/index.html"
+    docs = index_key(file_safe(run["run_id"]))
     return ValidationReport(run_id=run["run_id"], page=page, data_docs=docs if store.exists(docs) else None)
 
 
 def write_validation_report(store: ArtefactStore, report: ValidationReport, out_dir: Path) -> list[Path]:
-    """Copy a stored report (page first, then its Data Docs) into ``out_dir``; returns the files written."""
-    keys = [report.page]
+    """Copy a stored report (page first, then its Data Docs site) into ``out_dir``; returns the files written.
+
+    The site's static assets are stored once for every run; they are copied into the site's folder
+    so the pages' relative links work offline.
+    """
+    written = write_out(store, [report.page], Path(out_dir))
     if report.data_docs:
-        keys += [info.key for info in store.list("validation", report.folder)]
-    return write_out(store, keys, Path(out_dir))
+        written += write_out(store, [info.key for info in store.list("validation", report.folder)], Path(out_dir))
+        static = [info.key for info in store.list("validation", static_prefix())]
+        written += write_out(store, static, Path(out_dir),
+                             rename=lambda name: report.folder + name.removeprefix(static_prefix()))
+    return written

@@ -199,19 +199,35 @@ async def api_requeue(request: Request, viewer: Viewer = Depends(requires("valid
 
 
 def data_docs_index(run_id: str) -> str | None:
-    """Artefact key of the run's Data Docs index page, when the store holds one."""
-    store = state.artefacts()
-    key = f"validation/{run_id}/data-docs/index.html"
-    return key if store.exists(key) else None
+    """Artefact key of the run's Data Docs index page (built by the run's GX Checkpoint), when stored."""
+    from hrbridge.data_docs import index_key
+    from hrbridge.pipelines.interview_results.config import file_safe
+
+    key = index_key(file_safe(run_id))
+    return key if state.artefacts().exists(key) else None
+
+
+# GX's pages carry their own inline scripts and styles; everything else they load must come from
+# here (their CDN links are blocked: a viewer's browser reaches no third party through our pages).
+DATA_DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+                 "img-src 'self' data:; font-src 'self' data:; connect-src 'none'; frame-ancestors 'self'")
 
 
 @router.get("/validation/runs/{run_id}/data-docs/{path:path}")
 async def data_docs(run_id: str, path: str, viewer: Viewer = Depends(requires("validation.run"))) -> Response:
-    """A file of the run's GX Data Docs site, from the artefact store."""
+    """A file of the run's GX Data Docs site (or a static asset every site shares), from the artefact store."""
+    from hrbridge.artefacts import ArtefactError
+    from hrbridge.data_docs import artefact_for
+    from hrbridge.pipelines.interview_results.config import file_safe
+
+    run_row(run_id)
+    try:
+        key = artefact_for(file_safe(run_id), path or "index.html")
+    except ArtefactError as exc:
+        raise LookupError(path) from exc
     store = state.artefacts()
-    key = f"validation/{run_id}/data-docs/{path or 'index.html'}"
-    if ".." in path.split("/") or not store.exists(key):
+    if not store.exists(key):
         raise LookupError(key)
     artefact = store.get(key)
     return Response(artefact.data, media_type=artefact.content_type,
-                    headers={"Content-Security-Policy": "default-src 'self' 'unsafe-inline' data:; frame-ancestors 'self'"})
+                    headers={"Content-Security-Policy": DATA_DOCS_CSP})
