@@ -28,7 +28,7 @@ def test_sync_results_json_then_report(sandbox_env, capsys, tmp_path) -> None:
     assert main(["report", "validation", "--run", summary["run_id"], "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert str(tmp_path) in out and (tmp_path / f"{summary['run_id']}.html").exists()
-    assert (tmp_path / summary["run_id"] / "index.html").exists()
+    assert (tmp_path / summary["run_id"] / "data-docs" / "index.html").exists()
     assert main(["report", "validation", "--run", "no-such-run"]) == 2
     capsys.readouterr()
 
