@@ -53,6 +53,7 @@ from connectors.odata import (
     to_odata_date,
 )
 from connectors.origin import origin_of, strip_userinfo
+from connectors.source import Incremental, WriteBackResult
 
 __all__ = [
     "STREAMS", "ODataRequestError", "StreamSpec", "SuccessFactorsConnector", "UnknownEntityError",
@@ -82,7 +83,12 @@ class ODataRequestError(HttpStatusError):
 
 @dataclass(frozen=True)
 class StreamSpec:
-    """One readable stream: entity set, key, delta cursor, default fields, expansions, fixed filter."""
+    """One readable stream, declared once (a :class:`connectors.source.Stream` of this connector).
+
+    ``name`` is the stream's one name (``applications``), ``entity_set`` its path, ``entity`` the
+    canonical entity it fills; ``fields`` are the default ``$select``, ``expand`` and ``filter``
+    fixed request details.
+    """
 
     name: str
     entity_set: str
@@ -91,39 +97,45 @@ class StreamSpec:
     fields: tuple[str, ...] | None = None
     expand: tuple[str, ...] | None = None
     filter: str | None = None
+    entity: str | None = None
+    schema: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        """Where the stream lives: the OData entity set."""
+        return self.entity_set
+
+    @property
+    def replication_key(self) -> str | None:
+        """The cursor field of delta reads."""
+        return self.cursor_field
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Fixed request details ($filter, $expand)."""
+        return {k: v for k, v in (("filter", self.filter), ("expand", self.expand)) if v}
 
 
 STREAMS: dict[str, StreamSpec] = {
     spec.name: spec
     for spec in (
-        StreamSpec("Candidate", "Candidate", "candidateId"),
-        StreamSpec("JobApplication", "JobApplication", "applicationId"),
-        StreamSpec("JobRequisition", "JobRequisition", "jobReqId"),
-        StreamSpec("Resume", "Attachment", "attachmentId", filter="documentCategory eq 'RESUME'"),
+        StreamSpec("requisitions", "JobRequisition", "jobReqId", entity="requisition"),
+        StreamSpec("candidates", "Candidate", "candidateId", entity="candidate"),
+        StreamSpec("applications", "JobApplication", "applicationId", entity="application"),
+        StreamSpec("resumes", "Attachment", "attachmentId", filter="documentCategory eq 'RESUME'", entity="resume"),
     )
 }
 
-
-@dataclass
-class UpsertResult:
-    """Outcome per record: keys written and (key, SAP message) of those that failed."""
-
-    ok: list[Any] = field(default_factory=list)
-    failed: list[tuple[Any, str]] = field(default_factory=list)
-
-    @property
-    def all_ok(self) -> bool:
-        """True only when every record was written."""
-        return not self.failed
+UpsertResult = WriteBackResult  # SuccessFactors' per-record upsert statuses are the model's write-back result
 
 
 def delta_since(cursor: datetime | None, lookback: timedelta) -> datetime | None:
     """Where a delta read starts: the persisted cursor minus a look-back window (None → full read).
 
     The window re-reads records committed late with an older timestamp; duplicates are removed by
-    the caller's upsert on the primary key.
+    the caller's upsert on the primary key. The same rule every stream's :class:`Incremental` applies.
     """
-    return None if cursor is None else cursor - lookback
+    return Incremental("cursor", cursor, lookback).since
 
 
 def parse_upsert_response(body: Any, keys: list[Any]) -> UpsertResult:
@@ -214,7 +226,13 @@ def _odata_root(base_url: str) -> str:
 
 
 class SuccessFactorsConnector:
-    """Reads SuccessFactors streams page by page and upserts records with per-record status."""
+    """Reads SuccessFactors streams page by page and upserts records with per-record status.
+
+    A :class:`connectors.source.SourceSystem`: ``streams`` declares requisitions, candidates,
+    applications and resumes; ``read_pages``, ``read_keys`` and ``upsert`` are its hooks.
+    """
+
+    name = "successfactors"
 
     def __init__(
         self,
@@ -318,10 +336,12 @@ class SuccessFactorsConnector:
         self.close()
 
     def stream(self, name: str) -> StreamSpec:
-        """The declared stream ``name``; any other name is read as an entity set of that name."""
+        """The declared stream ``name`` (or the one declared on entity set ``name``, e.g. ``JobApplication``);
+        any other name is read as an entity set of that name."""
         if name in self.streams:
             return self.streams[name]
-        return StreamSpec(name, name, "", cursor_field="lastModifiedDateTime")
+        declared = next((spec for spec in self.streams.values() if spec.entity_set == name and not spec.filter), None)
+        return declared or StreamSpec(name, name, "", cursor_field="lastModifiedDateTime")
 
     def entity_type(self, entity_set: str) -> EntityType:
         """Types of ``entity_set`` (cached); UnknownEntityError when the service has no such set.

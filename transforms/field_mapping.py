@@ -35,7 +35,11 @@ class FieldRule:
 
 @dataclass(frozen=True)
 class StreamMapping:
-    """How one source stream (e.g. ``JobApplication``) maps into one canonical entity."""
+    """How one stream (e.g. ``applications``) maps into one canonical entity.
+
+    ``stream`` is the name the source declares; it is the mapping's own name unless a mapping still
+    names another (a source's entity set, kept working for older mapping files).
+    """
 
     name: str
     stream: str

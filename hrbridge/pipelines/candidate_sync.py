@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -42,51 +42,45 @@ from connectors.interview import (
     idempotency_key,
     to_rfc3339,
 )
+from connectors.source import CANONICAL_STREAMS, SourceKeys, SourceStream, SourceSystem
 from connectors.sql import upsert
 from hrbridge.consent.config import load_consent_config
+from hrbridge.pipelines import hub_load
+from hrbridge.pipelines.hub_load import DeletionCheck, HubState, StreamCounts, load_stream
 from hrbridge.pipelines.pii import (
     HUB_ENCRYPTED,
     default_vault,
-    open_payload,
     open_rows,
-    seal_payload,
-    seal_rows,
     shredded_subjects,
 )
 from hrbridge.settings import ConfigError, Settings, load_config
 from hrbridge.store import recruiting as store
 from transforms.canonical import ResumeSignals
-from transforms.field_mapping import MappedBatch, MappingError, SourceMapping, map_records, parse_mapping
+from transforms.field_mapping import MappingError, SourceMapping, parse_mapping
 from transforms.masking import mask_pii
 from transforms.question_plan import PlanInputs, QuestionPlanner, QuestionRulesError
-from transforms.resume_signals import decode_resume, extract_signals
 
 if TYPE_CHECKING:
     from governance.crypto import Vault
 
 log = logging.getLogger(__name__)
 
+# loading lives in hub_load; these stay importable from the loop's module
+read_quarantine = hub_load.read_quarantine
+quarantine_record_id = hub_load.quarantine_record_id
+_TABLES = hub_load.TABLES
+_chunks = hub_load.chunks
+
+
 PIPELINE = "candidate_sync"
 # read order: requisitions first (job family), resumes last (signals for plans)
-STREAMS = ("requisitions", "candidates", "applications", "resumes")
+STREAMS = tuple(CANONICAL_STREAMS)
 SUPPORTED_LOCALES = ("zh-CN", "en-US")
 # Personal data encrypted at rest with the candidate's data key: table -> (columns, subject, record id)
 ENCRYPTED = HUB_ENCRYPTED
 # The stored request keeps the e-mail as the hub's token (a copy of candidates.email or
 # applications.email, sealed for that location) and names where it came from under this key.
 EMAIL_SEALED_IN = "_email_sealed_in"
-
-
-class SourceSystem(Protocol):
-    """What the pipeline needs from the HR system (SuccessFactorsConnector provides it)."""
-
-    def read_pages(
-        self, stream: str, since: datetime | None = None, fields: list[str] | None = None
-    ) -> Iterator[list[dict[str, Any]]]: ...
-
-    def upsert(self, entity: str, records: list[dict[str, Any]], key_field: str) -> Any: ...
-
-    def read_keys(self, stream: str) -> set[Any]: ...
 
 
 # ------------------------------------------------------------------------------------ config
@@ -233,21 +227,6 @@ def load_sync_config(settings: Settings | None = None, name: str = "candidate_sy
 
 
 @dataclass
-class StreamCounts:
-    """Per-stream counts of one run: read = loaded + quarantined + deduplicated."""
-
-    read: int = 0
-    loaded: int = 0
-    quarantined: int = 0
-    deduplicated: int = 0
-    cursor: str | None = None
-    deleted: int = 0  # hub records whose key the source no longer has (marked deleted_at)
-    restored: int = 0  # records marked deleted earlier that the source has again
-    key_check: str | None = None  # None: not due this run; "checked"; or why it was skipped
-    erased: int = 0  # records of candidates whose key was shredded: loaded without contact data
-
-
-@dataclass
 class SyncSummary:
     """What one candidate_sync run did; every count reconciles."""
 
@@ -324,232 +303,32 @@ def new_run_id(now: datetime | None = None) -> str:
 # ----------------------------------------------------------------------------- 1. extract/load
 
 
+def source_streams(source: SourceSystem, config: SyncConfig, streams: Sequence[str] = STREAMS) -> list[str]:
+    """The canonical streams of this run: those the source declares and the mapping maps, in read order."""
+    return [name for name in streams if name in source.streams and name in config.mapping.streams]
+
+
 def extract_and_load(
     sf: SourceSystem, engine: Engine, config: SyncConfig, *, run_id: str, now: datetime | None = None,
-    streams: Sequence[str] = STREAMS, vault: Vault | None = None,
+    streams: Sequence[str] = STREAMS, vault: Vault | None = None, keys: SourceKeys | None = None,
 ) -> dict[str, StreamCounts]:
-    """Read each stream's changes since its cursor (minus look-back), load the hub, advance cursors.
+    """Ask the source for each stream's changes (the stream applies its cursor and look-back), load the hub.
 
-    E-mail and phone are encrypted with each candidate's data key before they are written; the key
-    provider is checked first, so nothing is stored in plaintext when it is unavailable.
+    ``sf`` is any :class:`connectors.source.SourceSystem` (SuccessFactors, SAP HCM, Greenhouse, a
+    YAML REST source); ``keys`` qualifies its keys when several sources share the hub. E-mail and
+    phone are encrypted with each candidate's data key before they are written; the key provider is
+    checked first, so nothing is stored in plaintext when it is unavailable.
     """
     now = now or store.utcnow()
     vault = vault or default_vault(engine)
     vault.require_available()
-    return {name: _load_stream(sf, engine, config, name, run_id, now, vault) for name in streams}
-
-
-def _load_stream(
-    sf: SourceSystem, engine: Engine, config: SyncConfig, name: str, run_id: str, now: datetime, vault: Vault,
-) -> StreamCounts:
-    mapping = config.mapping[name]
-    with engine.connect() as conn:
-        cursor = store.read_cursor(conn, mapping.stream)
-    since = cursor - config.lookback if cursor else None
-    modified_source = mapping.modified_rule.source if mapping.modified_rule else None
-    counts = StreamCounts()
-    seen: set[Any] = set()
-    newest = cursor
-    for page in sf.read_pages(mapping.stream, since=since, fields=mapping.select_fields()):
-        batch = map_records(page, mapping)
-        key = mapping.entity.key
-        repeated = sum(1 for row in batch.rows if row[key] in seen)
-        seen.update(row[key] for row in batch.rows)
-        rows = _prepare_rows(name, batch, now, vault, counts)  # encrypted outside the write transaction
-        held = _quarantine_rows(batch, mapping, run_id, now, vault)
-        with engine.begin() as conn:
-            loaded = _store_rows(conn, name, rows, now)
-            _quarantine(conn, held)
-        counts.read += batch.read
-        counts.loaded += loaded - repeated
-        counts.deduplicated += batch.deduplicated + repeated
-        counts.quarantined += len(batch.quarantined)
-        if modified_source:
-            stamps = [r.get(modified_source) for r in page]
-            latest = max((s for s in stamps if isinstance(s, datetime)), default=None)
-            if latest is not None and (newest is None or latest > newest):
-                newest = latest
-    if newest is not None and newest != cursor:
-        with engine.begin() as conn:
-            upsert(conn, store.sync_cursors,
-                   [{"stream": mapping.stream, "cursor": newest, "run_id": run_id, "updated_at": now}],
-                   key=["stream"])
-    counts.cursor = newest.isoformat() if newest else None
-    if name in config.deletion_streams and _key_check_due(engine, mapping.stream, config.deletion_every_runs, run_id):
-        reconcile_keys(sf, engine, config, name, counts, run_id=run_id, now=now)
-    log.info("%s %s: read %d, loaded %d, quarantined %d, deduplicated %d (since %s)", PIPELINE, mapping.stream,
-             counts.read, counts.loaded, counts.quarantined, counts.deduplicated, since)
-    return counts
-
-
-_TABLES = {"candidates": store.candidates, "applications": store.applications,
-           "requisitions": store.requisitions}
-
-
-def _prepare_rows(
-    name: str, batch: MappedBatch, now: datetime, vault: Vault, counts: StreamCounts
-) -> list[dict[str, Any]]:
-    """Hub rows of a mapped batch, personal columns encrypted (a shredded candidate's left empty)."""
-    if name == "resumes" or not batch.rows:
-        return batch.rows
-    table = _TABLES[name]
-    columns = set(table.columns.keys())
-    # a record the source sends again exists there: it is not (or no longer) deleted
-    rows = [{**{k: v for k, v in row.items() if k in columns}, "loaded_at": now, "deleted_at": None}
-            for row in batch.rows]
-    if name in ENCRYPTED:
-        sealed, subject, record = ENCRYPTED[name]
-        rows, shredded = seal_rows(vault, rows, sealed, table=name, subject_key=subject, record_key=record)
-        counts.erased += sum(1 for row in rows if str(row[subject]) in shredded)
-    return rows
-
-
-def _store_rows(conn: sa.Connection, name: str, rows: list[dict[str, Any]], now: datetime) -> int:
-    if not rows:
-        return 0
-    if name == "resumes":
-        return _store_resume_signals(conn, rows, now)
-    table = _TABLES[name]
-    key = next(iter(table.primary_key.columns)).name
-    return upsert(conn, table, rows, key=[key])
-
-
-def _key_check_due(engine: Engine, stream: str, every_runs: int, run_id: str) -> bool:
-    """Count this run for ``stream`` (once per run id) and say whether its key check is due."""
-    if every_runs <= 0:
-        return False
-    checks = store.sync_key_checks
-    with engine.begin() as conn:
-        row = conn.execute(sa.select(checks).where(checks.c.stream == stream)).first()
-        if row is None:
-            conn.execute(sa.insert(checks).values(stream=stream, runs_since_check=0, last_run_id=run_id))
-            return True
-        runs = row.runs_since_check if row.last_run_id == run_id else row.runs_since_check + 1
-        conn.execute(sa.update(checks).where(checks.c.stream == stream)
-                     .values(runs_since_check=runs, last_run_id=run_id))
-    return row.checked_at is None or runs >= every_runs
-
-
-def reconcile_keys(
-    sf: SourceSystem, engine: Engine, config: SyncConfig, name: str, counts: StreamCounts, *,
-    run_id: str, now: datetime,
-) -> StreamCounts:
-    """Compare the hub's keys of stream ``name`` with every key the source holds now.
-
-    Hub records the source no longer has get ``deleted_at`` (a soft delete: they stay in the hub
-    until retention removes them, and are never invited); records marked deleted that the source
-    has again are restored. A check that would mark more than ``deletion_max_fraction`` of the
-    stream deleted (an empty answer, a permission change) marks nothing and says so.
-    """
-    mapping = config.mapping[name]
-    table = _TABLES[name]
-    key_col = table.c[mapping.entity.key]
-    source_keys = {str(k) for k in sf.read_keys(mapping.stream)}
-    with engine.connect() as conn:
-        hub = {row[0]: row[1] is not None for row in conn.execute(sa.select(key_col, table.c.deleted_at))}
-    gone = sorted(k for k, deleted in hub.items() if not deleted and k not in source_keys)
-    back = sorted(k for k, deleted in hub.items() if deleted and k in source_keys)
-    live = sum(1 for deleted in hub.values() if not deleted)
-    note = "checked"
-    if gone and len(gone) > config.deletion_max_fraction * live:
-        note = (f"skipped: the source lacks {len(gone)} of {live} live {mapping.stream} keys, more than "
-                f"deletion_check.max_fraction {config.deletion_max_fraction:g}; nothing marked deleted")
-        log.error("%s %s key check %s", PIPELINE, mapping.stream, note)
-        gone = []
-    with engine.begin() as conn:
-        for chunk in _chunks(gone, 500):
-            conn.execute(sa.update(table).where(key_col.in_(list(chunk)), table.c.deleted_at.is_(None))
-                         .values(deleted_at=now))
-        for chunk in _chunks(back, 500):
-            conn.execute(sa.update(table).where(key_col.in_(list(chunk))).values(deleted_at=None))
-        conn.execute(sa.update(store.sync_key_checks).where(store.sync_key_checks.c.stream == mapping.stream)
-                     .values(runs_since_check=0, checked_at=now, source_keys=len(source_keys),
-                             deleted=len(gone), restored=len(back), note=note, last_run_id=run_id))
-    counts.deleted, counts.restored, counts.key_check = len(gone), len(back), note
-    log.info("%s %s key check: %d source keys, %d marked deleted, %d restored", PIPELINE, mapping.stream,
-             len(source_keys), len(gone), len(back))
-    return counts
-
-
-def _store_resume_signals(conn: sa.Connection, rows: list[dict[str, Any]], now: datetime) -> int:
-    latest: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        previous = latest.get(row["candidate_id"])
-        if previous is None or (row.get("last_modified") or now) >= (previous.get("last_modified") or now):
-            latest[row["candidate_id"]] = row
-    signal_rows = []
-    for row in latest.values():
-        signals = extract_signals(decode_resume(row.get("content")))
-        signal_rows.append({
-            "candidate_id": row["candidate_id"], "resume_id": row["resume_id"],
-            "years_experience": signals.years_experience, "skills": list(signals.skills),
-            "languages": list(signals.languages), "education": signals.education,
-            "last_modified": row.get("last_modified"), "loaded_at": now,
-        })
-    upsert(conn, store.resume_signals, signal_rows, key=["candidate_id"])
-    return len(rows)
-
-
-def quarantine_record_id(stream: str, record_key: str | None) -> str:
-    """The record id bound into a sealed ``sync_quarantine.raw`` payload (stream and record key)."""
-    return f"{stream}:{record_key or ''}"
-
-
-def _quarantine_rows(
-    batch: MappedBatch, mapping: Any, run_id: str, now: datetime, vault: Vault
-) -> list[dict[str, Any]]:
-    """``sync_quarantine`` rows; raw payloads of candidate data sealed under the candidate's key.
-
-    Rule, field, message and identifiers stay readable (values masked); the full raw record is in
-    ``raw["_sealed"]`` (see :func:`read_quarantine`). Streams without a candidate (requisitions)
-    keep their raw record as it is.
-    """
-    subject_field = next((r.source for r in mapping.rules if r.target == "candidate_id"), None)
-    keep = {mapping.key_rule.source, subject_field, mapping.modified_rule.source if mapping.modified_rule else None}
-    rows = []
-    for q in batch.quarantined:
-        raw = q.raw
-        if subject_field is not None:
-            raw = seal_payload(vault, q.raw, subject_id=q.raw.get(subject_field), table="sync_quarantine",
-                               column="raw", record_id=quarantine_record_id(q.stream, q.record_key), keep=keep)
-        rows.append({"run_id": run_id, "stream": q.stream, "record_key": q.record_key, "rule": q.rule,
-                     "field": q.field, "message": mask_pii(q.message), "raw": raw,
-                     "subject_id": None if subject_field is None else _text(q.raw.get(subject_field)),
-                     "created_at": now})
-    return rows
-
-
-def _text(value: Any) -> str | None:
-    return None if value in (None, "") else str(value)
-
-
-def _quarantine(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    conn.execute(sa.insert(store.sync_quarantine), rows)
-    for q in rows:
-        log.warning("quarantined %s record %s: rule %s on %s", q["stream"], q["record_key"], q["rule"], q["field"])
-
-
-def read_quarantine(
-    engine: Engine, vault: Vault | None = None, *, run_id: str | None = None, decrypt: bool = True,
-) -> list[dict[str, Any]]:
-    """``sync_quarantine`` rows for HR ops, oldest first; sealed raw payloads decrypted when
-    ``decrypt`` (a shredded candidate's stay masked), else shown minimised (masked, no token)."""
-    q = store.sync_quarantine
-    query = sa.select(q).order_by(q.c.id)
-    if run_id:
-        query = query.where(q.c.run_id == run_id)
-    with engine.connect() as conn:
-        rows = [dict(r) for r in conn.execute(query).mappings()]
-    vault = vault or (default_vault(engine) if decrypt else None)
-    for row in rows:
-        if decrypt and vault is not None:
-            row["raw"] = open_payload(vault, row["raw"], subject_id=row.get("subject_id"), table="sync_quarantine",
-                                      column="raw", record_id=quarantine_record_id(row["stream"], row["record_key"]))
-        elif isinstance(row["raw"], Mapping):
-            row["raw"] = {k: v for k, v in row["raw"].items() if k != "_sealed"}
-    return rows
+    state = HubState(engine, now)
+    deletion = DeletionCheck(config.deletion_every_runs, config.deletion_streams, config.deletion_max_fraction)
+    return {
+        name: load_stream(SourceStream(sf, name, state, lookback=config.lookback), config.mapping[name], engine,
+                          run_id=run_id, now=now, vault=vault, keys=keys, deletion=deletion)
+        for name in source_streams(sf, config, streams)
+    }
 
 
 # --------------------------------------------------------------------------------- 2. planning
@@ -1066,9 +845,3 @@ def run_candidate_sync(
     summary.written_back, summary.write_back_failed = written["written_back"], written["write_back_failed"]
     finish_run(engine, summary)
     return summary
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    size = max(1, size)
-    for start in range(0, len(items), size):
-        yield items[start:start + size]

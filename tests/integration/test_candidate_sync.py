@@ -84,7 +84,7 @@ def test_full_run_invites_triggered_applications_and_writes_back(loop: Loop) -> 
     with loop.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(store.resume_signals)).scalar() == 60
         run = conn.execute(sa.select(store.sync_runs)).one()
-        cursor = store.read_cursor(conn, "JobApplication")
+        cursor = store.read_cursor(conn, "successfactors:applications")
         extras = conn.execute(sa.select(store.applications.c.extras)).scalars().first()
     assert run.status == "succeeded" and run.counts["invited"] == len(expected)
     assert cursor == newest_before  # max lastModifiedDateTime read, never applied_at
@@ -176,7 +176,7 @@ def test_bad_records_are_quarantined_and_counts_reconcile(loop: Loop) -> None:
         q = conn.execute(sa.select(store.sync_quarantine)).one()
         stored = conn.execute(sa.select(store.applications.c.application_id)
                               .where(store.applications.c.application_id == str(victim))).first()
-    assert (q.stream, q.record_key, q.rule, q.field) == ("JobApplication", str(victim), "required", "status")
+    assert (q.stream, q.record_key, q.rule, q.field) == ("applications", str(victim), "required", "status")
     assert q.raw["applicationId"] == victim and q.run_id == summary.run_id
     assert stored is None
 
@@ -186,8 +186,8 @@ def test_cursor_only_advances_after_a_complete_load(loop: Loop) -> None:
     with pytest.raises(Exception, match="JSON|malformed|page"):
         loop.run()
     with loop.engine.connect() as conn:
-        assert store.read_cursor(conn, "JobApplication") is None
-        assert store.read_cursor(conn, "Candidate") is not None
+        assert store.read_cursor(conn, "successfactors:applications") is None
+        assert store.read_cursor(conn, "successfactors:candidates") is not None
         run = conn.execute(sa.select(store.sync_runs)).one()
     assert run.status == "failed" and run.error
     loop.sf_sandbox.faults.clear()

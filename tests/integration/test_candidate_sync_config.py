@@ -35,7 +35,7 @@ def test_shipped_config_loads() -> None:
     assert config.trigger_for("sales") == "AI Interview"
     assert config.trigger_for("Astronaut") == config.trigger_status["default"]
     assert config.write_back_fields == {"cust_aiInterviewStatus": "status", "cust_aiInterviewLink": "interview_url"}
-    assert config.mapping["applications"].stream == "JobApplication"
+    assert config.mapping["applications"].stream == "applications"
 
 
 def test_per_family_trigger_status(config_dir: Path) -> None:

@@ -65,7 +65,7 @@ def test_unavailable_key_provider_writes_nothing(loop: Loop) -> None:
     with loop.engine.connect() as conn:
         for table in (store.candidates, store.applications, store.requisitions, store.invitations):
             assert conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() == 0
-        assert store.read_cursor(conn, "Candidate") is None
+        assert store.read_cursor(conn, "successfactors:candidates") is None
         assert conn.execute(sa.select(store.sync_runs.c.status)).scalar() == "failed"
     os.chmod(keyring, 0o600)
     assert loop.run().invited > 0  # fixed: the next run loads everything

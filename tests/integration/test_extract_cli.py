@@ -61,7 +61,7 @@ def test_extract_to_csv_with_select_and_since(
 ) -> None:
     out = tmp_path / "resumes.csv"
     summary = run_json(extract_args(sf_sandbox, out, "--select", "fileName,mimeType", "--since", "2025-06-01T00:00:00Z",
-                                    "--json", stream="Resume"), capsys)
+                                    "--json", stream="resumes"), capsys)
     with out.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     expected = [r for r in sf_sandbox.records("Attachment") if r["lastModifiedDateTime"].isoformat() > "2025-06-01"]

@@ -122,7 +122,7 @@ def test_upsert_with_mixed_per_record_results(sf_sandbox: SuccessFactorsSandbox)
 
 def test_resume_stream_carries_parseable_content(sf_sandbox: SuccessFactorsSandbox) -> None:
     connector = sandbox_connector(sf_sandbox)
-    resumes = list(connector.read("Resume"))
+    resumes = list(connector.read("resumes"))
     assert len(resumes) == connector.last_count == 60
     text = base64.b64decode(resumes[0]["fileContent"]).decode("utf-8")
     assert "Years of experience:" in text and "Skills:" in text

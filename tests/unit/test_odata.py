@@ -173,5 +173,5 @@ def test_delta_since_applies_lookback() -> None:
 
 def test_streams_are_declared_as_data() -> None:
     assert {s.entity_set for s in STREAMS.values()} == {"Candidate", "JobApplication", "JobRequisition", "Attachment"}
-    assert STREAMS["Resume"].filter == "documentCategory eq 'RESUME'"
+    assert STREAMS["resumes"].filter == "documentCategory eq 'RESUME'"
     assert all(s.cursor_field == "lastModifiedDateTime" for s in STREAMS.values())
