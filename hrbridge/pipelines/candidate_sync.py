@@ -182,7 +182,7 @@ class SyncConfig:
 def _deletion_check(
     spec: Any, mapping: SourceMapping, where: str
 ) -> tuple[int, tuple[str, ...], float]:
-    """Parse ``deletion_check: {every_runs, streams, max_fraction}``; streams by mapping or source name."""
+    """Parse ``deletion_check: {every_runs, streams, max_fraction}``; streams by their one (canonical) name."""
     if spec in (None, False):
         return 0, (), 0.5
     if not isinstance(spec, Mapping):
@@ -194,14 +194,13 @@ def _deletion_check(
         raise ConfigError(f"{where}: deletion_check: {exc}") from exc
     if every_runs < 0 or not 0 < max_fraction <= 1:
         raise ConfigError(f"{where}: deletion_check: every_runs must be ≥ 0 and max_fraction in (0, 1]")
-    by_source = {m.stream: name for name, m in mapping.streams.items()}
     streams = []
     for item in spec.get("streams") or ["applications", "candidates"]:
-        name = item if item in mapping.streams else by_source.get(str(item))
-        if name is None or name not in _TABLES:
+        name = str(item)
+        if name not in mapping.streams or name not in _TABLES:
             raise ConfigError(
                 f"{where}: deletion_check.streams: {item!r} is not a checkable stream; "
-                f"use one of {sorted(n for n in mapping.streams if n in _TABLES)} or their source names"
+                f"use one of {sorted(n for n in mapping.streams if n in _TABLES)}"
             )
         streams.append(name)
     return every_runs, tuple(dict.fromkeys(streams)), max_fraction

@@ -201,7 +201,7 @@ def test_logs_carry_no_personal_data(loop: Loop, caplog: pytest.LogCaptureFixtur
     loop.sf_sandbox.update("JobApplication", victim["applicationId"], status=None)
     loop.config = dataclasses.replace(loop.config, write_back_fields={"cust_noSuchField": "interview_url"})
     loop.run()
-    assert "quarantined JobApplication record" in caplog.text and "write-back of application" in caplog.text
+    assert "quarantined applications record" in caplog.text and "write-back of application" in caplog.text
     people = loop.sf_sandbox.records("Candidate")
     for person in people:
         assert person["primaryEmail"] not in caplog.text

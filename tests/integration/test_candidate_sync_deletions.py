@@ -99,9 +99,12 @@ def test_implausible_mass_deletion_marks_nothing(loop: Loop) -> None:
 
 def test_deletion_check_config_names_the_bad_stream(loop: Loop) -> None:
     doc = {"trigger_status": "AI Interview", "write_back": {"fields": {"cust_x": "status"}},
-           "deletion_check": {"every_runs": 2, "streams": ["JobApplication", "Nonsense"]}}
+           "deletion_check": {"every_runs": 2, "streams": ["applications", "Nonsense"]}}
     with pytest.raises(ConfigError, match="deletion_check.streams: 'Nonsense'"):
         SyncConfig.from_document(doc)
-    doc["deletion_check"]["streams"] = ["JobApplication", "candidates"]
+    doc["deletion_check"]["streams"] = ["JobApplication"]  # an entity set is not a stream's name
+    with pytest.raises(ConfigError, match="'JobApplication' is not a checkable stream"):
+        SyncConfig.from_document(doc)
+    doc["deletion_check"]["streams"] = ["applications", "candidates"]
     config = SyncConfig.from_document(doc)
     assert config.deletion_streams == ("applications", "candidates") and config.deletion_every_runs == 2
