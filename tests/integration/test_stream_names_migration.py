@@ -1,4 +1,4 @@
-"""hub_0005: stream positions keyed by SuccessFactors entity names move to ``successfactors:<stream>``."""
+"""hub_0006: stream positions keyed by SuccessFactors entity names move to ``successfactors:<stream>``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hrbridge.migrations import upgrade
 
 def test_upgrade_renames_cursors_and_key_checks(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'hub.sqlite'}")
-    upgrade(engine, "hub", target="hub_0004")
+    upgrade(engine, "hub", target="hub_0005")
     with engine.begin() as conn:
         conn.exec_driver_sql("INSERT INTO sync_cursors (stream, cursor, updated_at) VALUES "
                              "('JobApplication', '2026-03-01 08:00:00', '2026-03-01'), ('other', NULL, '2026-03-01')")

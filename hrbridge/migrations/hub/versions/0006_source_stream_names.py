@@ -1,7 +1,7 @@
 """Stream positions keyed by source and the stream's one name (``successfactors:applications``).
 
-Revision ID: hub_0005
-Revises: hub_0004
+Revision ID: hub_0006
+Revises: hub_0005
 Create Date: 2026-12-07
 
 Until now ``sync_cursors`` and ``sync_key_checks`` were keyed by SuccessFactors' entity names
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "hub_0005"
-down_revision = "hub_0004"
+revision = "hub_0006"
+down_revision = "hub_0005"
 branch_labels = None
 depends_on = None
 
