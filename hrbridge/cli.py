@@ -54,6 +54,7 @@ KNOWN_ERRORS: dict[str, int] = {
     "governance.crypto.errors.CryptoError": FAILURE,
     "governance.retention.executor.RetentionBusyError": FAILURE,
     "governance.audit.keys.AuditKeyError": FAILURE,
+    "governance.audit.anchor.AnchorError": FAILURE,
     "hrbridge.archive.ArchivePepperError": FAILURE,
     "hrbridge.airflow_env.AirflowRunError": FAILURE,
     "sqlalchemy.exc.SQLAlchemyError": FAILURE,

@@ -70,15 +70,17 @@ class _Template:
 
 
 def head_message(run_id: str, head_seq: int, head_hash: str, entries: int, signed_at: str,
-                 entry_hashes: bytes | None = None, next_key: str | None = None) -> bytes:
+                 entry_hashes: bytes | None = None, next_key: str | None = None, *,
+                 hashes_sha256: str | None = None) -> bytes:
     """The bytes an Ed25519 head signature covers.
 
     A head that stores its batch's entry hashes (or a key rollover) signs the SHA-256 of those hashes
-    and the next key too; heads written before either existed keep the five-field form.
+    (``hashes_sha256`` when only the digest is at hand, as in an anchor) and the next key too; heads
+    written before either existed keep the five-field form.
     """
     fields: list[Any] = [run_id, head_seq, head_hash, entries, signed_at]
-    if entry_hashes is not None or next_key is not None:
-        digest = None if entry_hashes is None else hashlib.sha256(entry_hashes).hexdigest()
+    digest = hashes_sha256 if entry_hashes is None else hashlib.sha256(entry_hashes).hexdigest()
+    if digest is not None or next_key is not None:
         fields += [digest, next_key]
     return json.dumps(fields, separators=(",", ":")).encode()
 

@@ -20,6 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.engine import Engine
 
+from governance.audit.anchor import AnchorTarget, check_anchor, check_runs
 from governance.audit.chain import GENESIS_HASH, HASHED_FIELDS, NULL_MARK, SEPARATOR, text_hash
 from governance.audit.keys import key_id, public_key_from_hex
 from governance.audit.log import head_message
@@ -43,6 +44,9 @@ class VerifyReport:
     runs: list[str] = field(default_factory=list)
     rollovers: list[str] = field(default_factory=list)
     signer: str | None = None
+    anchor: str | None = None
+    anchored_heads: int = 0
+    anchored_seq: int = 0
 
     def fail(self, seq: int | None, problem: str) -> VerifyReport:
         """Record the first problem found and return self."""
@@ -57,6 +61,9 @@ class VerifyReport:
         data.pop("runs")
         if not data["rollovers"]:
             data.pop("rollovers")
+        if self.anchor is None:
+            for name in ("anchor", "anchored_heads", "anchored_seq"):
+                data.pop(name)
         data["seconds"] = round(self.seconds, 3)
         return data
 
@@ -242,19 +249,29 @@ def _slices(engine: Engine, workers: int) -> list[tuple[int, int | None]]:
     return [(lo, bounds[i + 1] if i + 1 < len(bounds) else None) for i, lo in enumerate(bounds)]
 
 
-def verify_chain(engine: Engine, public_key: Ed25519PublicKey, workers: int | None = None) -> VerifyReport:
+def verify_chain(engine: Engine, public_key: Ed25519PublicKey, workers: int | None = None,
+                 anchor: AnchorTarget | None = None) -> VerifyReport:
     """Verify the whole deletion log on ``engine`` against the trusted ``public_key``.
 
     Large logs on Postgres are checked in ``workers`` slices of the sequence in parallel processes
     (default 2); each slice is checked whole and the links between slices are checked here, so the
-    result is the same as one pass, including which entry is named first.
+    result is the same as one pass, including which entry is named first. A whole chain is then
+    compared with the heads ``anchor`` holds (see :mod:`.anchor`) and with the retention runs' own
+    record of the head each left, which is what catches entries cut from the end.
     """
     started = time.perf_counter()
     report = VerifyReport()
+    records = None
+    if anchor is not None:
+        report.anchor = anchor.name
+        records = anchor.records()  # read first: an unreadable anchor is an error, not a verdict
     inspector = sa.inspect(engine)
     if not (inspector.has_table(deletion_log.name) and inspector.has_table(deletion_log_heads.name)):
+        # Read-only: a hub without a deletion log gets no tables; only an anchor can say it had one.
+        if records:
+            _compare(engine, report, public_key, records, anchor)
         report.seconds = time.perf_counter() - started
-        return report  # read-only: a hub without a deletion log has nothing to verify (and gets no tables)
+        return report
     signed = _check_heads(engine, public_key, report)
     if signed is None:
         report.seconds = time.perf_counter() - started
@@ -301,5 +318,20 @@ def verify_chain(engine: Engine, public_key: Ed25519PublicKey, workers: int | No
         covered = max(heads) if heads else 0
         report.fail(covered + 1, f"entries seq {covered + 1}..{report.last_seq} are not covered by any signed "
                     "head: they were added outside the deletion-log writer")
+    if report.ok and records is not None:
+        _compare(engine, report, public_key, records, anchor)
+    if report.ok:
+        run_problem = check_runs(engine, report.last_seq)
+        if run_problem:
+            report.fail(*run_problem)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _compare(engine: Engine, report: VerifyReport, public_key: Ed25519PublicKey, records: list[dict[str, Any]],
+             anchor: AnchorTarget | None) -> None:
+    """Check the anchored heads against the (whole) chain; record the first problem in ``report``."""
+    check = check_anchor(engine, records, public_key, anchor.name if anchor else "anchor", report.last_seq)
+    report.anchored_heads, report.anchored_seq = check.anchored, check.latest_seq
+    if check.problem:
+        report.fail(*check.problem)

@@ -253,9 +253,15 @@ class RetentionExecutor:
         return run_id, now, False
 
     def _finish_run(self, run_id: str, status: str, error: str | None) -> None:
+        from governance.audit.schema import deletion_log
+
         with self.hub.begin() as conn:
-            conn.execute(retention_runs.update().where(retention_runs.c.run_id == run_id).values(
-                status=status, error=error, finished_at=datetime.now(UTC)))
+            values: dict[str, Any] = {"status": status, "error": error, "finished_at": datetime.now(UTC)}
+            if status == "completed":  # the log's head as this run left it, for audit verify's cross-check
+                head = conn.execute(sa.select(deletion_log.c.seq, deletion_log.c.hash)
+                                    .order_by(deletion_log.c.seq.desc()).limit(1)).first()
+                values.update(head_seq=head.seq if head else 0, head_hash=head.hash if head else None)
+            conn.execute(retention_runs.update().where(retention_runs.c.run_id == run_id).values(**values))
 
     def _log_entries(self, run_id: str) -> int:
         from governance.audit.schema import deletion_log

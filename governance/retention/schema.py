@@ -51,6 +51,9 @@ retention_runs = sa.Table(
     sa.Column("finished_at", sa.DateTime(timezone=True)),
     sa.Column("attempts", sa.Integer, nullable=False, default=1),
     sa.Column("error", sa.Text),
+    # The deletion log's head when the run completed: audit verify cross-checks that it is still there.
+    sa.Column("head_seq", sa.BigInteger),
+    sa.Column("head_hash", sa.String(64)),
 )
 
 purge_checkpoints = sa.Table(

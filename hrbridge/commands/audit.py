@@ -1,9 +1,10 @@
-"""``hrbridge audit verify|export|rollover``: prove the deletion log is intact, hand it to an auditor, replace its key.
+"""``hrbridge audit verify|export|rollover|anchor``: prove the deletion log is intact, hand it to an auditor, replace its key.
 
 ``verify`` recomputes the hash chain and every signed run head and exits 1 naming the first bad
 entry; it only reads (no key, file or table is created) and exits 2 when it has no trusted key.
 ``export`` writes a date range as CSV, JSON or a standalone HTML page with the chain status at the
 top. ``rollover`` replaces the signing key explicitly: the old key signs a log entry naming the new one.
+``anchor`` appends the log's latest signed head to the anchor target (each run does it too).
 """
 
 from __future__ import annotations
@@ -32,7 +33,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     verify.add_argument("--json", action="store_true", help="print one JSON object")
     verify.add_argument("--public-key", type=Path,
                         help="trusted public key (PEM); default HRBRIDGE_AUDIT_PUBLIC_KEY or the local export")
+    verify.add_argument("--anchor", type=Path,
+                        help="the anchored heads the auditor holds (JSON Lines); default HRBRIDGE_AUDIT_ANCHOR")
     verify.set_defaults(func=run_verify)
+    anchor = sub.add_parser("anchor", help="append the log's latest signed head to HRBRIDGE_AUDIT_ANCHOR")
+    anchor.add_argument("--json", action="store_true", help="print one JSON object")
+    anchor.set_defaults(func=run_anchor)
     export = sub.add_parser("export", help="write the log of a date range as csv, json or html")
     export.add_argument("--from", dest="date_from", required=True, type=_date, help="first day (UTC), YYYY-MM-DD")
     export.add_argument("--to", dest="date_to", required=True, type=_date, help="last day (UTC), YYYY-MM-DD")
@@ -51,17 +57,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_verify(args: argparse.Namespace) -> int:
     """Verify the deletion log; exit 0 when intact, 1 when not."""
     from governance.audit import AuditKeyError
+    from governance.audit.anchor import AnchorError
     from hrbridge.migrations import SchemaError
     from hrbridge.pipelines.retention import verify_deletion_log
 
     try:
-        report = verify_deletion_log(public_key_path=args.public_key)
-    except (AuditKeyError, SchemaError) as exc:
+        report = verify_deletion_log(public_key_path=args.public_key, anchor_path=args.anchor)
+    except (AuditKeyError, AnchorError, SchemaError) as exc:
         raise UsageError(str(exc)) from exc
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
     elif report.ok:
-        print(f"deletion log intact: {report.entries} entries, {report.heads} signed run heads "
+        anchored = (f", reaches all {report.anchored_heads} heads anchored in {report.anchor}" if report.anchor
+                    else "; no anchor checked, so entries cut from the end would go unnoticed")
+        print(f"deletion log intact: {report.entries} entries, {report.heads} signed run heads{anchored} "
               f"({report.seconds:.2f} s)")
     else:
         print(f"deletion log BROKEN at entry seq {report.first_bad_seq}: {report.problem}")
@@ -91,16 +100,35 @@ def run_export(args: argparse.Namespace) -> int:
 def run_rollover(args: argparse.Namespace) -> int:
     """Replace the deletion log's signing key with an endorsed, logged rollover."""
     from governance.audit.rollover import rollover
-    from hrbridge.pipelines.retention import audit_keys, key_dir
+    from hrbridge.pipelines.retention import anchor_log, audit_keys, key_dir
     from hrbridge.settings import load_settings
     from hrbridge.store import hub_engine
 
     settings = load_settings()
     audit_keys(settings)  # refuses when the key the log trusts is missing
     result = rollover(hub_engine(settings), key_dir(settings), args.by, args.reason)
+    result["anchor"] = anchor_log(settings, f"the key rolled over (log entry seq {result['seq']}) but its head was "
+                                            "not anchored: ")
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         print(f"signing key rolled over: {result['old_key']} -> {result['new_key']} (log entry seq {result['seq']}, "
               f"run {result['run_id']}); auditors keep verifying with the key they hold")
+    return 0
+
+
+def run_anchor(args: argparse.Namespace) -> int:
+    """Append the log's latest signed head to the configured anchor target (again after a failure)."""
+    from governance.audit.anchor import ANCHOR_ENV
+    from hrbridge.pipelines.retention import anchor_config, anchor_log
+
+    if anchor_config() is None:
+        raise UsageError(f"no anchor target: set {ANCHOR_ENV} to a file the auditor keeps (see docs/security.md)")
+    result = anchor_log()
+    if args.json:
+        print(json.dumps(result, indent=2))
+    elif result is None:
+        print("the deletion log has no signed head yet: nothing to anchor")
+    else:
+        print(f"anchored the head of run {result['run_id']} at seq {result['head_seq']} in {result['target']}")
     return 0

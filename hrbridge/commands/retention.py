@@ -90,4 +90,10 @@ def run_run(args: argparse.Namespace) -> int:
             print(f"external deletions ({phase}): {counts['done']} done, {counts['failed']} failed and pending, "
                   f"{counts['deferred']} deferred after repeated failures, {counts['held']} held")
     print(f"deletion log: {result['log_entries']} entries written by this run")
+    anchor = result.get("anchor")
+    if anchor:
+        print(f"anchored the log's head (seq {anchor['head_seq']}) in {anchor['target']}")
+    else:
+        print("no audit anchor configured (HRBRIDGE_AUDIT_ANCHOR): cutting entries from the end of the log "
+              "would go unnoticed")
     return 0

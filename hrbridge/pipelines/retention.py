@@ -27,6 +27,14 @@ from governance.audit import (
     load_public_key,
     verify_chain,
 )
+from governance.audit.anchor import (
+    ANCHOR_ENV,
+    AnchorError,
+    AnchorTarget,
+    FileAnchor,
+    anchor_head,
+    anchor_target,
+)
 from governance.audit.export import export_log
 from governance.retention import (
     CRYPTO_SYSTEM,
@@ -162,23 +170,60 @@ def plan_retention(settings: Settings | None = None, now: datetime | None = None
     return build_executor(settings, **options).plan(now)
 
 
+def anchor_config(settings: Settings | None = None) -> AnchorTarget | None:
+    """The anchor target the operator configured (``HRBRIDGE_AUDIT_ANCHOR``: a file path), or None."""
+    spec = os.environ.get(ANCHOR_ENV, "").strip()
+    return anchor_target(spec) if spec else None
+
+
+def anchor_log(settings: Settings | None = None, context: str = "") -> dict[str, Any] | None:
+    """Append the deletion log's latest signed head to the configured anchor target.
+
+    Without a target nothing is written and a warning says that entries cut from the end cannot be
+    detected. A target that cannot be written raises :class:`AnchorError` naming ``context`` (what
+    already happened) and how to anchor again.
+    """
+    settings = settings or load_settings()
+    target = anchor_config(settings)
+    if target is None:
+        log.warning("no audit anchor configured (%s): entries cut from the end of the deletion log cannot be "
+                    "detected; see docs/security.md", ANCHOR_ENV)
+        return None
+    try:
+        record = anchor_head(_hub(settings), target)
+    except AnchorError as exc:
+        raise AnchorError(f"{context}{exc}; fix it and run `hrbridge audit anchor`") from exc
+    return None if record is None else {"target": target.name, "head_seq": record["head_seq"],
+                                         "run_id": record["run_id"]}
+
+
 def run_retention(settings: Settings | None = None, now: datetime | None = None,
                   on_batch: Callable[[str, int], None] | None = None, **options: Any) -> dict[str, Any]:
-    """Execute retention (resuming an interrupted run); returns counts and the run id."""
-    return build_executor(settings, **options).run(now, on_batch=on_batch)
+    """Execute retention (resuming an interrupted run), then anchor the log's head; returns counts and the run id."""
+    settings = settings or load_settings()
+    result = build_executor(settings, **options).run(now, on_batch=on_batch)
+    result["anchor"] = anchor_log(settings, f"retention run {result['run_id']} completed "
+                                            f"({result['log_entries']} log entries) but its head was not anchored: ")
+    return result
 
 
-def verify_deletion_log(settings: Settings | None = None, public_key_path: Path | None = None) -> VerifyReport:
+def verify_deletion_log(settings: Settings | None = None, public_key_path: Path | None = None,
+                        anchor_path: Path | None = None) -> VerifyReport:
     """Recompute the deletion log's chain and signed heads; reads only (no key, file or table is created).
 
     The trusted public key is ``public_key_path``, else ``HRBRIDGE_AUDIT_PUBLIC_KEY``, else the
-    installation's own exported key (see :func:`trusted_public_key`).
+    installation's own exported key (see :func:`trusted_public_key`). The anchored heads checked
+    are those in ``anchor_path`` (the auditor's copy), else in the configured ``HRBRIDGE_AUDIT_ANCHOR``
+    when that file exists.
     """
     from hrbridge.store import hub_engine
 
     settings = settings or load_settings()
     public_key = trusted_public_key(settings, public_key_path)
-    return verify_chain(hub_engine(settings, create=False), public_key)
+    anchor = FileAnchor(anchor_path) if anchor_path is not None else anchor_config(settings)
+    if anchor_path is None and isinstance(anchor, FileAnchor) and not anchor.path.exists():
+        anchor = None  # configured, nothing anchored yet
+    return verify_chain(hub_engine(settings, create=False), public_key, anchor=anchor)
 
 
 def export_deletion_log(date_from: date, date_to: date, fmt: str, out: Path | None,
@@ -214,6 +259,6 @@ def export_deletion_log(date_from: date, date_to: date, fmt: str, out: Path | No
 
 
 __all__ = [
-    "CRYPTO_SYSTEM", "audit_keys", "build_executor", "export_deletion_log", "plan_retention",
+    "CRYPTO_SYSTEM", "anchor_log", "audit_keys", "build_executor", "export_deletion_log", "plan_retention",
     "retention_config", "run_retention", "verify_deletion_log",
 ]

@@ -155,3 +155,21 @@ def expired_home(config_dir: Path, monkeypatch: pytest.MonkeyPatch, candidate_id
     for cid in candidate_ids:
         add_candidate(hub, archive, cid, decided_days_ago=400, interview_days_ago=400)
     return hub, archive
+
+
+def tamper_log(engine: Engine, *statements: str | tuple[str, dict[str, object]]) -> None:
+    """Bypass the append-only guard the way a database superuser could, then restore it."""
+    tables = ("deletion_log", "deletion_log_heads")
+    with engine.begin() as conn:
+        for table in tables:
+            if engine.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only")
+            else:
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_update")
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_delete")
+        for statement in statements:
+            sql, params = statement if isinstance(statement, tuple) else (statement, {})
+            conn.execute(sa.text(sql), params)
+        if engine.dialect.name == "postgresql":
+            for table in tables:
+                conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only")

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from connectors.sql import make_engine
 from governance.audit import AuditKeys, DeletionLog, LogEntry, verify_chain
 from governance.audit.export import export_log
+from tests.factories.retention import tamper_log as _tamper
 
 DONE = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
 
@@ -43,24 +44,6 @@ def _write(engine: Engine, keys: AuditKeys, runs: int = 2, per_run: int = 3) -> 
         with engine.begin() as conn:
             log.append(conn, f"run-{run}", entries)
     return log
-
-
-def _tamper(engine: Engine, *statements: str | tuple[str, dict[str, object]]) -> None:
-    """Bypass the append-only guard the way a database superuser could, then restore it."""
-    tables = ("deletion_log", "deletion_log_heads")
-    with engine.begin() as conn:
-        for table in tables:
-            if engine.dialect.name == "postgresql":
-                conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only")
-            else:
-                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_update")
-                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_delete")
-        for statement in statements:
-            sql, params = statement if isinstance(statement, tuple) else (statement, {})
-            conn.execute(sa.text(sql), params)
-        if engine.dialect.name == "postgresql":
-            for table in tables:
-                conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only")
 
 
 def test_intact_log_verifies_with_chain_and_heads(engine: Engine, keys: AuditKeys) -> None:
