@@ -1,7 +1,7 @@
 """Retention runs note the deletion log's head they left.
 
-Revision ID: hub_0005
-Revises: hub_0004
+Revision ID: hub_0007
+Revises: hub_0006
 Create Date: 2026-12-06
 
 ``retention_runs.head_seq`` and ``head_hash``: the log's last entry when the run completed.
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "hub_0005"
-down_revision = "hub_0004"
+revision = "hub_0007"
+down_revision = "hub_0006"
 branch_labels = None
 depends_on = None
 
