@@ -407,16 +407,20 @@ class SapHcmConnector:
             params[stream.key_param] = key
         else:
             key = "search " + ", ".join(f"{k}={v}" for k, v in (criteria or {}).items())
+        return self.call_function(stream.function, params, key)
+
+    def call_function(self, function: str, params: Mapping[str, Any], key: str | None = None) -> dict[str, Any]:
+        """One call of any function module (a BAPI, a customer RFC); RETURN checked, failures translated."""
         self.stats.calls += 1
         try:
-            result = self.connection.call(stream.function, **params)
+            result = self.connection.call(function, **params)
         except ConnectorError:
             raise
         except Exception as exc:  # pyrfc ABAPApplicationError, CommunicationError, ...
-            raise _translate(exc, f"call of {stream.function} for {key}") from exc
+            raise _translate(exc, f"call of {function} for {key}") from exc
         if not isinstance(result, Mapping):
-            raise MalformedResponseError(f"{stream.function} for {key} returned {type(result).__name__}, not a dict")
-        found = check_return(stream.function, result.get("RETURN"), key, self.log)
+            raise MalformedResponseError(f"{function} for {key} returned {type(result).__name__}, not a dict")
+        found = check_return(function, result.get("RETURN"), key, self.log)
         self.warnings.extend(found)
         self.stats.warnings += len(found)
         return dict(result)

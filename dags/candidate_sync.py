@@ -1,7 +1,8 @@
-"""candidate_sync: SuccessFactors applications → personalised AI-interview invitations → write-back.
+"""candidate_sync: HR applications → personalised AI-interview invitations → write-back.
 
 Every 10 minutes. Tasks pass counts through XCom; data lives in the hub. Logic lives in
-``hrbridge.pipelines.candidate_sync``; connectors come from the Airflow Connections
+``hrbridge.pipelines.candidate_sync``; the sources are ``HRBRIDGE_SYNC_SOURCES`` (default
+successfactors; see hrbridge.sources), connectors come from the Airflow Connections
 ``hrbridge_successfactors`` / ``hrbridge_interview`` (or HRBRIDGE_* env for local runs). Tasks
 calling a system run in its pool (shared rate limit across DAGs); ``summary`` records the run and
 then fails it when too many invitations, write-backs or applications failed
@@ -57,12 +58,15 @@ def candidate_sync() -> None:
     @fail_fast
     def extract_and_load() -> dict[str, Any]:
         from hrbridge.pipelines import candidate_sync as pipeline
-        from plugins.hrbridge_provider import successfactors
+        from hrbridge.sources import sync_sources
+        from plugins.hrbridge_provider import hr_source
 
         engine, config = _setup()
         pipeline.start_run(engine, _run_id())
-        sf = successfactors(rate_limit=config.sf_rate_limit, page_size=config.page_size)
-        streams = pipeline.extract_and_load(sf, engine, config, run_id=_run_id())
+        streams: dict[str, Any] = {}
+        for source in sync_sources(config, build=hr_source):
+            pipeline.merge_counts(streams, pipeline.extract_and_load(source.system, engine, source.config,
+                                                                     run_id=_run_id(), keys=source.keys))
         return {name: asdict(counts) for name, counts in streams.items()}
 
     @task(pool=INTERVIEW_POOL)
@@ -81,11 +85,16 @@ def candidate_sync() -> None:
     @fail_fast
     def write_back(invited: dict[str, int]) -> dict[str, int]:
         from hrbridge.pipelines import candidate_sync as pipeline
-        from plugins.hrbridge_provider import successfactors
+        from hrbridge.sources import sync_sources
+        from plugins.hrbridge_provider import hr_source
 
         engine, config = _setup()
-        sf = successfactors(rate_limit=config.sf_rate_limit, page_size=config.page_size)
-        return pipeline.write_back(sf, engine, config, run_id=_run_id())
+        written = {"written_back": 0, "write_back_failed": 0}
+        for source in sync_sources(config, build=hr_source):
+            for key, value in pipeline.write_back(source.system, engine, source.config, run_id=_run_id(),
+                                                  keys=source.keys).items():
+                written[key] += value
+        return written
 
     @task
     @fail_fast

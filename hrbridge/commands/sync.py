@@ -1,5 +1,6 @@
-"""``hrbridge sync candidates [--json]``: run the candidate_sync loop once, without Airflow.
+"""``hrbridge sync candidates [--source NAME] [--json]``: run the candidate_sync loop once, without Airflow.
 
+Sources are chosen with ``--source`` (or ``HRBRIDGE_SYNC_SOURCES``; see :mod:`hrbridge.sources`).
 Connectors come from the environment (``HRBRIDGE_SF_URL``, ``HRBRIDGE_SF_USER``,
 ``HRBRIDGE_SF_PASSWORD``, ``HRBRIDGE_SF_COMPANY_ID``, ``HRBRIDGE_INTERVIEW_URL``,
 ``HRBRIDGE_INTERVIEW_API_KEY``); state goes to the hub database (``HRBRIDGE_DB_URL``).
@@ -36,25 +37,29 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object with the run's counts")
     parser.add_argument("--config", default="candidate_sync", help="configs/<name>.yaml to use (default candidate_sync)")
+    parser.add_argument("--source", action="append", metavar="NAME",
+                        help="HR source to read (repeat for several feeding one hub; default HRBRIDGE_SYNC_SOURCES "
+                             "or successfactors): successfactors or a configs/sources/<NAME>.yaml")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run one pass; exit 0 when everything was invited and written back, 1 when some failed."""
     from hrbridge.cli import UsageError
-    from hrbridge.connections import interview_platform_from_env, successfactors_from_env
+    from hrbridge.connections import interview_platform_from_env
     from hrbridge.pipelines.candidate_sync import load_sync_config, run_candidate_sync
     from hrbridge.settings import ConfigError, load_settings
+    from hrbridge.sources import sync_sources
     from hrbridge.store import hub_engine
 
     settings = load_settings()
     try:
         config = load_sync_config(settings, args.config)
-        sf = successfactors_from_env(rate_limit=config.sf_rate_limit, page_size=config.page_size)
+        sources = sync_sources(config, getattr(args, "source", None), settings)
         platform = interview_platform_from_env(rate_limit=config.interview_rate_limit)
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
-    summary = run_candidate_sync(sf, platform, hub_engine(settings), config)
+    summary = run_candidate_sync(sources, platform, hub_engine(settings), config)
     counts = summary.to_dict()
     if args.json:
         print(json.dumps(counts, ensure_ascii=False))

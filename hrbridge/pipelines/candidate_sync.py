@@ -111,6 +111,14 @@ class SyncConfig:
     deletion_every_runs: int = 0  # 0: never; 1: every run; N: every Nth run per stream
     deletion_streams: tuple[str, ...] = ()  # mapping stream names (e.g. "applications")
     deletion_max_fraction: float = 0.5  # refuse to mark more than this share of a stream deleted
+    document: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)  # the YAML it came from
+
+    def for_source(self, source_doc: Mapping[str, Any], settings: Settings | None = None) -> SyncConfig:
+        """This config with a source's own ``mapping``, ``write_back``, ``lookback_minutes``, ``page_size``
+        and ``deletion_check`` (``configs/sources/<name>.yaml``) in place of the defaults."""
+        own = ("mapping", "write_back", "lookback_minutes", "page_size", "deletion_check")
+        return SyncConfig.from_document({**self.document, **{k: source_doc[k] for k in own if k in source_doc}},
+                                        settings)
 
     def trigger_for(self, job_family: str | None) -> str | None:
         """The status that triggers an invitation for ``job_family`` (case-insensitive, else default)."""
@@ -174,6 +182,7 @@ class SyncConfig:
                 deletion_every_runs=every_runs,
                 deletion_streams=deletion_streams,
                 deletion_max_fraction=max_fraction,
+                document=dict(doc),
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: {exc}") from exc
@@ -691,19 +700,28 @@ def _source_key(application_id: str) -> Any:
     return int(application_id) if application_id.isdigit() else application_id
 
 
+def _owned_by(keys: SourceKeys, column: Any) -> sa.ColumnElement[bool]:
+    """SQL: hub keys in ``column`` that came from the source of ``keys``."""
+    if keys.prefix:
+        return column.startswith(keys.prefix, autoescape=True)
+    return sa.and_(sa.true(), *(~column.startswith(other, autoescape=True) for other in keys.others if other))
+
+
 def write_back(
     sf: SourceSystem, engine: Engine, config: SyncConfig, *, run_id: str, now: datetime | None = None,
-    application_ids: Sequence[str] | None = None,
+    application_ids: Sequence[str] | None = None, keys: SourceKeys | None = None,
 ) -> dict[str, int]:
     """Write status and link of ``posted`` invitations back to the HR system, checking each record.
 
-    Every posted invitation by default, or only those of ``application_ids``.
+    Every posted invitation of this source (``keys`` tells which hub keys are its own) by default,
+    or only those of ``application_ids``. The source sees its own keys, never the hub's qualifier.
     """
+    keys = keys or SourceKeys()
     inv = store.invitations
     query = (
         sa.select(inv.c.application_id, inv.c.platform_status, inv.c.interview_url,
                   inv.c.platform_invitation_id, inv.c.deadline, inv.c.plan_id, inv.c.plan_version)
-        .where(inv.c.state == store.POSTED).order_by(inv.c.application_id)
+        .where(inv.c.state == store.POSTED, _owned_by(keys, inv.c.application_id)).order_by(inv.c.application_id)
     )
     with engine.connect() as conn:
         if application_ids is None:
@@ -714,14 +732,14 @@ def write_back(
     done = failed = 0
     for chunk in _chunks(posted, config.write_back_batch_size):
         records = [
-            {config.write_back_key: _source_key(row.application_id),
+            {config.write_back_key: _source_key(keys.local(row.application_id)),
              **{target: _write_back_value(row, source) for target, source in config.write_back_fields.items()}}
             for row in chunk
         ]
         try:
             result = sf.upsert(config.write_back_entity, records, config.write_back_key)
-            ok_keys = {str(key) for key in result.ok}
-            errors = {str(key): str(message) for key, message in result.failed}
+            ok_keys = {str(keys.qualify(key)) for key in result.ok}
+            errors = {str(keys.qualify(key)): str(message) for key, message in result.failed}
         except AuthenticationError:  # refused credentials fail every batch: stop, rows stay posted
             raise
         except ConnectorError as exc:
@@ -805,36 +823,69 @@ def record_summary(
     return summary
 
 
+@dataclass(frozen=True)
+class SyncSource:
+    """One source of a run: the system, the sync config with its mapping and write-back, its key qualifier."""
+
+    system: SourceSystem
+    config: SyncConfig
+    keys: SourceKeys = field(default_factory=SourceKeys)
+
+    @property
+    def name(self) -> str:
+        """The source's name (``successfactors``, ``greenhouse``, …)."""
+        return self.system.name
+
+
+def merge_counts(into: dict[str, StreamCounts], more: Mapping[str, StreamCounts]) -> dict[str, StreamCounts]:
+    """Add the stream counts of another source to ``into`` (one total per stream name)."""
+    for name, counts in more.items():
+        total = into.setdefault(name, StreamCounts())
+        for attr in ("read", "loaded", "quarantined", "deduplicated", "deleted", "restored", "erased"):
+            setattr(total, attr, getattr(total, attr) + getattr(counts, attr))
+        total.cursor = counts.cursor or total.cursor
+        total.key_check = counts.key_check or total.key_check
+    return into
+
+
 def run_candidate_sync(
-    sf: SourceSystem, platform: InterviewPlatform, engine: Engine, config: SyncConfig, *,
+    sf: SourceSystem | Sequence[SyncSource], platform: InterviewPlatform, engine: Engine, config: SyncConfig, *,
     now: datetime | None = None, run_id: str | None = None, vault: Vault | None = None,
 ) -> SyncSummary:
     """Run the whole loop once: extract/load → plan → post → write back. Safe to rerun at any point.
 
-    ``vault`` holds the candidates' data keys (default: the local keyring under HRBRIDGE_HOME with
-    the keys in ``engine``).
+    ``sf`` is one source (read with ``config``) or several :class:`SyncSource` feeding one hub,
+    each written back with its own config. ``vault`` holds the candidates' data keys (default: the
+    local keyring under HRBRIDGE_HOME with the keys in ``engine``).
     """
+    sources = list(sf) if isinstance(sf, Sequence) else [SyncSource(sf, config)]
     run_id = run_id or new_run_id(now)
     start_run(engine, run_id, now)
     summary = SyncSummary(run_id=run_id)
     try:
         vault = vault or default_vault(engine)
-        summary.streams = extract_and_load(sf, engine, config, run_id=run_id, now=now, vault=vault)
+        for source in sources:
+            merge_counts(summary.streams, extract_and_load(source.system, engine, source.config, run_id=run_id,
+                                                           now=now, vault=vault, keys=source.keys))
         planned = plan_invitations(engine, config, run_id=run_id, now=now, vault=vault)
         # invitations posted by earlier runs whose write-back failed: retried first, once
-        written = write_back(sf, engine, config, run_id=run_id, now=now)
+        written = {"written_back": 0, "write_back_failed": 0}
+        for source in sources:
+            _add(written, write_back(source.system, engine, source.config, run_id=run_id, now=now, keys=source.keys))
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="write-back") as writer:
             pending: list[Future[dict[str, int]]] = []
 
             def write_back_batch(ids: list[str]) -> None:
-                pending.append(writer.submit(write_back, sf, engine, config, run_id=run_id, now=now,
-                                             application_ids=ids))
+                for source in sources:
+                    mine = [i for i in ids if source.keys.owns(i)]
+                    if mine:
+                        pending.append(writer.submit(write_back, source.system, engine, source.config, run_id=run_id,
+                                                     now=now, application_ids=mine, keys=source.keys))
 
             posted = post_invitations(platform, engine, config, run_id=run_id, now=now, on_posted=write_back_batch,
                                       vault=vault)
             for future in pending:
-                for key, value in future.result().items():
-                    written[key] += value
+                _add(written, future.result())
     except Exception as exc:
         finish_run(engine, summary, "failed", mask_pii(f"{type(exc).__name__}: {exc}")[:2000])
         raise
@@ -844,3 +895,8 @@ def run_candidate_sync(
     summary.written_back, summary.write_back_failed = written["written_back"], written["write_back_failed"]
     finish_run(engine, summary)
     return summary
+
+
+def _add(total: dict[str, int], more: Mapping[str, int]) -> None:
+    for key, value in more.items():
+        total[key] = total.get(key, 0) + value

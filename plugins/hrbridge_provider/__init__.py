@@ -6,8 +6,9 @@ from plugins.hrbridge_provider.hooks import (
     InterviewPlatformHook,
     SapHcmHook,
     SuccessFactorsHook,
+    hr_source,
     interview_platform,
     successfactors,
 )
 
-__all__ = ["InterviewPlatformHook", "SapHcmHook", "SuccessFactorsHook", "interview_platform", "successfactors"]
+__all__ = ["InterviewPlatformHook", "SapHcmHook", "SuccessFactorsHook", "hr_source", "interview_platform", "successfactors"]

@@ -169,6 +169,16 @@ def successfactors(rate_limit: float | None = None, page_size: int = 1000) -> Su
         return successfactors_from_env(rate_limit=rate_limit, page_size=page_size)
 
 
+def hr_source(name: str, doc: Any, config: Any) -> Any:
+    """A candidate_sync source (``hrbridge.sources.Builder``): SuccessFactors from its Connection when
+    defined, every other kind from the environment its ``configs/sources/<name>.yaml`` names."""
+    from hrbridge.sources import build_from_env
+
+    if doc.get("kind", name) == "successfactors" and name == "successfactors":
+        return successfactors(rate_limit=config.sf_rate_limit, page_size=config.page_size)
+    return build_from_env(name, doc, config)
+
+
 def interview_platform(rate_limit: float | None = None) -> InterviewPlatform:
     """The platform client from the Airflow Connection, or from ``HRBRIDGE_INTERVIEW_*`` when not defined."""
     try:
