@@ -4,6 +4,11 @@
 * ``archive_employments`` — one row per hire (key ``application_id``): position, hire date.
 * ``archive_portraits`` — interview history keyed by ``result_id``: dimension scores, keywords,
   interviewer comments, clip references and the match report ("initial portrait").
+* ``archive_outcomes`` — what happened later (``hrbridge.feedback.outcomes``): performance ratings
+  with later per-dimension assessments, promotions, separations (voluntary or not), keyed to the
+  person and to the hire they follow; free-text notes are vault tokens.
+* ``archive_protected`` — protected attributes per person, one vault token, read only for the
+  four-fifths check under their own access rule (``archive.protected_attributes`` in roles.yaml).
 
 Rows carry a content hash; :func:`save_rows` inserts new keys, rewrites only rows whose hash
 changed and leaves identical rows untouched, so rerunning archive_sync changes nothing.
@@ -85,8 +90,40 @@ portraits = sa.Table(
     sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
 
+outcomes = sa.Table(
+    "archive_outcomes", archive_metadata,
+    sa.Column("outcome_id", sa.String(200), primary_key=True),  # "<source>:<entity>:<source key>"
+    sa.Column("person_key", _KEY, nullable=False, index=True),  # the person across rehires
+    sa.Column("application_id", sa.String(64), index=True),  # the hire it follows (latest hire on or before it)
+    sa.Column("candidate_id", sa.String(64)),
+    sa.Column("kind", sa.String(20), nullable=False),  # rating | promotion | separation
+    sa.Column("effective_date", sa.Date, nullable=False),
+    sa.Column("rating", sa.Float),
+    sa.Column("rating_scale_max", sa.Float),
+    sa.Column("assessments", sa.JSON, nullable=False),  # later per-dimension assessments, e.g. {"communication": 9.0}
+    sa.Column("separation_type", sa.String(20)),  # voluntary | involuntary
+    sa.Column("source", sa.String(40), nullable=False),
+    sa.Column("note", sa.Text),  # free text (reason, comment): a vault token under the candidate's key
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("archived_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint("kind IN ('rating', 'promotion', 'separation')", name="ck_archive_outcomes_kind"),
+)
+
+protected_attributes = sa.Table(
+    "archive_protected", archive_metadata,
+    sa.Column("person_key", _KEY, primary_key=True),
+    sa.Column("candidate_id", sa.String(64)),
+    sa.Column("attributes", sa.Text, nullable=False),  # a vault token of a JSON object, e.g. {"gender": "F"}
+    sa.Column("source", sa.String(40), nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("archived_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
 TABLE_KEYS: dict[str, str] = {"archive_persons": "person_key", "archive_employments": "application_id",
-                              "archive_portraits": "result_id"}
+                              "archive_portraits": "result_id", "archive_outcomes": "outcome_id",
+                              "archive_protected": "person_key"}
 
 
 # Archive columns holding personal data as vault tokens: table -> (columns, subject column, record id column)

@@ -42,6 +42,7 @@ KNOWN_ERRORS: dict[str, int] = {
     "transforms.question_plan.QuestionRulesError": BAD_INPUT,
     "transforms.archive_mapping.ArchiveMappingError": BAD_INPUT,
     "validation.results_suite.SuiteConfigError": BAD_INPUT,
+    "hrbridge.feedback.rules.ProposalStateError": BAD_INPUT,
     "builtins.FileNotFoundError": BAD_INPUT,
     "builtins.IsADirectoryError": BAD_INPUT,
     "builtins.NotADirectoryError": BAD_INPUT,
@@ -49,6 +50,7 @@ KNOWN_ERRORS: dict[str, int] = {
     "builtins.UnicodeDecodeError": BAD_INPUT,
     # a gate said no
     "governance.access.policy.AccessDenied": GATE_FAILED,
+    "hrbridge.feedback.rules.JustificationRequired": GATE_FAILED,
     # the run could not do its work: a service, a key, a lock, the database
     "connectors.errors.ConnectorError": FAILURE,
     "governance.crypto.errors.CryptoError": FAILURE,

@@ -399,7 +399,9 @@ def plan_invitations(
     ``erased``.
     """
     now = now or store.utcnow()
-    planner = planner or QuestionPlanner(config.rules)
+    from hrbridge.feedback.rules import active_planner  # the published rules version, else the file
+
+    planner = planner or active_planner(engine, config.rules)
     vault = vault or default_vault(engine)
     deadline = now + timedelta(days=config.deadline_days)
     notice_for = load_consent_config().notice_for  # consent: the notice version + language each invitation carries
@@ -435,6 +437,7 @@ def plan_invitations(
             "requisition_id": app.requisition_id, "job_family": request["job_family"],
             "idempotency_key": idempotency_key(app.application_id, plan["version"]),
             "state": store.PLANNED, "plan_id": plan["plan_id"], "plan_version": plan["version"],
+            "rules_version": getattr(planner, "rules_version", None),
             "plan": {k: plan[k] for k in ("job_family", "level", "weights")},
             "request": request, "deadline": deadline, "planned_at": now, "attempts": 0, "run_id": run_id,
             "source_modified": _newest(app.application_modified, app.candidate_modified),

@@ -150,6 +150,7 @@ invitations = sa.Table(
     sa.Column("state", sa.String(20), nullable=False, index=True),
     sa.Column("plan_id", sa.String(100), nullable=False),
     sa.Column("plan_version", sa.String(64), nullable=False),
+    sa.Column("rules_version", sa.Integer),  # question-rules version that built the plan (0: the file)
     sa.Column("plan", sa.JSON, nullable=False),  # job_family, level, dimension weights
     sa.Column("request", sa.JSON, nullable=False),  # the exact POST body, questions included
     sa.Column("platform_invitation_id", sa.String(128)),

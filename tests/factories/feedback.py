@@ -127,3 +127,44 @@ def planted_archive(people: int = 6000, *, seed: int = 7, small_family: int | No
     outcomes["person_key"] = outcomes["application_id"].str.replace("app-", "p-", regex=False)
     attributes = pd.DataFrame({"person_key": hires["person_key"], "gender": gender})
     return PlantedArchive(hires, outcomes, attributes)
+
+
+def write_archive(engine: object, archive: PlantedArchive) -> None:
+    """Insert the planted hires into an archive database: persons, employments, portraits at hire."""
+    from datetime import UTC, datetime
+
+    from hrbridge.archive import employments, persons, portraits
+
+    now = datetime.now(UTC)
+    stamp = {"content_hash": "planted", "archived_at": now, "updated_at": now}
+    hires = archive.hires
+    dims = [d for d in DIMENSIONS if d in hires.columns]
+    scores = hires[dims].to_dict("records")
+    with engine.begin() as conn:  # type: ignore[attr-defined]
+        conn.execute(persons.insert(), [{"person_key": p, "candidate_id": c, **stamp}
+                                        for p, c in zip(hires["person_key"], hires["candidate_id"], strict=True)])
+        conn.execute(employments.insert(), [
+            {"application_id": a, "person_key": p, "candidate_id": c, "job_family": f, "hire_date": d, **stamp}
+            for a, p, c, f, d in zip(hires["application_id"], hires["person_key"], hires["candidate_id"],
+                                     hires["job_family"], hires["hire_date"], strict=True)])
+        conn.execute(portraits.insert(), [
+            {"result_id": f"res-{a}", "person_key": p, "application_id": a, "candidate_id": c, "job_family": f,
+             "completed_at": str(d), "dimension_scores": {k: v for k, v in s.items() if v == v},
+             "dimension_comments": {}, "keywords": [], "clip_refs": [], **stamp}
+            for a, p, c, f, d, s in zip(hires["application_id"], hires["person_key"], hires["candidate_id"],
+                                        hires["job_family"], hires["hire_date"], scores, strict=True)])
+
+
+def outcomes_csv(archive: PlantedArchive, path: object) -> int:
+    """The planted outcomes as an HR system's CSV export (employee by application id); returns the rows."""
+    frame = archive.outcomes.rename(columns={"effective_date": "date"})
+    columns = ["application_id", "kind", "date", "rating", "rating_scale_max", "separation_type"]
+    frame[columns].to_csv(path, index=False)
+    return len(frame)
+
+
+def attributes_csv(archive: PlantedArchive, path: object) -> int:
+    """The planted protected attributes as a CSV (employee by candidate id); returns the rows."""
+    frame = archive.hires[["candidate_id"]].assign(gender=archive.attributes["gender"].to_numpy())
+    frame.to_csv(path, index=False)
+    return len(frame)
