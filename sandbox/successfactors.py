@@ -48,7 +48,12 @@ DEFAULT_USERS = {"sfadmin@SFPART000001": "sandbox-secret"}
 DEFAULT_CLIENTS = {"hrbridge-sandbox-client": "SFPART000001"}
 SAML_GRANT = "urn:ietf:params:oauth:grant-type:saml2-bearer"
 MAX_PAGE_SIZE = 1000
-SERVED = ("Candidate", "JobApplication", "JobRequisition", "Attachment")
+SERVED = ("Candidate", "JobApplication", "JobRequisition", "Attachment", "FormHeader", "EmpEmploymentTermination",
+          "EmpJob")
+COMPOSITE_KEYS = {  # Employee Central keys as SAP publishes them (ECEmploymentInformation.openapi.json paths)
+    "EmpEmploymentTermination": ("endDate", "personIdExternal", "userId"),
+    "EmpJob": ("seqNumber", "startDate", "userId"),
+}
 # How ``<base>/<Entity>/$metadata`` is answered: as SuccessFactors does (served), with a 404 (missing),
 # or with a 200 body that is not EDMX (not-xml), as some SuccessFactors-compatible services do.
 ENTITY_METADATA = ("served", "missing", "not-xml")
@@ -73,6 +78,11 @@ class EntityModel:
     key: str
     props: dict[str, Prop] = field(default_factory=dict)
     navs: dict[str, str] = field(default_factory=dict)
+    keys: tuple[str, ...] = ()  # all key properties when the key is composite (Employee Central)
+
+    def record_key(self, record: dict[str, Any]) -> Any:
+        """The record's key: one value, or a tuple of values for a composite key."""
+        return tuple(record[k] for k in self.keys) if self.keys else record[self.key]
 
 
 def _edmx_entity(text: bytes, name: str) -> EntityModel:
@@ -128,6 +138,10 @@ def load_model() -> dict[str, EntityModel]:
         "JobRequisition": _openapi_entity(
             json.loads(specs.joinpath("RCMJobRequisition.openapi.json").read_text("utf-8")), "JobRequisition", "jobReqId"),
     }
+    employment = json.loads(specs.joinpath("ECEmploymentInformation.openapi.json").read_text("utf-8"))
+    for name, keys in COMPOSITE_KEYS.items():
+        models[name] = _openapi_entity(employment, name, keys[-1])
+        models[name].keys = keys
     ext = json.loads(specs.joinpath("extensions.json").read_text("utf-8"))
     for name, spec in ext["entities"].items():
         models[name] = EntityModel(name, spec["key"], {
@@ -145,6 +159,21 @@ def load_model() -> dict[str, EntityModel]:
     return models
 
 
+def _literal_of(prop: Prop, value: Any) -> str:
+    if prop.type == "Edm.Int64":
+        return f"{value}L"
+    if isinstance(value, datetime):
+        return f"datetime'{value.strftime('%Y-%m-%dT%H:%M:%S')}'"
+    return f"'{value}'"
+
+
+def _key_literal(model: EntityModel, record: dict[str, Any]) -> str:
+    """``123L`` or ``'abc'``; ``endDate=datetime'…',personIdExternal='…',userId='…'`` for a composite key."""
+    if not model.keys:
+        return _literal_of(model.props[model.key], record[model.key])
+    return ",".join(f"{k}={_literal_of(model.props[k], record[k])}" for k in model.keys)
+
+
 def metadata_document(models: dict[str, EntityModel]) -> bytes:
     """An EDMX document (OData v2) describing ``models``, as ``$metadata`` returns it."""
     edmx = ET.Element("edmx:Edmx", {"Version": "1.0", "xmlns:edmx": "http://schemas.microsoft.com/ado/2007/06/edmx"})
@@ -154,9 +183,12 @@ def metadata_document(models: dict[str, EntityModel]) -> bytes:
         "Namespace": "SFOData", "xmlns": EDM.strip("{}"), "xmlns:sap": "http://www.sap.com/Protocols/SAPData"})
     for model in models.values():
         entity = ET.SubElement(schema, "EntityType", {"Name": model.name})
-        ET.SubElement(ET.SubElement(entity, "Key"), "PropertyRef", {"Name": model.key})
+        key_node = ET.SubElement(entity, "Key")
+        for key in model.keys or (model.key,):
+            ET.SubElement(key_node, "PropertyRef", {"Name": key})
         for prop in model.props.values():
-            attrs = {"Name": prop.name, "Type": prop.type, "Nullable": "false" if prop.name == model.key else "true",
+            keyed = prop.name in (model.keys or (model.key,))
+            attrs = {"Name": prop.name, "Type": prop.type, "Nullable": "false" if keyed else "true",
                      "sap:updatable": "true" if prop.updatable else "false", "sap:filterable": "true"}
             if prop.max_length:
                 attrs["MaxLength"] = str(prop.max_length)
@@ -378,7 +410,7 @@ class SuccessFactorsSandbox(SandboxServer):
         self._last_ms = 0
         data = seeding.build_seed(seed, candidates, applications)
         self._data: dict[str, dict[Any, dict[str, Any]]] = {
-            name: {row[self.model[name].key]: row for row in data.get(name, [])} for name in SERVED
+            name: {self.model[name].record_key(row): row for row in data.get(name, [])} for name in SERVED
         }
         self.route("POST", r"/oauth/token", self._token)
         self.route("POST", r"/oauth/idp", self._idp)
@@ -430,6 +462,32 @@ class SuccessFactorsSandbox(SandboxServer):
                 now = self._now()
                 self.update("JobApplication", app_id, status="Hired", appStatusSetItemId=seeding.STATUSES["Hired"],
                             hireDate=now, hiredOn=now, startDate=now + timedelta(days=30))
+
+    def add_review(self, person: str, end: datetime, rating: float, scale_max: float = 5.0) -> int:
+        """A completed Performance & Goals review form for ``person`` (formSubjectId); returns formDataId."""
+        with self._lock:
+            form_id = max(self._data["FormHeader"], default=900000) + 1
+            self._data["FormHeader"][form_id] = {
+                "formDataId": form_id, "formTemplateId": 501, "formTemplateType": "Review",
+                "formTitle": f"Annual review {end.year}", "formSubjectId": person, "formOriginator": "hr",
+                "formDataStatus": "completed", "formReviewStartDate": end - timedelta(days=365),
+                "formReviewEndDate": end, "formLastModifiedDate": self._now(), "rating": rating,
+                "ratingScaleMax": scale_max}
+        return form_id
+
+    def terminate(self, person: str, end: datetime, reason: str) -> None:
+        """An Employee Central termination of ``person`` (personIdExternal and userId) with ``eventReason``."""
+        with self._lock:
+            row = {"personIdExternal": person, "userId": person, "endDate": end, "eventReason": reason,
+                   "lastDateWorked": end, "okToRehire": reason != "TERM_DISMISS", "lastModifiedDateTime": self._now()}
+            self._data["EmpEmploymentTermination"][self.model["EmpEmploymentTermination"].record_key(row)] = row
+
+    def promote(self, person: str, start: datetime, job_code: str, event: str = "PRM") -> None:
+        """An Employee Central job record for ``person`` starting ``start`` with the promotion event."""
+        with self._lock:
+            row = {"userId": person, "startDate": start, "seqNumber": 1, "event": event, "eventReason": "PROMO",
+                   "jobCode": job_code, "lastModifiedDateTime": self._now()}
+            self._data["EmpJob"][self.model["EmpJob"].record_key(row)] = row
 
     def add_applications(self, n: int, status: str = "Applied") -> list[int]:
         """Create ``n`` new candidates, each with a resume and one application at ``status``."""
@@ -530,9 +588,7 @@ class SuccessFactorsSandbox(SandboxServer):
 
     def _serialise(self, model: EntityModel, record: dict[str, Any], base: str, select: list[str] | None,
                    expand: list[str] | None = None) -> dict[str, Any]:
-        key = record[model.key]
-        literal = f"{key}L" if model.props[model.key].type == "Edm.Int64" else f"'{key}'"
-        uri = f"{base}/{model.name}({literal})"
+        uri = f"{base}/{model.name}({_key_literal(model, record)})"
         offset = record.get("country") == "CN"
         out: dict[str, Any] = {"__metadata": {"uri": uri, "type": f"SFOData.{model.name}"}}
         names = select or list(model.props)
@@ -662,8 +718,8 @@ class SuccessFactorsSandbox(SandboxServer):
                 rows.sort(key=lambda r, n=name: (r.get(n) is None, r.get(n) if r.get(n) is not None else 0),
                           reverse=direction.strip().lower() == "desc")
         else:
-            rows.sort(key=lambda r: r[model.key])
-        return [r[model.key] for r in rows]
+            rows.sort(key=model.record_key)
+        return [model.record_key(r) for r in rows]
 
     # -- upsert ----------------------------------------------------------------------------------
 

@@ -251,8 +251,10 @@ def import_successfactors(engine: Engine, vault: Any, connector: Any, spec: Mapp
             continue
         entity = connector.entity_type(conf["entity"])
         key_fields = list(entity.key)
+        wanted = {*key_fields, *(conf.get(k) for k in ("person", "date", "rating", "scale_max", "reason"))} - {None}
         connector.streams[f"feedback_{name}"] = StreamSpec(f"feedback_{name}", conf["entity"], key_fields[0],
-                                                            cursor_field=None, filter=conf.get("filter"))
+                                                            cursor_field=None, fields=tuple(sorted(wanted)),
+                                                            filter=conf.get("filter"))
         rows = list(connector.read(f"feedback_{name}"))
         for row in rows:
             row["_key"] = "/".join(str(row.get(k)) for k in key_fields)
