@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = 'archive_0002'
-down_revision = 'archive_0001'
+revision = "archive_0002"
+down_revision = "archive_0001"
 branch_labels = None
 depends_on = None
 
