@@ -21,6 +21,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "interview.scores": {"read", "write"},
         "application.status": {"read"},
         "archive.portrait": {"read"},
+        "feedback.proposals": {"read"},
         "validation.run": {"read"},
         "validation.quarantine": {"read", "run"},
         "migration.report": {"read"},
@@ -44,13 +45,15 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "retention.requests": {"read"},
     },
     "candidate": {"deletion_request.own": {"read", "request"}},
+    "hr_lead": {"feedback.proposals": {"read", "write"}, "archive.portrait": {"read"}},
+    "fairness_reviewer": {"archive.protected_attributes": {"read", "write"}, "feedback.proposals": {"read"}},
 }
 RESOURCES = [
     "candidate.basic", "candidate.contact", "candidate.id_number", "interview.scores", "interview.video",
     "interview.transcript", "pipeline.config", "pipeline.run", "deletion_log", "deletion_request.own",
     "application.status", "archive.portrait", "validation.run", "validation.quarantine", "migration.report",
     "migration.quarantine", "migration.values", "audit.verify", "audit.export", "retention.holds",
-    "retention.requests",
+    "retention.requests", "archive.protected_attributes", "feedback.proposals",
 ]
 ACTIONS = ["read", "write", "delete", "request", "run"]
 OWN = "cand-7"

@@ -43,9 +43,13 @@ def test_model_follows_published_metadata_plus_extensions() -> None:
 
 def test_metadata_document_round_trips_through_the_connector_parser() -> None:
     parsed = parse_metadata(metadata_document(load_model())).entity_sets
-    assert set(parsed) == {"Candidate", "JobApplication", "JobRequisition", "Attachment"}
+    assert set(parsed) == {"Candidate", "JobApplication", "JobRequisition", "Attachment", "FormHeader",
+                           "EmpEmploymentTermination", "EmpJob"}
     assert parsed["JobApplication"].properties["cust_aiOverallScore"] == "Edm.Decimal"
     assert parsed["Attachment"].key == ["attachmentId"]
+    # Employee Central keys are composite, as SAP publishes them
+    assert parsed["EmpEmploymentTermination"].key == ["endDate", "personIdExternal", "userId"]
+    assert parsed["EmpJob"].properties["startDate"] == "Edm.DateTimeOffset"
 
 
 @pytest.mark.parametrize(("text", "expected"), [

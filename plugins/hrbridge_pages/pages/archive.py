@@ -1,9 +1,9 @@
 """Archive (HR ops, managers): a person's interview portrait at hire beside later assessments.
 
 The portrait is what ``archive_sync`` kept from the interview ("initial portrait"); later
-assessments (performance and promotion reviews) arrive with the interview-feedback loop and fill
-the "now" column through :func:`later_assessments` — until then the page shows the slot empty and
-says so. Hiring managers see only people hired into their own requisitions.
+assessments (performance reviews imported by the interview-feedback loop into ``archive_outcomes``)
+fill the "now" column through :func:`later_assessments` ("communication 7.2 at hire, 9.0 now");
+without any the page shows the slot empty and says so. Hiring managers see only people hired into their own requisitions.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from hrbridge.archive import employments, persons, portraits
+from hrbridge.archive import employments, outcomes, persons, portraits
 from plugins.hrbridge_pages import state
 from plugins.hrbridge_pages.access import Viewer, require_candidate_scope, requires
 from plugins.hrbridge_pages.registry import Page, register
@@ -46,11 +46,18 @@ def people(viewer: Viewer, search: str = "") -> list[dict[str, Any]]:
 
 
 def later_assessments(person_key: str) -> list[dict[str, Any]]:
-    """Assessments after hire, oldest first: ``{"assessed_at", "source", "scores": {dimension: score}}``.
+    """Assessments after hire, oldest first: ``{"assessed_at", "source", "scores": {dimension: score}, "rating"}``.
 
-    The interview-feedback loop writes them; until it exists there are none.
+    Performance reviews imported by the interview-feedback loop (``archive_outcomes``, kind rating);
+    ``scores`` holds the review's per-dimension assessments on the interview's 0-10 scale.
     """
-    return []
+    query = (sa.select(outcomes.c.effective_date, outcomes.c.source, outcomes.c.assessments, outcomes.c.rating,
+                       outcomes.c.rating_scale_max)
+             .where(outcomes.c.person_key == person_key, outcomes.c.kind == "rating")
+             .order_by(outcomes.c.effective_date))
+    with state.archive().connect() as conn:
+        return [{"assessed_at": r.effective_date, "source": r.source, "scores": dict(r.assessments or {}),
+                 "rating": r.rating, "scale": r.rating_scale_max} for r in conn.execute(query)]
 
 
 def portrait_view(viewer: Viewer, person_key: str) -> dict[str, Any]:
@@ -71,7 +78,9 @@ def portrait_view(viewer: Viewer, person_key: str) -> dict[str, Any]:
             .where(portraits.c.person_key == person_key).order_by(portraits.c.completed_at)).mappings()]
     at_hire = history[-1] if history else None
     later = later_assessments(person_key)
-    latest = later[-1]["scores"] if later else {}
+    latest: dict[str, Any] = {}
+    for assessment in later:  # the newest assessment of each dimension
+        latest.update(assessment["scores"])
     dimensions = list((at_hire or {}).get("dimension_scores", {}) or {})
     comparison = [{"dimension": d, "at_hire": (at_hire or {}).get("dimension_scores", {}).get(d),
                    "now": latest.get(d)} for d in dimensions]
