@@ -201,9 +201,9 @@ def run_report(args: argparse.Namespace) -> int:
     except LookupError as exc:
         raise UsageError(str(exc)) from exc
     args.out.mkdir(parents=True, exist_ok=True)
-    page = args.out / f"feedback-{report['run_id']}.html"
+    page = args.out / f"{report['run_id']}.html"
     page.write_text(render_html(report), encoding="utf-8")
-    (args.out / f"feedback-{report['run_id']}.json").write_text(json.dumps(report, ensure_ascii=False, indent=1),
+    (args.out / f"{report['run_id']}.json").write_text(json.dumps(report, ensure_ascii=False, indent=1),
                                                                 encoding="utf-8")
     print(f"feedback report: {page}")
     return 0

@@ -127,6 +127,9 @@ def render_html(report: Mapping[str, Any]) -> str:
     for lang in ("zh", "en"):
         t = titles[lang]
         parts.append(f"<section lang='{lang}'><h1>{esc(t[0])}</h1><p>{esc(t[1])}: {esc(report['as_of'])}</p>")
+        if not report["families"]:
+            parts.append("<p>档案中还没有带面试得分的入职记录，暂无可分析的内容。</p>" if lang == "zh"
+                         else "<p>The archive holds no hires with interview scores yet: nothing to conclude.</p>")
         for family, body in report["families"].items():
             parts.append(f"<h2>{esc(t[2])}: {esc(family)}</h2><h3>{esc(t[3])}</h3><ul>")
             parts.extend(f"<li>{esc(s)}</li>" for s in body[lang]["findings"])
