@@ -1,7 +1,7 @@
 """Feedback loop: analyses, question-rules versions and activations; invitations record the rules version.
 
-Revision ID: hub_0007
-Revises: hub_0006
+Revision ID: hub_0008
+Revises: hub_0007
 Create Date: 2026-12-06
 
 ``question_rules_versions`` holds proposals and decided versions, ``question_rules_activations``
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "hub_0007"
-down_revision = "hub_0006"
+revision = "hub_0008"
+down_revision = "hub_0007"
 branch_labels = None
 depends_on = None
 
