@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 
 import requests
 
-from connectors.bounded_json import loads
 from connectors.errors import (
     AuthenticationError,
     HttpStatusError,
@@ -38,6 +37,7 @@ from connectors.http import (
     OriginPolicy,
     RetryPolicy,
 )
+from connectors.oauth import OAuthClient, token_lifetime
 from connectors.odata import (
     EntityType,
     NotMetadataError,
@@ -195,29 +195,8 @@ class _SuccessFactorsClient(HttpClient):
                                  status, code, response.text[:500])
 
 
-class _OAuthClient(HttpClient):
-    """HTTP client for the token endpoints: refusals carry the OAuth ``error_description``."""
-
-    def error_for(self, method: str, url: str, response: requests.Response) -> Exception:
-        """Name the OAuth error and its description (never the assertion or key)."""
-        try:
-            body = loads(response.content, self.limits, "token error body")
-        except MalformedResponseError:
-            body = {}
-        if isinstance(body, Mapping) and body.get("error"):
-            detail = f"{body['error']}: {body.get('error_description', '')}".rstrip(": ")
-            return AuthenticationError(f"{urlsplit(url).path} answered HTTP {response.status_code} ({detail})")
-        return super().error_for(method, url, response)
-
-
-def _lifetime(value: Any, where: str) -> float:
-    """A token's ``expires_in`` in seconds (3600 when absent); MalformedResponseError when not a count."""
-    if value is None or value == "":
-        return 3600.0
-    text = str(value)
-    if isinstance(value, bool) or not text.replace(".", "", 1).isdigit() or len(text) > 12:
-        raise MalformedResponseError(f"{where} answered expires_in {text[:40]!r}, not a number of seconds")
-    return float(text)
+_OAuthClient = OAuthClient  # the shared token-endpoint client (connectors/oauth.py)
+_lifetime = token_lifetime
 
 
 def _odata_root(base_url: str) -> str:

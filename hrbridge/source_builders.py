@@ -42,11 +42,29 @@ def sap_hcm_from_env(doc: Mapping[str, Any], env: Mapping[str, str]) -> SourceSy
     return SapHcmSource(connector, lambda: numbers, write_back_function=doc.get("write_back_function"))
 
 
-def greenhouse_from_env(doc: Mapping[str, Any], env: Mapping[str, str]) -> SourceSystem:
-    """Greenhouse Harvest v3: OAuth client from ``HRBRIDGE_GREENHOUSE_*``."""
-    from connectors.greenhouse import greenhouse_from_settings
+GREENHOUSE_ENV = ("HRBRIDGE_GREENHOUSE_CLIENT_ID", "HRBRIDGE_GREENHOUSE_CLIENT_SECRET", "HRBRIDGE_GREENHOUSE_USER_ID")
 
-    return greenhouse_from_settings(doc, env)
+
+def greenhouse_from_env(doc: Mapping[str, Any], env: Mapping[str, str]) -> SourceSystem:
+    """Greenhouse Harvest v3 from ``HRBRIDGE_GREENHOUSE_CLIENT_ID`` / ``_CLIENT_SECRET`` / ``_USER_ID`` (optional
+    ``_URL``, ``_TOKEN_URL``); ``doc`` may set ``per_page`` and ``rate_limit``."""
+    from connectors.greenhouse import DEFAULT_BASE_URL, DEFAULT_TOKEN_URL, GreenhouseConnector
+    from connectors.origin import origin_of
+    from hrbridge.connections import MissingCredentialsError, http_settings
+
+    missing = [n for n in GREENHOUSE_ENV if not env.get(n)]
+    if missing:
+        raise MissingCredentialsError(f"cannot connect to Greenhouse: set {', '.join(missing)}")
+    base = env.get("HRBRIDGE_GREENHOUSE_URL") or DEFAULT_BASE_URL
+    token_url = env.get("HRBRIDGE_GREENHOUSE_TOKEN_URL") or (
+        DEFAULT_TOKEN_URL if base == DEFAULT_BASE_URL else origin_of(base) + "/token")
+    try:
+        return GreenhouseConnector(
+            env[GREENHOUSE_ENV[0]], env[GREENHOUSE_ENV[1]], env[GREENHOUSE_ENV[2]], base_url=base,
+            token_url=token_url, per_page=int(doc.get("per_page", 500)), rate_limit=doc.get("rate_limit"),
+            **http_settings(None, env))
+    except ValueError as exc:
+        raise ConfigError(f"Greenhouse: {exc}") from exc
 
 
 def rest_from_env(name: str, doc: Mapping[str, Any], env: Mapping[str, str]) -> SourceSystem:
