@@ -32,6 +32,8 @@ class Settings:
     artefact_url: str | None = None  # HRBRIDGE_ARTEFACT_URL: object store; None = a table in the hub
     artefact_max_bytes: int = 64 * 1024 * 1024  # HRBRIDGE_ARTEFACT_MAX_BYTES: largest artefact stored
     db_auto_upgrade: bool = True  # HRBRIDGE_DB_AUTO_UPGRADE: bring hub/archive to head on first use
+    lang: str = "en"  # HRBRIDGE_LANG (zh|en), else the locale: language of standalone reports and exports
+    time_zone: str = "UTC"  # HRBRIDGE_TZ (IANA name): the zone reports and exports show times in
 
     def ensure_dirs(self) -> Settings:
         """Create the home, Airflow home and reports folders owner-only (0700, whatever the umask) and
@@ -73,7 +75,41 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         artefact_url=env.get("HRBRIDGE_ARTEFACT_URL") or None,
         artefact_max_bytes=_positive_int(env, "HRBRIDGE_ARTEFACT_MAX_BYTES", 64 * 1024 * 1024),
         db_auto_upgrade=_flag(env, "HRBRIDGE_DB_AUTO_UPGRADE", True),
+        lang=_language(env),
+        time_zone=_time_zone(env),
     )
+
+
+LANGUAGES = ("zh", "en")
+
+
+def _language(env: dict[str, str]) -> str:
+    """HRBRIDGE_LANG if set (zh or en), else the locale's language: zh for any ``zh_*``, else en."""
+    chosen = (env.get("HRBRIDGE_LANG") or "").strip().lower()
+    if chosen:
+        base = chosen.replace("_", "-").split("-")[0]
+        if base not in LANGUAGES:
+            raise ConfigError(f"HRBRIDGE_LANG must be zh or en, not {chosen!r}")
+        return base
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = (env.get(name) or "").strip()
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def _time_zone(env: dict[str, str]) -> str:
+    """HRBRIDGE_TZ, an IANA zone name (e.g. Asia/Shanghai); UTC when unset."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = (env.get("HRBRIDGE_TZ") or "").strip()
+    if not name:
+        return "UTC"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"HRBRIDGE_TZ must name an IANA time zone such as Asia/Shanghai, not {name!r}") from None
+    return name
 
 
 def _flag(env: dict[str, str], name: str, default: bool) -> bool:

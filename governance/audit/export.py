@@ -3,6 +3,10 @@
 Every export states the chain status (from :func:`verify_chain`) first, uses plain-word column
 names, and explains each legal basis and method in words. The HTML page has inline styles only and
 no scripts, so it opens anywhere without help.
+
+Given a translator ``t`` (:class:`hrbridge.i18n.Translator`, the pages' one catalogue), the texts
+are in its language (Simplified Chinese or English) and times are ISO-8601 with its zone's offset,
+the zone named at the top; without one, English with times in UTC.
 """
 
 from __future__ import annotations
@@ -101,21 +105,51 @@ def iter_entries(engine: Engine, date_from: date, date_to: date) -> Iterator[dic
             yield entry
 
 
-def _status_line(report: VerifyReport) -> str:
+def _status_line(report: VerifyReport, t: Any = None) -> str:
+    if t is not None:
+        return (t("audit.chain_ok", entries=report.entries, heads=report.heads) if report.ok
+                else t("audit.chain_bad", seq=report.first_bad_seq, problem=report.problem))
     if report.ok:
         return (f"Chain verified: all {report.entries} entries intact, {report.heads} signed run heads valid.")
     return f"CHAIN BROKEN at entry {report.first_bad_seq}: {report.problem}"
 
 
 def export_log(engine: Engine, report: VerifyReport, date_from: date, date_to: date, fmt: str,
-               out: Path) -> int:
-    """Write the entries of the date range to ``out`` in ``fmt``; returns the number of entries."""
+               out: Path, t: Any = None) -> int:
+    """Write the entries of the date range to ``out`` in ``fmt`` (in ``t``'s language and zone when
+    given); returns the number of entries."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     out.parent.mkdir(parents=True, exist_ok=True)
     entries = iter_entries(engine, date_from, date_to)
+    if t is not None:
+        entries = (_in_language(entry, t) for entry in entries)
     writer = {"csv": _write_csv, "json": _write_json, "html": _write_html}[fmt]
-    return writer(entries, report, date_from, date_to, out)
+    return writer(entries, report, date_from, date_to, out, t)
+
+
+TIME_COLUMNS = ("done_at", "requested_at", "due_at")
+
+
+def _in_language(entry: dict[str, Any], t: Any) -> dict[str, Any]:
+    """The entry's explanations in ``t``'s language and its times in ``t``'s zone (ISO-8601 with offset)."""
+    reference = next((ref for ref, _ in BASIS_EXPLAINED if ref.lower() in str(entry["legal_basis"]).lower()), None)
+    entry["basis_explained"] = (t.get(f"basis.{reference}", entry["basis_explained"]) if reference
+                                else t("basis.unknown"))
+    entry["method"] = t.get(f"method.{entry['method']}", entry["method"])
+    for name in TIME_COLUMNS:
+        entry[name] = t.iso(entry.get(name))
+    return entry
+
+
+def _titles(t: Any) -> list[str]:
+    return [t(f"audit.col.{key}") if t is not None else title for key, title in COLUMNS]
+
+
+def _heading(date_from: date, date_to: date, t: Any) -> str:
+    if t is None:
+        return f"Deletion log {date_from} to {date_to}"
+    return t("report.audit.title", start=t.day(date_from), end=t.day(date_to))
 
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -135,12 +169,13 @@ def csv_cell(value: Any) -> Any:
 
 
 def _write_csv(entries: Iterator[dict[str, Any]], report: VerifyReport, date_from: date, date_to: date,
-               out: Path) -> int:
+               out: Path, t: Any = None) -> int:
     count = 0
     with out.open("w", newline="", encoding="utf-8") as handle:
-        handle.write(f"# Deletion log {date_from} to {date_to}. {_status_line(report)}\n")
+        zone = f" {t('report.times_in', zone=t.zone_name())}" if t is not None else ""
+        handle.write(f"# {_heading(date_from, date_to, t)}. {_status_line(report, t)}{zone}\n")
         writer = csv.writer(handle)
-        writer.writerow([title for _, title in COLUMNS])
+        writer.writerow(_titles(t))
         for entry in entries:
             writer.writerow([csv_cell(entry.get(key)) for key, _ in COLUMNS])
             count += 1
@@ -148,7 +183,7 @@ def _write_csv(entries: Iterator[dict[str, Any]], report: VerifyReport, date_fro
 
 
 def _write_json(entries: Iterator[dict[str, Any]], report: VerifyReport, date_from: date, date_to: date,
-                out: Path) -> int:
+                out: Path, t: Any = None) -> int:
     rows = []
     for entry in entries:
         entry["counts_before"] = json.loads(entry["counts_before"])
@@ -158,12 +193,18 @@ def _write_json(entries: Iterator[dict[str, Any]], report: VerifyReport, date_fr
         rows.append(entry)
     document = {
         "from": date_from.isoformat(), "to": date_to.isoformat(),
-        "chain": report.as_dict() | {"status": _status_line(report)},
-        "columns": dict(COLUMNS), "entries": rows,
+        "chain": report.as_dict() | {"status": _status_line(report, t)},
+        "time_zone": t.zone_name() if t is not None else "UTC",
+        "columns": dict(zip((key for key, _ in COLUMNS), _titles(t), strict=True)), "entries": rows,
     }
     out.write_text(json.dumps(document, indent=1, ensure_ascii=False), encoding="utf-8")
     return len(rows)
 
+
+INTRO = ("Each row records one deletion (or a deletion held back by a legal hold). People are shown only by a "
+         "pseudonymous id: a keyed hash of their id that the organisation can recompute to answer a request, but "
+         "that reveals nothing on its own. Each entry carries the hash of the entry before it, and the last entry "
+         "of every run is signed, so any edit, removal or reordering of entries is detected by hrbridge audit verify.")
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222}
@@ -177,26 +218,28 @@ td.hash{font-family:monospace;font-size:11px;word-break:break-all;max-width:12em
 
 
 def _write_html(entries: Iterator[dict[str, Any]], report: VerifyReport, date_from: date, date_to: date,
-                out: Path) -> int:
+                out: Path, t: Any = None) -> int:
     esc = html.escape
     count = 0
+    heading = _heading(date_from, date_to, t)
+    intro = t("report.audit.intro") if t is not None else INTRO
     with out.open("w", encoding="utf-8") as handle:
-        handle.write("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-                     f"<title>Deletion log {date_from} to {date_to}</title><style>{_CSS}</style></head><body>\n")
-        handle.write(f"<h1>Deletion log: {date_from} to {date_to}</h1>\n")
-        handle.write(f"<p class='{'ok' if report.ok else 'bad'}'><strong>{esc(_status_line(report))}</strong>"
+        lang = "zh-CN" if t is not None and t.lang == "zh" else "en"
+        handle.write(f"<!DOCTYPE html>\n<html lang='{lang}'><head><meta charset='utf-8'>"
+                     f"<title>{esc(heading)}</title><style>{_CSS}</style></head><body>\n")
+        handle.write(f"<h1>{esc(heading)}</h1>\n")
+        handle.write(f"<p class='{'ok' if report.ok else 'bad'}'><strong>{esc(_status_line(report, t))}</strong>"
                      "</p>\n")
-        handle.write(
-            "<p>Each row records one deletion (or a deletion held back by a legal hold). People are shown "
-            "only by a pseudonymous id: a keyed hash of their id that the organisation can recompute to "
-            "answer a request, but that reveals nothing on its own. Each entry carries the hash of the "
-            "entry before it, and the last entry of every run is signed, so any edit, removal or "
-            "reordering of entries is detected by <code>hrbridge audit verify</code>.</p>\n")
-        handle.write("<h2>What was done</h2><ul>")
+        if t is not None:
+            handle.write(f"<p>{esc(t('report.times_in', zone=t.zone_name()))}</p>\n")
+        handle.write(f"<p>{esc(intro)}</p>\n")
+        handle.write(f"<h2>{esc(t('report.audit.methods') if t is not None else 'What was done')}</h2><ul>")
         for method, text in METHOD_EXPLAINED.items():
-            handle.write(f"<li><strong>{esc(method)}</strong>: {esc(text)}</li>")
+            shown = t.get(f"method.{method}", method) if t is not None else method
+            explained = t.get(f"report.audit.method.{method}", text) if t is not None else text
+            handle.write(f"<li><strong>{esc(shown)}</strong>: {esc(explained)}</li>")
         handle.write("</ul>\n<table>\n<tr>")
-        for _, title in COLUMNS:
+        for title in _titles(t):
             handle.write(f"<th>{esc(title)}</th>")
         handle.write("</tr>\n")
         for entry in entries:
@@ -209,6 +252,7 @@ def _write_html(entries: Iterator[dict[str, Any]], report: VerifyReport, date_fr
             count += 1
         handle.write("</table>\n")
         if count == 0:
-            handle.write("<p>No entries in this period.</p>\n")
-        handle.write(f"<p>{count} entries.</p></body></html>\n")
+            handle.write(f"<p>{esc(t('report.audit.empty') if t is not None else 'No entries in this period.')}</p>\n")
+        handle.write(f"<p>{esc(t('report.audit.count', count=count) if t is not None else f'{count} entries.')}</p>"
+                     "</body></html>\n")
     return count

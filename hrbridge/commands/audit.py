@@ -45,6 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--format", required=True, choices=["csv", "json", "html"])
     export.add_argument("--out", type=Path,
                         help="file to write (default: keep it in the artefact store and print its key)")
+    export.add_argument("--lang", choices=("zh", "en"),
+                        help="language of the export (default: HRBRIDGE_LANG, else the locale); times in HRBRIDGE_TZ")
     export.set_defaults(func=run_export)
     roll = sub.add_parser("rollover", help="replace the signing key; the old key endorses the new one in the log")
     roll.add_argument("--by", required=True, help="who replaces the key (written to the log)")
@@ -86,7 +88,7 @@ def run_export(args: argparse.Namespace) -> int:
     from hrbridge.artefacts import ArtefactError
 
     try:
-        result = export_deletion_log(args.date_from, args.date_to, args.format, args.out)
+        result = export_deletion_log(args.date_from, args.date_to, args.format, args.out, lang=args.lang)
     except OSError as exc:
         raise UsageError(f"cannot write {args.out}: {exc}") from exc
     except ArtefactError as exc:

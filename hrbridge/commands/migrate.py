@@ -59,6 +59,8 @@ def _common(parser: argparse.ArgumentParser, mapping_required: bool = True, sour
     parser.add_argument("--threshold", type=float, default=0.999, help="integrity ratio required (default 0.999)")
     parser.add_argument("--report-dir", help="also write report.json and report.html here (they are always "
                                              "kept in the artefact store)")
+    parser.add_argument("--lang", choices=("zh", "en"),
+                        help="language of report.html (default: HRBRIDGE_LANG, else the locale)")
     parser.add_argument("--spill-dir", help="where the run keeps its key index and verification files while it "
                                             "runs (default: the system temporary directory, $TMPDIR)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -77,7 +79,7 @@ def _options(args: argparse.Namespace) -> Any:
         source=args.source, target=args.target or load_settings().ensure_dirs().archive_url,
         mapping=args.mapping, table=args.table, sheet=args.sheet, encoding=args.encoding,
         batch_size=args.batch_size, run_id=getattr(args, "run_id", None), target_table=args.target_table,
-        threshold=args.threshold, report_dir=args.report_dir, spill_dir=args.spill_dir)
+        threshold=args.threshold, report_dir=args.report_dir, spill_dir=args.spill_dir, lang=args.lang)
 
 
 def _run(args: argparse.Namespace, action: str) -> int:

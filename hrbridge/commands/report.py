@@ -1,8 +1,10 @@
 """``hrbridge report validation|migration``: copy a stored report out of the artefact store into a folder.
 
-``report validation [--run ID] [--out DIR] [--rebuild]``: the HR ops page and GX Data Docs of an
-interview-results run (built by the DAG's report task or by ``sync results``; built here when it
-never was). ``report migration [--run ID] --out DIR``: a migration run's report.json and report.html.
+``report validation [--run ID] [--out DIR] [--rebuild] [--lang zh|en]``: the HR ops page and GX Data
+Docs of an interview-results run (built by the DAG's report task or by ``sync results``; built here
+when it never was, or again with ``--rebuild`` or ``--lang``). ``report migration [--run ID] --out DIR
+[--lang zh|en]``: a migration run's report.json and its report.html, rendered in the language asked.
+The language defaults to ``HRBRIDGE_LANG``, else the locale; times are in ``HRBRIDGE_TZ`` (UTC).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 from typing import Any
+
+LANGUAGES = ("zh", "en")  # hrbridge.i18n.LANGUAGES, spelled out so building the parser imports nothing
 
 
 def register(subparsers: Any) -> None:
@@ -29,6 +33,8 @@ def register(subparsers: Any) -> None:
     validation.add_argument("--out", type=Path, help="output folder (default: HRBRIDGE_REPORTS_DIR)")
     validation.add_argument("--rebuild", action="store_true",
                             help="build the report again from the hub instead of copying the stored one")
+    validation.add_argument("--lang", choices=LANGUAGES,
+                            help="language of the page, built again in it (default: HRBRIDGE_LANG, else the locale)")
     validation.set_defaults(func=run)
     migration = kinds.add_parser(
         "migration", help="write a migration run's stored report.json and report.html into a folder",
@@ -37,6 +43,8 @@ def register(subparsers: Any) -> None:
     )
     migration.add_argument("--run", dest="run_id", help="migration run id (default: the latest run)")
     migration.add_argument("--out", type=Path, required=True, help="output folder")
+    migration.add_argument("--lang", choices=LANGUAGES,
+                           help="language of report.html (default: HRBRIDGE_LANG, else the locale)")
     migration.set_defaults(func=run_migration)
 
 
@@ -56,8 +64,8 @@ def run(args: argparse.Namespace) -> int:
     engine = hub_engine(settings)
     store = artefact_store(settings, engine=engine)
     try:
-        report = None if args.rebuild else stored_validation_report(engine, store, args.run_id)
-        report = report or build_validation_report(engine, settings, run_id=args.run_id, store=store)
+        report = None if args.rebuild or args.lang else stored_validation_report(engine, store, args.run_id)
+        report = report or build_validation_report(engine, settings, run_id=args.run_id, store=store, lang=args.lang)
     except LookupError as exc:
         raise UsageError(str(exc)) from exc
     out_dir = args.out or settings.ensure_dirs().reports_dir
@@ -73,6 +81,8 @@ def run_migration(args: argparse.Namespace) -> int:
     """Write a stored migration report out; exit 2 when there is none for the run."""
     from hrbridge.artefacts import artefact_store, safe_name, write_out
     from hrbridge.cli import UsageError
+    from hrbridge.i18n import report_translator
+    from validation.migration_report import render_file
 
     store = artefact_store()
     reports = [info for info in store.list("migration") if info.name.endswith("/report.json")]
@@ -82,7 +92,10 @@ def run_migration(args: argparse.Namespace) -> int:
         raise UsageError(f"no stored migration report for run {args.run_id}" if args.run_id
                          else "no migration report stored yet")
     folder = max(reports, key=lambda info: info.created_at).name.rsplit("/", 1)[0]
-    keys = [info.key for info in store.list("migration", f"{folder}/")]
-    for path in write_out(store, keys, args.out, rename=lambda name: name.rsplit("/", 1)[1]):
+    keys = [info.key for info in store.list("migration", f"{folder}/") if not info.name.endswith("/report.html")]
+    written = write_out(store, keys, args.out, rename=lambda name: name.rsplit("/", 1)[1])
+    # report.html is rendered from report.json in the reader's language rather than copied as stored.
+    written.append(render_file(Path(args.out) / "report.json", report_translator(args.lang)))
+    for path in written:
         print(f"wrote {path}")
     return 0

@@ -81,6 +81,7 @@ class MigrationOptions:
     report_dir: str | None = None
     rules: CleaningRules | None = None
     spill_dir: str | None = None
+    lang: str | None = None  # language of report.html (None: HRBRIDGE_LANG, else the locale)
 
     def effective_batch_size(self) -> int:
         """Requested size, never above 100,000 rows (large sources are always batched)."""
@@ -687,34 +688,36 @@ def write_outcome(run: Migration, counts: Mapping[str, Any], result: Any, timing
                   extra: Mapping[str, Any], keep: bool = True) -> MigrationOutcome:
     """Build the report, store it as artefacts (``migration/<run>/report.json|html``; not when ``keep`` is
     false: a stand-alone verify writes nothing) and, when a report directory was asked for, write it there."""
+    from hrbridge.i18n import report_translator
     from validation.migration_report import build_report, write_report
 
+    t = report_translator(run.options.lang)
     report = build_report(run_id=run.run_id, source=run.source.name, target=run.loader.engine.url.render_as_string(
         hide_password=True), table=run.options.target_table, counts=counts, reconciliation=result,
         timings=timings, extra={**extra, "batch_size": run.options.effective_batch_size(),
                                 "mapping": run.mapping.get("columns"), "unmapped": run.mapping.get("unmapped", [])})
-    json_key, html_key = store_report(report) if keep else (None, None)
+    json_key, html_key = store_report(report, t) if keep else (None, None)
     json_path = html_path = None
     if run.options.report_dir:
         try:
-            json_path, html_path = write_report(report, Path(run.options.report_dir))
+            json_path, html_path = write_report(report, Path(run.options.report_dir), t)
         except OSError as exc:
             raise MigrationInputError(f"--report-dir {run.options.report_dir}: cannot write the report "
                                       f"({exc.strerror or exc})") from exc
     return MigrationOutcome(report, json_path, html_path, json_key, html_key)
 
 
-def store_report(report: Mapping[str, Any]) -> tuple[str, str]:
-    """Put ``report.json`` and ``report.html`` in the artefact store; returns both keys."""
+def store_report(report: Mapping[str, Any], t: Any) -> tuple[str, str]:
+    """Put ``report.json`` and ``report.html`` (in ``t``'s language) in the artefact store; returns both keys."""
     from hrbridge.artefacts import artefact_store, safe_name
     from validation.migration_report import render_html
 
     store, folder = artefact_store(), safe_name(report["run_id"])
-    meta = {"run_id": report["run_id"], "passed": bool(report["passed"])}
+    meta = {"run_id": report["run_id"], "passed": bool(report["passed"]), "lang": t.lang}
     json_key = store.put("migration", f"{folder}/report.json",
                          json.dumps(report, indent=2, ensure_ascii=False, default=str).encode("utf-8"),
                          "application/json", meta)
-    html_key = store.put("migration", f"{folder}/report.html", render_html(report).encode("utf-8"),
+    html_key = store.put("migration", f"{folder}/report.html", render_html(report, t).encode("utf-8"),
                          "text/html; charset=utf-8", meta)
     return json_key, html_key
 

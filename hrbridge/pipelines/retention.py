@@ -227,16 +227,20 @@ def verify_deletion_log(settings: Settings | None = None, public_key_path: Path 
 
 
 def export_deletion_log(date_from: date, date_to: date, fmt: str, out: Path | None,
-                        settings: Settings | None = None) -> dict[str, Any]:
+                        settings: Settings | None = None, lang: str | None = None) -> dict[str, Any]:
     """Write the auditor's view of a date range (csv, json or html) with the chain status on top.
 
     To the file ``out``; without one, into the artefact store as ``audit-export/deletion-log_<from>_<to>_<time>.<fmt>``
-    (``key`` in the result), where any api-server can serve it.
+    (``key`` in the result), where any api-server can serve it. Texts are in ``lang`` (default
+    ``HRBRIDGE_LANG``, else the locale) from the pages' catalogue, times in ``HRBRIDGE_TZ``.
     """
+    from hrbridge.i18n import report_translator
+
     settings = (settings or load_settings()).ensure_dirs()
+    t = report_translator(lang, settings)
     report = verify_deletion_log(settings)
     if out is not None:
-        entries = export_log(_hub(settings), report, date_from, date_to, fmt, out)
+        entries = export_log(_hub(settings), report, date_from, date_to, fmt, out, t)
         return {"entries": entries, "out": str(out), "key": None, "format": fmt, "chain_ok": report.ok}
     import tempfile
     from datetime import UTC, datetime
@@ -246,7 +250,7 @@ def export_deletion_log(date_from: date, date_to: date, fmt: str, out: Path | No
     types = {"csv": "text/csv; charset=utf-8", "json": "application/json", "html": "text/html; charset=utf-8"}
     with tempfile.TemporaryDirectory(prefix="hrbridge-export-") as folder:
         path = Path(folder) / f"export.{fmt}"
-        entries = export_log(_hub(settings), report, date_from, date_to, fmt, path)
+        entries = export_log(_hub(settings), report, date_from, date_to, fmt, path, t)
         if path.stat().st_size > settings.artefact_max_bytes:
             raise ArtefactError(f"the export is {path.stat().st_size:,} bytes, more than the artefact limit of "
                                 f"{settings.artefact_max_bytes:,} (HRBRIDGE_ARTEFACT_MAX_BYTES): write it to a file "
@@ -254,7 +258,7 @@ def export_deletion_log(date_from: date, date_to: date, fmt: str, out: Path | No
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         key = artefact_store(settings, engine=_hub(settings)).put(
             "audit-export", f"deletion-log_{date_from}_{date_to}_{stamp}.{fmt}", path.read_bytes(), types[fmt],
-            {"from": str(date_from), "to": str(date_to), "entries": entries, "chain_ok": report.ok})
+            {"from": str(date_from), "to": str(date_to), "entries": entries, "chain_ok": report.ok, "lang": t.lang})
     return {"entries": entries, "out": None, "key": key, "format": fmt, "chain_ok": report.ok}
 
 

@@ -257,3 +257,26 @@ def test_a_bad_entry_writes_nothing_of_its_batch(engine: Engine, keys: AuditKeys
         log.append(conn, "run-bad", [good] * 1500 + [bad])
     report = verify_chain(engine, keys.public_key)
     assert report.ok and report.entries == 3
+
+
+@pytest.mark.parametrize("fmt", ["csv", "html"])
+def test_export_in_chinese_with_times_in_the_stated_zone(engine: Engine, keys: AuditKeys, tmp_path: Path,
+                                                         fmt: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    from hrbridge.i18n import Translator
+
+    _write(engine, keys)
+    out = tmp_path / f"log.{fmt}"
+    t = Translator("zh", ZoneInfo("Asia/Shanghai"))
+    assert export_log(engine, verify_chain(engine, keys.public_key), date(2026, 3, 10), date(2026, 3, 10), fmt,
+                      out, t) == 6
+    text = out.read_text(encoding="utf-8")
+    assert "日志链校验通过：全部 6 条记录完整" in text and "时间均按 Asia/Shanghai 时区显示。" in text
+    assert "2026-03-10T17:30:00+08:00" in text  # 09:30 UTC, shown in the zone the export states
+    assert "09:30:00" not in text and "Legal basis in plain words" not in text
+    if fmt == "csv":
+        rows = list(csv.DictReader(text.splitlines()[1:]))
+        assert rows[0]["执行的操作"] == "删除记录" and rows[0]["法律依据说明"].startswith("《个人信息保护法》第四十七条")
+    else:
+        assert "<html lang='zh-CN'>" in text and "删除日志：2026年3月10日 至 2026年3月10日" in text

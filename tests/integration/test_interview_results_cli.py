@@ -29,6 +29,9 @@ def test_sync_results_json_then_report(sandbox_env, capsys, tmp_path) -> None:
     out = capsys.readouterr().out
     assert str(tmp_path) in out and (tmp_path / f"{summary['run_id']}.html").exists()
     assert (tmp_path / summary["run_id"] / "data-docs" / "index.html").exists()
+    assert main(["report", "validation", "--run", summary["run_id"], "--out", str(tmp_path / "zh"), "--lang", "zh"]) == 0
+    page = (tmp_path / "zh" / f"{summary['run_id']}.html").read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in page and "面试结果校验" in page and "<b>1</b>暂扣待查" in page
     assert main(["report", "validation", "--run", "no-such-run"]) == 2
     capsys.readouterr()
 

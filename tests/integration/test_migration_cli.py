@@ -20,7 +20,7 @@ def small_csv(tmp_path: Path) -> tuple[Path, object]:
     return write(frame, tmp_path / "legacy.csv", encoding="gbk"), injected
 
 
-def test_migrate_then_tampered_row_fails_verification(small_csv, tmp_path: Path, capsys) -> None:
+def test_migrate_then_tampered_row_fails_verification(small_csv, tmp_path: Path, capsys, monkeypatch) -> None:
     source, injected = small_csv
     target = f"sqlite:///{tmp_path / 'archive.db'}"
     spill = tmp_path / "scratch"
@@ -46,6 +46,12 @@ def test_migrate_then_tampered_row_fails_verification(small_csv, tmp_path: Path,
     # The migration's report is in the artefact store under the run id (verify, read-only, stored nothing).
     assert main(["report", "migration", "--run", checked["run_id"], "--out", str(tmp_path / "fetched")]) == 0
     assert json.loads((tmp_path / "fetched" / "report.json").read_text(encoding="utf-8")) == report
+    assert "Legacy migration report" in (tmp_path / "fetched" / "report.html").read_text(encoding="utf-8")
+    monkeypatch.setenv("HRBRIDGE_TZ", "Asia/Shanghai")  # the same stored report, read in Chinese
+    assert main(["report", "migration", "--run", checked["run_id"], "--out", str(tmp_path / "zh"), "--lang", "zh"]) == 0
+    page = (tmp_path / "zh" / "report.html").read_text(encoding="utf-8")
+    assert "历史数据迁移报告" in page and "通过 —— 档案库与清洗后的源数据一致" in page
+    assert "时间均按 Asia/Shanghai 时区显示。" in page and "Legacy migration report" not in page
     assert main(["report", "migration", "--run", "no-such-run", "--out", str(tmp_path / "x")]) == 2
 
 

@@ -84,18 +84,24 @@ def build_validation_report(
     store: ArtefactStore | None = None,
     examples_per_rule: int = 3,
     trend_runs: int = 20,
+    lang: str | None = None,
 ) -> ValidationReport:
-    """Store the HR ops page (and GX Data Docs) of ``run_id`` (default: the latest run).
+    """Store the HR ops page of ``run_id`` (default: the latest run), linked to its GX Data Docs.
 
-    Raises LookupError when there is no such run. The page's artefact key is saved on the run row.
+    The page is in ``lang`` (default ``HRBRIDGE_LANG``, else the locale) with times in
+    ``HRBRIDGE_TZ``. Raises LookupError when there is no such run. The page's artefact key is
+    saved on the run row.
     """
+    from hrbridge.i18n import report_translator
     from validation.report import render_validation_page
 
     settings = settings or load_settings()
     config = config or load_results_config(settings)
     store = store or artefact_store(settings, engine=engine)
-    _, rules = load_rules(config.suite_path, suite_placeholders(config))
-    rules = [*rules, CONFLICT_RULE]
+    t = report_translator(lang, settings)
+    placeholders = suite_placeholders(config)
+    _, rules = load_rules(config.suite_path, placeholders)
+    rules = rules_in_language([*rules, CONFLICT_RULE], t, placeholders)
     by_name = {rule.name: rule for rule in rules}
     with engine.connect() as conn:
         run = _find_run(conn, run_id)
@@ -123,13 +129,31 @@ def build_validation_report(
     docs_key = index_key(safe) if store.exists(index_key(safe)) else None
     href = f"{safe}/data-docs/index.html" if docs_key else None
     page = store.put("validation", f"{safe}.html",
-                     render_validation_page(run, rules, examples, trend, href).encode("utf-8"),
-                     "text/html; charset=utf-8", {"run_id": run["run_id"], "data_docs": docs_key})
+                     render_validation_page(run, rules, examples, trend, t, href).encode("utf-8"),
+                     "text/html; charset=utf-8", {"run_id": run["run_id"], "data_docs": docs_key, "lang": t.lang})
     with engine.begin() as conn:
         conn.execute(validation_runs.update().where(validation_runs.c.run_id == run["run_id"])
                      .values(report_key=page))
     log.info("validation report for run %s: artefact %s", run["run_id"], page)
     return ValidationReport(run_id=run["run_id"], page=page, data_docs=docs_key)
+
+
+def rules_in_language(rules: list[Any], t: Any, placeholders: Mapping[str, Mapping[str, Any]]) -> list[Any]:
+    """The rules with their titles and descriptions from the catalogue in ``t``'s language.
+
+    The catalogue's texts carry the suite's placeholders (``{scale_min}``...), filled from
+    ``placeholders``; a rule the catalogue does not know keeps its YAML wording.
+    """
+    from dataclasses import replace
+
+    flat = {f"{section}_{key}": int(value) if isinstance(value, float) and value.is_integer() else value
+            for section, values in placeholders.items() for key, value in values.items()}
+    words = []
+    for rule in rules:
+        title, description = t.get(f"rule.{rule.name}.title"), t.get(f"rule.{rule.name}.description")
+        words.append(replace(rule, title=title.format(**flat) if title else rule.title,
+                             description=description.format(**flat) if description else rule.description))
+    return words
 
 
 def _find_run(conn: sa.Connection, run_id: str | None) -> dict[str, Any]:

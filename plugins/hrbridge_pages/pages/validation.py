@@ -33,15 +33,15 @@ QUARANTINE_SHOWN = 200
 def rules_in_words(t: Translator) -> dict[str, dict[str, str]]:
     """Rule name -> plain-words title and description in the viewer's language."""
     from hrbridge.pipelines.interview_results.config import load_results_config, suite_placeholders
+    from hrbridge.pipelines.interview_results.report import rules_in_language
     from validation.results_suite import load_rules
 
     config = load_results_config(state.settings())
     placeholders = suite_placeholders(config)
-    flat = {f"{section}_{key}": value for section, values in placeholders.items() for key, value in values.items()}
     _, rules = load_rules(config.suite_path, placeholders)
-    return {r.name: {"title": t.get(f"rule.{r.name}.title", r.title).format(**flat),
-                     "description": t.get(f"rule.{r.name}.description", r.description).format(**flat),
-                     "technical": f"{r.expectation_class} ({', '.join(r.columns)})"} for r in rules}
+    return {r.name: {"title": r.title, "description": r.description,
+                     "technical": f"{r.expectation_class} ({', '.join(r.columns)})"}
+            for r in rules_in_language(rules, t, placeholders)}
 
 
 def recent_runs(limit: int = RUNS_SHOWN) -> list[dict[str, Any]]:
