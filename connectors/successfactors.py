@@ -111,6 +111,11 @@ class StreamSpec:
         return self.cursor_field
 
     @property
+    def incremental(self) -> bool:
+        """True: every declared SuccessFactors stream is read by ``lastModifiedDateTime`` deltas."""
+        return self.cursor_field is not None
+
+    @property
     def params(self) -> dict[str, Any]:
         """Fixed request details ($filter, $expand)."""
         return {k: v for k, v in (("filter", self.filter), ("expand", self.expand)) if v}

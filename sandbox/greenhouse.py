@@ -181,6 +181,11 @@ class GreenhouseSandbox(SandboxServer):
             raise ValueError(f"unknown stage {stage!r}; known: {', '.join(seeding.STATUSES)}")
         return self.touch("applications", application_id, current_stage={"id": seeding.STATUSES[stage], "name": stage})
 
+    def delete(self, kind: str, record_id: int) -> None:
+        """Remove one record of ``kind`` (KeyError when absent)."""
+        with self._lock:
+            del self._data[kind][record_id]
+
     def delete_candidate(self, candidate_id: int) -> None:
         """Remove a candidate with its applications and attachments (a GDPR erasure in Greenhouse)."""
         with self._lock:
