@@ -78,8 +78,9 @@ def retention_step(ctx: DemoContext) -> dict[str, int]:
     if candidate is None:
         return {}
     config = retention_config(ctx.settings)
+    keys = audit_keys(ctx.settings)
     request_deletion(hub, str(candidate), "candidate self-service (demo)", config.requests.legal_basis,
-                     audit_keys(ctx.settings).pseudonymise(str(candidate)), config.requests.due_days)
+                     keys.pseudonymise(str(candidate)), config.requests.due_days, seal_key=keys.pepper)
     result = run_retention(ctx.settings)
     logged = result.get("log_entries", result.get("logged", 0))
     return {"deletion_requests": 1, "log_entries": int(logged) if isinstance(logged, int) else 0}

@@ -4,7 +4,9 @@ Generated from the same ``roles.yaml``: one ``NOLOGIN`` role per policy role (``
 view per table resource in a dedicated schema exposing only the resource's columns plus the
 record/subject identifiers, ``GRANT``s per action (read → SELECT, write → UPDATE of the resource's
 columns, delete → DELETE, request → INSERT), and row-level security for own-scoped resources
-(``<subject column> = current_setting('hrbridge.subject_id')``). Base tables are never granted
+(``<subject column> = hrb_access.current_subject()``: the person ``subject_logins`` maps the
+session's login to, read through ``session_user``, which a session cannot choose; a setting such
+as ``hrbridge.subject_id`` would be the session's own word). Base tables are never granted
 to these roles, so a database login that is a member of ``hrb_hr_specialist`` cannot select video
 references however it writes its query. Identifiers come from the validated policy only.
 """
@@ -54,7 +56,7 @@ def generate_postgres_sql(
     """Build the enforcement plan. With ``table_columns`` (from the live database) resources on
     missing tables and missing columns are skipped and ``"*"`` expands to the real columns."""
     plan = PostgresPlan()
-    names, views = policy.postgres, _q(policy.postgres.view_schema)
+    views = _q(policy.postgres.view_schema)
     roles = sorted(policy.roles)
     for role in roles:
         plan.statements.append(
@@ -69,7 +71,17 @@ def generate_postgres_sql(
         if table_columns is not None and table not in table_columns:
             continue
         plan.statements.append(f"REVOKE ALL ON TABLE {_q(schema)}.{_q(table)} FROM PUBLIC, {role_list}")
-    setting = names.subject_setting
+    current_subject = f"{views}.{_q('current_subject')}"
+    mapped = table_columns is None or "subject_logins" in table_columns
+    if mapped:
+        # SECURITY DEFINER: the function reads the operator's mapping, which the roles cannot read;
+        # session_user is the login that connected, whatever role the session switched to.
+        mapping = f"{_q(schema)}.{_q('subject_logins')}"
+        body = "SELECT subject_id FROM " + mapping + " WHERE login = session_user::text"  # noqa: S608 - identifiers only
+        plan.statements.append(
+            f"CREATE OR REPLACE FUNCTION {current_subject}() RETURNS text LANGUAGE sql STABLE SECURITY DEFINER "
+            f"SET search_path = pg_catalog AS $$ {body} $$")
+        plan.statements.append(f"REVOKE ALL ON FUNCTION {current_subject}() FROM PUBLIC")
     for resource in sorted(policy.resources.values(), key=lambda r: r.name):
         if resource.table is None:
             continue
@@ -86,10 +98,16 @@ def generate_postgres_sql(
         if resource.scope == "own":
             subject = _q(spec.subject_column or "")
             plan.statements.append(f"ALTER TABLE {base} ENABLE ROW LEVEL SECURITY")
+            if not mapped:  # RLS on, no policy: the own-scope roles see and insert nothing
+                plan.skipped.append(f"resource {resource.name}: table subject_logins does not exist "
+                                    "(run `hrbridge db upgrade`)")
+                continue
             for role, actions in grantees.items():
                 policy_name = _q(f"hrb_own_{resource.table}_{role}"[:63])
                 plan.statements.append(f"DROP POLICY IF EXISTS {policy_name} ON {base}")
-                own = f"{subject} = current_setting('{setting}', true)"
+                own = f"{subject} = {current_subject}()"
+                plan.statements.append(f"GRANT USAGE ON SCHEMA {views} TO {_q(pg_role(policy, role))}")
+                plan.statements.append(f"GRANT EXECUTE ON FUNCTION {current_subject}() TO {_q(pg_role(policy, role))}")
                 plan.statements.append(
                     f"CREATE POLICY {policy_name} ON {base} TO {_q(pg_role(policy, role))} "
                     f"USING ({own}) WITH CHECK ({own})"

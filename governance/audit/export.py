@@ -71,6 +71,8 @@ METHOD_EXPLAINED = {
     "crypto-shred": "the person's encryption key destroyed, so every encrypted copy is unreadable",
     "external request": "another system was asked to delete the data and confirmed",
     "hold": "nothing deleted: a legal hold applies",
+    "refused": "nothing deleted: the request was not bound to the person it names (not sealed by an operator, "
+               "not filed by that person's own login)",
     "key rollover": "the log's signing key was replaced, endorsed by the old key (the id column holds the new "
                     "key's id; the legal basis column says why)",
 }

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from governance.audit.chain import LogEntry, compact_json
 from governance.audit.log import DeletionLog
+from governance.retention.binding import bound_requests, refuse_unbound
 from governance.retention.config import Policy, RetentionConfig, StoreSpec
 from governance.retention.holds import active_holds
 from governance.retention.protocols import CRYPTO_SYSTEM, ExternalEraser, Shredder, shredder_eraser
@@ -37,6 +38,7 @@ from governance.retention.schema import (
     pending_actions,
     purge_checkpoints,
     retention_runs,
+    subject_logins,
 )
 from governance.retention.stores import BoundTable, KeyRange, MissingTableError, Subjects
 from transforms.masking import mask_pii
@@ -219,6 +221,7 @@ class RetentionExecutor:
         run_id, as_of, resumed = self._start_run(now or datetime.now(UTC))
         try:
             retried = self._drain(run_id)
+            refused = refuse_unbound(self.hub, self.log, run_id)
             items = []
             for item in self.work_items():
                 items.append(self._walk(item, run_id, as_of, dry_run=False, on_batch=on_batch))
@@ -230,7 +233,7 @@ class RetentionExecutor:
         summary = self._summary(items, as_of)
         summary.update(run_id=run_id, resumed=resumed, dry_run=False,
                        external={"retried": retried, "this_run": external},
-                       log_entries=self._log_entries(run_id))
+                       log_entries=self._log_entries(run_id), requests_refused=refused)
         return summary
 
     # ---- runs and checkpoints ------------------------------------------------------------------
@@ -355,7 +358,9 @@ class RetentionExecutor:
                 if cursor is not None:
                     query = query.where(deletion_requests.c.id > cursor)
                 rows = [dict(r._mapping) for r in conn.execute(query)]
-            return rows, (rows[-1]["id"] if rows else cursor)
+                # A request not bound to its person is never executed (refused at the run's start).
+                bound = bound_requests(conn, rows, self.log.keys.pepper)
+            return bound, (rows[-1]["id"] if rows else cursor)
         selector = item.selector
         assert selector is not None and cutoff is not None
         with selector.engine.connect() as conn:
@@ -471,6 +476,9 @@ class RetentionExecutor:
                 if done:
                     hub_conn.execute(deletion_requests.update().where(deletion_requests.c.id.in_(done)).values(
                         status="done", done_at=datetime.now(UTC), run_id=run_id, subject_id=None))
+                    erased = [str(r["subject_id"]) for r in batch  # fully erased: their login mapping goes too
+                              if str(r["subject_id"]) not in holds and not r.get("categories")]
+                    hub_conn.execute(subject_logins.delete().where(subject_logins.c.subject_id.in_(erased)))
             self.log.append(hub_conn, run_id, entries)
             hub_conn.execute(purge_checkpoints.update().where(
                 purge_checkpoints.c.run_id == run_id, purge_checkpoints.c.work_key == item.key

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from governance.retention.binding import request_seal
 from governance.retention.schema import create_retention_tables, deletion_requests, legal_holds
 
 
@@ -72,11 +73,13 @@ def active_holds(conn: Connection) -> dict[str, int]:
 
 def request_deletion(engine: Engine, subject_id: str, requested_by: str, legal_basis: str,
                      subject_hash: str, due_days: int, now: datetime | None = None,
-                     categories: tuple[str, ...] | None = None) -> dict[str, Any]:
+                     categories: tuple[str, ...] | None = None, *, seal_key: bytes | None = None) -> dict[str, Any]:
     """Record a person's deletion request, due ``due_days`` from now; returns the request.
 
     ``categories`` limits it to those retention categories (a withdrawn consent of one scope);
-    None deletes everything a request may delete and crypto-shreds the person's key.
+    None deletes everything a request may delete and crypto-shreds the person's key. ``seal_key``
+    (the operator's key, e.g. the deletion log's pepper) seals the request to this person: without
+    a seal a run executes it only when a login mapped to the person filed it (see :mod:`.binding`).
     """
     if not str(subject_id).strip():
         raise HoldError("a deletion request needs a candidate id")
@@ -86,6 +89,9 @@ def request_deletion(engine: Engine, subject_id: str, requested_by: str, legal_b
                   legal_basis=legal_basis, requested_at=requested_at,
                   due_at=requested_at + timedelta(days=due_days), status="pending",
                   categories=",".join(categories) if categories else None)
+    if seal_key is not None:
+        values["seal"] = request_seal(seal_key, values["subject_id"], requested_by, legal_basis, requested_at,
+                                      values["categories"])
     with engine.begin() as conn:
         result = conn.execute(deletion_requests.insert().values(**values))
     return {"id": int(result.inserted_primary_key[0]), **values}

@@ -26,6 +26,24 @@ deletion_requests = sa.Table(
     # A scoped request (e.g. a withdrawn video consent) deletes only these retention categories,
     # comma-separated; null deletes everything a request may delete.
     sa.Column("categories", sa.Text),
+    # Who filed it, as the database saw it: on Postgres a trigger sets the session's login, whatever
+    # the INSERT said. A run executes a request only when the login is mapped to that very person in
+    # subject_logins, or when ``seal`` (HMAC under the operator's key) binds it to the person.
+    sa.Column("filed_by", sa.String(200)),
+    sa.Column("seal", sa.String(64)),
+    sa.Column("refusal", sa.Text),
+)
+
+# Which person a database login is: maintained by the operator (``hrbridge access map-login``), read
+# by row-level security through a SECURITY DEFINER function on ``session_user``, which a session
+# cannot choose (unlike a setting such as hrbridge.subject_id).
+subject_logins = sa.Table(
+    "subject_logins",
+    metadata,
+    sa.Column("login", sa.String(63), primary_key=True),
+    sa.Column("subject_id", sa.String(200), nullable=False, index=True),
+    sa.Column("mapped_by", sa.String(200), nullable=False),
+    sa.Column("mapped_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 legal_holds = sa.Table(
@@ -90,6 +108,33 @@ pending_actions = sa.Table(
 )
 
 
+# On Postgres the filer of a request is the session's login, set by the database (not the INSERT).
+FILED_BY_TRIGGER = [
+    """
+    CREATE OR REPLACE FUNCTION hrbridge_request_filed_by() RETURNS trigger AS $$
+    BEGIN
+        NEW.filed_by := session_user;
+        RETURN NEW;
+    END;
+    $$ LANGUAGE plpgsql
+    """,
+    "DROP TRIGGER IF EXISTS deletion_requests_filed_by ON deletion_requests",
+    """
+    CREATE TRIGGER deletion_requests_filed_by BEFORE INSERT ON deletion_requests
+    FOR EACH ROW EXECUTE FUNCTION hrbridge_request_filed_by()
+    """,
+]
+
+
 def create_retention_tables(engine: Engine) -> None:
-    """Create the retention tables on ``engine`` if they are missing (idempotent)."""
+    """Create the retention tables on ``engine`` if they are missing (idempotent); on Postgres also the
+    trigger that records who filed a deletion request."""
     metadata.create_all(engine)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            present = conn.execute(sa.text("SELECT 1 FROM pg_trigger WHERE tgname = 'deletion_requests_filed_by' "
+                                           "AND tgrelid = to_regclass('deletion_requests')")).first()
+            if present is None:
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(7412095)"))
+                for statement in FILED_BY_TRIGGER:
+                    conn.exec_driver_sql(statement)

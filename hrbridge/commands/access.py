@@ -54,6 +54,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     apply = sub.add_parser("apply", help="create/refresh roles, views, grants and RLS in HRBRIDGE_DB_URL")
     apply.add_argument("--json", action="store_true", help="print one JSON summary object")
     apply.set_defaults(func=run_apply)
+    mapping = sub.add_parser("map-login", help="say which person a database login is (row-level security "
+                                               "and self-filed deletion requests trust only this)")
+    mapping.add_argument("login", help="the database login (session_user)")
+    mapping.add_argument("--subject", help="the candidate id the login belongs to")
+    mapping.add_argument("--remove", action="store_true", help="remove the login's mapping")
+    mapping.add_argument("--by", default="operator", help="who maps it (kept with the mapping)")
+    mapping.set_defaults(func=run_map_login)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
 
@@ -171,4 +178,23 @@ def run_apply(args: argparse.Namespace) -> int:
         print(f"applied {len(plan.statements)} statements")
         for note in plan.skipped:
             print(f"skipped: {note}")
+    return 0
+
+
+def run_map_login(args: argparse.Namespace) -> int:
+    """Map (or unmap) a database login to the person it is, in the hub's subject_logins."""
+    from governance.retention.binding import map_login, unmap_login
+    from hrbridge.store import hub_engine
+
+    if args.remove == bool(args.subject):
+        raise UsageError("give --subject CANDIDATE to map the login, or --remove to unmap it")
+    if not args.login.strip() or len(args.login) > 63:
+        raise UsageError("the login must be a database role name (1 to 63 characters)")
+    engine = hub_engine()
+    if args.remove:
+        removed = unmap_login(engine, args.login)
+        print(f"login {args.login}: {'mapping removed' if removed else 'was not mapped'}")
+        return 0
+    map_login(engine, args.login, args.subject.strip(), args.by)
+    print(f"login {args.login} is candidate {args.subject.strip()} for row-level security and self-filed requests")
     return 0

@@ -74,7 +74,8 @@ def run_request(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     basis = _check_text(args.basis, "--basis") if args.basis is not None else config.requests.legal_basis
     keys = audit_keys()
-    request = request_deletion(_hub(), candidate, by, basis, keys.pseudonymise(candidate), config.requests.due_days)
+    request = request_deletion(_hub(), candidate, by, basis, keys.pseudonymise(candidate), config.requests.due_days,
+                               seal_key=keys.pepper)
     out = {"request_id": request["id"], "subject": request["subject_hash"][:16], "requested_by": by,
            "legal_basis": basis, "requested_at": request["requested_at"].isoformat(),
            "due_at": request["due_at"].isoformat()}

@@ -66,8 +66,9 @@ def _scoped_request(engine: Engine, settings: Settings, candidate_id: str, categ
     from hrbridge.pipelines.retention import audit_keys, retention_config
 
     due_days = retention_config(settings).requests.due_days
-    request = request_deletion(engine, candidate_id, by, basis, audit_keys(settings).pseudonymise(candidate_id),
-                               due_days, categories=categories)
+    keys = audit_keys(settings)  # the operator's key seals the request to this person (governance.retention.binding)
+    request = request_deletion(engine, candidate_id, by, basis, keys.pseudonymise(candidate_id),
+                               due_days, categories=categories, seal_key=keys.pepper)
     return int(request["id"])
 
 

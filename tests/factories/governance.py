@@ -99,7 +99,10 @@ def hub_tables(meta: sa.MetaData | None = None) -> dict[str, sa.Table]:
         sa.Column("subject_id", sa.String(200)), sa.Column("requested_by", sa.String(200)),
         sa.Column("requested_at", sa.DateTime(timezone=True)),
     )
-    return {t.name: t for t in (candidates, results, log, requests)}
+    from governance.retention.schema import subject_logins
+
+    logins = subject_logins.to_metadata(meta)  # the operator's login → subject map, as declared
+    return {t.name: t for t in (candidates, results, log, requests, logins)}
 
 
 def seed_hub(engine: sa.Engine, vault: Any, subjects: int = 3) -> dict[str, sa.Table]:

@@ -104,18 +104,16 @@ def test_auditor_reads_only_the_deletion_log(hub) -> None:
         denied(engine, role, "SELECT * FROM hrb_access.deletion_log")
 
 
-def test_candidate_row_level_security_on_own_subject(hub) -> None:
+def test_candidate_role_without_a_mapped_login_sees_and_files_nothing(hub) -> None:
+    """A session that only switched to the candidate role is no person, whatever it sets."""
     engine, _ = hub
-    own = run_as(engine, "candidate", "SELECT subject_id FROM public.deletion_requests", subject="cand-1")
-    assert [r.subject_id for r in own] == ["cand-1"]
-    assert run_as(engine, "candidate", "SELECT * FROM public.deletion_requests") == []  # no subject set
-    inserted = run_as(engine, "candidate",
-                      "INSERT INTO public.deletion_requests (subject_id, requested_by) VALUES ('cand-1', 'cand-1')", subject="cand-1")
-    assert inserted == 1
+    assert run_as(engine, "candidate", "SELECT * FROM public.deletion_requests", subject="cand-1") == []
     denied(engine, "candidate",
-           "INSERT INTO public.deletion_requests (subject_id, requested_by) VALUES ('cand-2', 'cand-1')", match="row-level security", subject="cand-1")
+           "INSERT INTO public.deletion_requests (subject_id, requested_by) VALUES ('cand-1', 'cand-1')",
+           match="row-level security", subject="cand-1")
     denied(engine, "candidate", "DELETE FROM public.deletion_requests", subject="cand-1")
     denied(engine, "candidate", "SELECT * FROM hrb_access.candidate_basic", subject="cand-1")
+    denied(engine, "candidate", "SELECT * FROM public.subject_logins")
 
 
 def test_apply_is_idempotent_and_follows_the_live_schema(hub) -> None:
@@ -137,7 +135,8 @@ def test_generated_sql_names_every_role_and_resource_view() -> None:
         assert f'CREATE ROLE "hrb_{role}" NOLOGIN' in sql
     for view in ("candidate_basic", "candidate_contact", "interview_scores", "interview_video", "deletion_log"):
         assert f'CREATE VIEW "hrb_access"."{view}"' in sql
-    assert "current_setting('hrbridge.subject_id', true)" in sql
+    assert "current_setting" not in sql and '"hrb_access"."current_subject"()' in sql
+    assert "WHERE login = session_user::text" in sql
 
 
 def test_secure_reader_on_postgres_decrypts_allowed_columns(hub) -> None:

@@ -62,7 +62,7 @@ def test_hold_blocks_deletion_and_the_skip_is_logged(dbs: tuple[Engine, Engine],
     assert all(e["counts_before"] == e["counts_after"] for e in held_entries)
     assert result["totals"]["held"] == 2  # the media policy and the not-hired policy
     request_deletion(hub, "C1", "dpo", "GDPR Art. 17(1)(b) consent withdrawn", held_hash, 15,
-                     now=NOW - timedelta(days=30))
+                     now=NOW - timedelta(days=30), seal_key=executor.log.keys.pepper)
     held_request = executor.run(NOW)
     assert held_request["requests_pending"] == {"total": 1, "overdue": 1}, "a held request waits, and shows as overdue"
     assert held_request["items"][-1]["held"] == 1
@@ -80,7 +80,7 @@ def test_deletion_request_is_executed_before_its_due_date(dbs: tuple[Engine, Eng
     executor = make_executor(hub, archive, tmp_path / "keys", erasers={"interview_platform": platform})
     basis = "GDPR Art. 17(1)(b) consent withdrawn"
     request = request_deletion(hub, "C7", "dpo@example.com", basis, executor.log.pseudonymise("C7"), 15,
-                               now=NOW - timedelta(days=2))
+                               now=NOW - timedelta(days=2), seal_key=executor.log.keys.pepper)
     executor.run(NOW)
     assert count(hub, t_candidates, candidate_id="C7") == 0
     assert count(hub, t_applications, candidate_id="C7") == 0 and count(hub, t_results, candidate_id="C7") == 0
@@ -172,7 +172,8 @@ def test_request_crypto_shreds_with_the_vault(dbs: tuple[Engine, Engine], tmp_pa
     config["requests"]["crypto_shred"] = True
     executor = make_executor(hub, archive, tmp_path / "keys", config, shredder=vault,
                              erasers={"interview_platform": RecordingEraser()})
-    request_deletion(hub, "C9", "dpo", "GDPR Art. 17(1)(b) consent withdrawn", executor.log.pseudonymise("C9"), 15)
+    request_deletion(hub, "C9", "dpo", "GDPR Art. 17(1)(b) consent withdrawn", executor.log.pseudonymise("C9"), 15,
+                     seal_key=executor.log.keys.pepper)
     executor.run(NOW)
     assert vault.is_shredded("C9")
     with pytest.raises(Exception, match="(?i)shred"):
