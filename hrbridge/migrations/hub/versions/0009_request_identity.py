@@ -1,7 +1,7 @@
 """Deletion requests bound to their person: who filed them, the operator's seal, login → subject map.
 
-Revision ID: hub_0008
-Revises: hub_0007
+Revision ID: hub_0009
+Revises: hub_0008
 Create Date: 2026-12-07
 
 ``deletion_requests`` gets ``filed_by`` (on Postgres set by a BEFORE INSERT trigger to the
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "hub_0008"
-down_revision = "hub_0007"
+revision = "hub_0009"
+down_revision = "hub_0008"
 branch_labels = None
 depends_on = None
 
