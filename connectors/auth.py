@@ -92,3 +92,27 @@ class BearerTokenAuth:
 
     def __repr__(self) -> str:
         return "BearerTokenAuth(token='***')"
+
+
+class HeaderAuth:
+    """A static credential in one header: an API key (``X-API-Key: …``) or a bearer token.
+
+    The value is remembered as a secret (masked in every error) and sent only where the client
+    sends credentials (the configured origin).
+    """
+
+    def __init__(self, header: str, value: str, *, prefix: str = "") -> None:
+        self.header = header
+        self._value = f"{prefix}{value}"
+        remember_secret(value)
+
+    def apply(self, session: requests.Session, headers: dict[str, str]) -> None:
+        """Set the header on this request."""
+        headers[self.header] = self._value
+
+    def refresh(self) -> bool:
+        """A static credential cannot be refreshed."""
+        return False
+
+    def __repr__(self) -> str:
+        return f"HeaderAuth(header={self.header!r}, value='***')"

@@ -50,22 +50,28 @@ def token_lifetime(value: Any, where: str) -> float:
 def client_credentials(
     token_url: str, client_id: str, client_secret: str, *, form: Mapping[str, str] | None = None,
     principal: str | None = None, retry: RetryPolicy | None = None, timeout: float | None = None,
-    limits: Limits | None = None, origin_policy: OriginPolicy | None = None,
+    limits: Limits | None = None, origin_policy: OriginPolicy | None = None, client_auth: str = "basic",
 ) -> BearerTokenAuth:
     """Bearer auth whose token comes from the client-credentials grant at ``token_url``.
 
     ``form`` adds fields to the token request (Greenhouse's ``sub``: the user acted for). A refusal
     is an AuthenticationError naming ``principal`` (default the client id), never the secret.
+    ``client_auth`` is ``basic`` (HTTP Basic, RFC 6749's recommendation) or ``form`` (``client_id``
+    and ``client_secret`` in the body, which some APIs require).
     """
+    if client_auth not in ("basic", "form"):
+        raise ValueError(f"client_auth must be 'basic' or 'form', got {client_auth!r}")
+    in_body = {"client_id": client_id, "client_secret": client_secret} if client_auth == "form" else {}
     remember_secret(client_secret, user=client_id)
     origin = origin_of(token_url)
-    oauth = OAuthClient(origin, BasicAuth(client_id, client_secret), retry=retry, timeout=timeout, limits=limits,
+    oauth = OAuthClient(origin, BasicAuth(client_id, client_secret) if not in_body else None, retry=retry, timeout=timeout, limits=limits,
                         origin_policy=(origin_policy or OriginPolicy()).trusting(origin))
     who = principal or f"OAuth client {client_id}"
 
     def fetch_token() -> tuple[str, float]:
         try:
-            response = oauth.request("POST", token_url, data={"grant_type": "client_credentials", **(form or {})})
+            response = oauth.request("POST", token_url, data={"grant_type": "client_credentials", **in_body,
+                                                                **(form or {})})
         except (AuthenticationError, HttpStatusError, NotFoundError) as exc:
             raise AuthenticationError(f"{urlsplit(token_url).netloc} refused a token to {who}: {exc}") from exc
         body = oauth.json(response, "token response")

@@ -112,3 +112,45 @@ class CursorParamPaginator:
         if isinstance(cursor, bool) or not isinstance(cursor, str | int):
             raise MalformedResponseError(f"{'.'.join(self.cursor_path)} is not a cursor string: {preview(cursor)}")
         return url, {**params, self.param: cursor}
+
+
+@dataclass
+class PageNumberPaginator:
+    """``?page=N&per_page=S``: the next page while a page comes back full (``records_path`` is its list).
+
+    >>> client.paginate("v1/items", {"page": 1, "per_page": 100}, PageNumberPaginator(("items",)))
+    """
+
+    records_path: tuple[str, ...] = ()
+    page_param: str = "page"
+    size: int = 100
+
+    def next_request(
+        self, page: Any, url: str, params: dict[str, Any], headers: Mapping[str, str]
+    ) -> tuple[str, dict[str, Any]] | None:
+        """The same URL with the page number plus one, or None after a short (or empty) page."""
+        records = value_at(page, self.records_path) if self.records_path else page
+        if not isinstance(records, list) or len(records) < self.size:
+            return None
+        return url, {**params, self.page_param: int(params.get(self.page_param, 1)) + 1}
+
+
+@dataclass
+class OffsetPaginator:
+    """``?offset=N&limit=S``: the offset advanced by the records read while pages come back full.
+
+    >>> client.paginate("v1/items", {"offset": 0, "limit": 100}, OffsetPaginator(("data",)))
+    """
+
+    records_path: tuple[str, ...] = ()
+    offset_param: str = "offset"
+    size: int = 100
+
+    def next_request(
+        self, page: Any, url: str, params: dict[str, Any], headers: Mapping[str, str]
+    ) -> tuple[str, dict[str, Any]] | None:
+        """The same URL with the offset moved past this page, or None after a short page."""
+        records = value_at(page, self.records_path) if self.records_path else page
+        if not isinstance(records, list) or len(records) < self.size:
+            return None
+        return url, {**params, self.offset_param: int(params.get(self.offset_param, 0)) + len(records)}

@@ -70,8 +70,9 @@ def greenhouse_from_env(doc: Mapping[str, Any], env: Mapping[str, str]) -> Sourc
 def rest_from_env(name: str, doc: Mapping[str, Any], env: Mapping[str, str]) -> SourceSystem:
     """A declarative REST source (``kind: rest``) with the credentials its file names."""
     from connectors.rest_source import RestSource
+    from hrbridge.connections import http_settings
 
     try:
-        return RestSource.from_document(name, doc, env)
+        return RestSource.from_document(name, doc, env, **http_settings(None, env))
     except ValueError as exc:
         raise ConfigError(f"configs/sources/{name}.yaml: {exc}") from exc

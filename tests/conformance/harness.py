@@ -194,6 +194,48 @@ def sap_hcm() -> Iterator[Control]:
                   "SAP HCM", http_only=["retries"])
 
 
+@contextmanager
+def personio() -> Iterator[Control]:
+    """The YAML-declared REST source (configs/sources/personio.yaml) against the Personio v2 sandbox."""
+    from connectors.rest_source import RestSource
+    from hrbridge.settings import load_config
+    from sandbox.personio import DEFAULT_CLIENTS, PersonioSandbox
+
+    client, secret = next(iter(DEFAULT_CLIENTS.items()))
+    doc = {**load_config("sources/personio"), "paginator": {"type": "next_url", "path": "_meta.links.next.href",
+                                                            "size_param": "limit", "size": 5}}
+    kinds = {"requisitions": "jobs", "candidates": "candidates", "applications": "applications"}
+    with PersonioSandbox(candidates=12, applications=16) as box:
+        def env(secret_value: str) -> dict[str, str]:
+            return {"HRBRIDGE_PERSONIO_URL": box.url, "HRBRIDGE_PERSONIO_CLIENT_ID": client,
+                    "HRBRIDGE_PERSONIO_CLIENT_SECRET": secret_value}
+
+        rest = RestSource.from_document("personio", doc, env(secret), retry=FAST)
+
+        def change(stream: str, n: int) -> set[str]:
+            chosen = sorted(r["id"] for r in box.records(kinds[stream]))[:n]
+            for key in chosen:
+                box.touch(kinds[stream], key)
+            return set(chosen)
+
+        def delete(stream: str) -> str:
+            key = sorted(r["id"] for r in box.records(kinds[stream]))[-1]
+            box.delete(kinds[stream], key)
+            return key
+
+        def wrong() -> tuple[SourceSystem, str, str]:
+            return RestSource.from_document("personio", doc, env(secret + "-not"), retry=FAST), secret + "-not", client
+
+        ids = sorted(r["id"] for r in box.records("applications"))
+        box.locked.add(ids[1])
+        yield Control(
+            rest, lambda s: box.count(kinds[s]), change, delete, {"applications": "attribute_ai_interview_status"},
+            lambda: WriteBackCase("applications", "id", {"ai_interview_status": "sent"}, ids[0], ids[1]),
+            wrong, lambda s, kind, n: box.faults.add(kind, rf"/v2/recruiting/{kinds[s]}$", count=n, retry_after=0.01),
+            "personio")
+        rest.close()
+
+
 HARNESSES: dict[str, Callable[[], Any]] = {
-    "successfactors": successfactors, "greenhouse": greenhouse, "sap_hcm": sap_hcm,
+    "successfactors": successfactors, "greenhouse": greenhouse, "sap_hcm": sap_hcm, "personio": personio,
 }
