@@ -34,6 +34,7 @@ class Settings:
     db_auto_upgrade: bool = True  # HRBRIDGE_DB_AUTO_UPGRADE: bring hub/archive to head on first use
     lang: str = "en"  # HRBRIDGE_LANG (zh|en), else the locale: language of standalone reports and exports
     time_zone: str = "UTC"  # HRBRIDGE_TZ (IANA name): the zone reports and exports show times in
+    key_provider: str = "local"  # HRBRIDGE_KEY_PROVIDER: local (keyring under home) or hub (HRBRIDGE_KEK)
 
     def ensure_dirs(self) -> Settings:
         """Create the home, Airflow home and reports folders owner-only (0700, whatever the umask) and
@@ -77,6 +78,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         db_auto_upgrade=_flag(env, "HRBRIDGE_DB_AUTO_UPGRADE", True),
         lang=_language(env),
         time_zone=_time_zone(env),
+        key_provider=_choice(env, "HRBRIDGE_KEY_PROVIDER", KEY_PROVIDERS),
     )
 
 
@@ -110,6 +112,16 @@ def _time_zone(env: dict[str, str]) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"HRBRIDGE_TZ must name an IANA time zone such as Asia/Shanghai, not {name!r}") from None
     return name
+
+
+KEY_PROVIDERS = ("local", "hub")
+
+
+def _choice(env: dict[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    text = (env.get(name) or "").strip().lower() or allowed[0]
+    if text not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {text!r}")
+    return text
 
 
 def _flag(env: dict[str, str], name: str, default: bool) -> bool:

@@ -14,6 +14,31 @@ class KeyProviderUnavailable(CryptoError):
     """
 
 
+class NoMasterKey(KeyProviderUnavailable):
+    """The provider holds no master key at all (no keyring file, no row in ``master_keys``).
+
+    Providers raise it instead of creating one: only the vault decides, and only when no data key
+    exists that a lost master key wrapped (``hrbridge keys init`` creates the first key explicitly).
+    """
+
+
+class MasterKeyMissing(KeyProviderUnavailable):
+    """Wrapped data keys exist but the master key that wrapped them is gone (keyring lost or replaced).
+
+    A new master key is never created silently in this state: it could open none of those keys.
+    """
+
+    def __init__(self, detail: str, wrapped: int, master_ids: list[str]) -> None:
+        self.wrapped = wrapped
+        self.master_ids = master_ids
+        named = ", ".join(master_ids[:5]) + (", ..." if len(master_ids) > 5 else "")
+        super().__init__(
+            f"{detail}; data_keys holds {wrapped} wrapped data keys under master key(s) {named} that only "
+            "that master key opens — restore it from its backup (nothing was created or written). "
+            "`hrbridge keys init --replace-lost` starts a new master key and leaves that data unreadable"
+        )
+
+
 class KeyringPermissionError(KeyProviderUnavailable):
     """The local keyring file is readable or writable by group/other users."""
 

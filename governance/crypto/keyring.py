@@ -24,7 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from governance.crypto.errors import CryptoError, KeyProviderUnavailable, KeyringPermissionError
+from governance.crypto.errors import CryptoError, KeyProviderUnavailable, KeyringPermissionError, NoMasterKey
 
 KEYRING_FORMAT = "hrbridge-keyring/1"
 _NONCE = 12
@@ -70,12 +70,24 @@ def _open(master: bytes, key_id: str, sealed: bytes, aad: bytes) -> bytes:
         ) from exc
 
 
-class LocalKeyringProvider:
-    """Master keys in a local JSON keyring (``<home>/keyring.json``), created on first use, mode 0600.
+def epochs_of(keys: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """Epoch (1, 2, ...) of each master key: stored, or by creation order for keyrings written before epochs."""
+    ordered = sorted(keys, key=lambda k: (keys[k].get("epoch") or 0, keys[k].get("created_at") or "", k))
+    found: dict[str, int] = {}
+    for position, key_id in enumerate(ordered, start=1):
+        found[key_id] = int(keys[key_id].get("epoch") or position)
+    return found
 
-    A keyring that group or other users can read or write is refused: whoever can read it can read
-    every candidate's data. Back it up separately from the database, with the same care.
+
+class LocalKeyringProvider:
+    """Master keys in a local JSON keyring (``<home>/keyring.json``), mode 0600.
+
+    Never created by reading: with no file, every call raises :class:`NoMasterKey` and the vault
+    decides (it creates the first key only while no data key exists). A keyring that group or other
+    users can read or write is refused: whoever can read it can read every candidate's data.
     """
+
+    creates_first_key = True  # the embedded default: the first encrypting run on an empty hub creates it
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -132,16 +144,14 @@ class LocalKeyringProvider:
 
     def _load(self) -> dict[str, Any]:
         if not self.path.exists():
-            with self._locked():
-                if not self.path.exists():
-                    key_id = _new_key_id()
-                    self._write({"format": KEYRING_FORMAT, "current": key_id, "keys": {key_id: self._entry()}})
+            raise NoMasterKey(f"no keyring at {self.path}")
         return self._read()
 
     @staticmethod
-    def _entry() -> dict[str, Any]:
+    def _entry(epoch: int) -> dict[str, Any]:
         return {
             "key": base64.b64encode(AESGCM.generate_key(bit_length=256)).decode("ascii"),
+            "epoch": epoch,
             "created_at": datetime.now(UTC).isoformat(),
             "destroyed_at": None,
         }
@@ -155,7 +165,7 @@ class LocalKeyringProvider:
 
     # -- KeyProvider -----------------------------------------------------------------------------
     def current_key_id(self) -> str:
-        """Id of the current master key (the keyring is created on first use)."""
+        """Id of the current master key; :class:`NoMasterKey` when there is no keyring."""
         return str(self._load()["current"])
 
     def wrap(self, key_id: str, data_key: bytes, aad: bytes) -> bytes:
@@ -171,7 +181,7 @@ class LocalKeyringProvider:
         with self._locked():
             data = copy.deepcopy(self._read()) if self.path.exists() else {"format": KEYRING_FORMAT, "keys": {}}
             key_id = _new_key_id()
-            data["keys"][key_id] = self._entry()
+            data["keys"][key_id] = self._entry(max(epochs_of(data["keys"]).values(), default=0) + 1)
             data["current"] = key_id
             self._write(data)
         return key_id
@@ -180,6 +190,10 @@ class LocalKeyringProvider:
     def key_ids(self) -> list[str]:
         """Ids of master keys whose material is still present."""
         return [k for k, v in self._load()["keys"].items() if v.get("key")]
+
+    def epochs(self) -> dict[str, int]:
+        """Epoch of every master key the keyring names (destroyed ones included)."""
+        return epochs_of(self._load()["keys"])
 
     def destroy_master_key(self, key_id: str) -> None:
         """Erase a retired master key's material (keeps its id and when it was destroyed).
@@ -201,13 +215,14 @@ class LocalKeyringProvider:
     def describe(self) -> dict[str, Any]:
         """Provider facts for ``hrbridge keys status`` (never key material)."""
         data = self._load()
+        epochs = epochs_of(data["keys"])
         return {
             "provider": "local-keyring",
             "path": str(self.path),
             "mode": f"{stat.S_IMODE(self.path.stat().st_mode):04o}",
             "current": data["current"],
             "master_keys": {
-                k: {"created_at": v.get("created_at"), "destroyed_at": v.get("destroyed_at")}
+                k: {"epoch": epochs[k], "created_at": v.get("created_at"), "destroyed_at": v.get("destroyed_at")}
                 for k, v in data["keys"].items()
             },
         }

@@ -26,24 +26,19 @@ from governance.crypto.errors import (
     CryptoError,
     DataKeyMissing,
     KeyProviderUnavailable,
+    MasterKeyMissing,
+    NoMasterKey,
     SubjectKeyShredded,
     TamperedCiphertext,
 )
 from governance.crypto.keyring import KeyProvider, LocalKeyringProvider
+from governance.crypto.schema import data_keys, metadata
 
-metadata = sa.MetaData()
+__all__ = ["RotationResult", "Vault", "VaultStats", "data_keys", "metadata"]
 
-data_keys = sa.Table(
-    "data_keys",
-    metadata,
-    sa.Column("subject_id", sa.String(200), primary_key=True),
-    sa.Column("key_version", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("master_key_id", sa.String(100), nullable=True, index=True),
-    sa.Column("wrapped_key", sa.LargeBinary, nullable=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("rewrapped_at", sa.DateTime(timezone=True), nullable=True),
-    sa.Column("destroyed_at", sa.DateTime(timezone=True), nullable=True),
-)
+# An advisory lock (Postgres) between creating data keys and destroying master keys: a data key is
+# never stored under a master key that a concurrent rotation is erasing.
+_KEY_LOCK = 0x6872_6B65_7973  # "hrkeys"
 
 _LOOKUP_BATCH = 500
 _ROTATE_BATCH = 1000
@@ -90,6 +85,13 @@ def _is_missing(value: object) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
+def _key_lock(conn: sa.Connection, *, exclusive: bool) -> None:
+    """Hold the key lock for the rest of ``conn``'s transaction (Postgres; SQLite serialises writers itself)."""
+    if conn.dialect.name == "postgresql":
+        name = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        conn.execute(sa.select(getattr(sa.func, name)(_KEY_LOCK)))
+
+
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -98,16 +100,75 @@ def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
 class Vault:
     """Envelope encryption with per-subject data keys, crypto-shredding and master-key rotation."""
 
-    def __init__(self, engine: sa.Engine, provider: KeyProvider) -> None:
+    def __init__(
+        self, engine: sa.Engine, provider: KeyProvider, *, read_only: bool = False,
+        create_first_key: bool | None = None,
+    ) -> None:
+        """``read_only``: create no table and no key (status commands). ``create_first_key``: may the
+        vault create the provider's first master key while no data key exists (default: the
+        provider's ``creates_first_key``, True for the local keyring only)."""
         self.engine = engine
         self.provider = provider
+        self.read_only = read_only
+        self.create_first_key = (getattr(provider, "creates_first_key", False) if create_first_key is None
+                                 else create_first_key)
         self.stats = VaultStats()
-        metadata.create_all(engine, tables=[data_keys])
+        if not read_only:
+            metadata.create_all(engine, tables=[data_keys])
 
     @classmethod
-    def local(cls, engine: sa.Engine, home: Path) -> Vault:
-        """A vault whose master keys live in ``<home>/keyring.json`` (created on first use, 0600)."""
-        return cls(engine, LocalKeyringProvider(Path(home) / "keyring.json"))
+    def local(cls, engine: sa.Engine, home: Path, *, read_only: bool = False) -> Vault:
+        """A vault whose master keys live in ``<home>/keyring.json`` (0600; created by the first
+        encrypting call while the hub holds no data key)."""
+        return cls(engine, LocalKeyringProvider(Path(home) / "keyring.json"), read_only=read_only)
+
+    # -- master keys -------------------------------------------------------------------------------
+    def wrapped_by_master(self) -> dict[str, int]:
+        """Live wrapped data keys per master key id (an absent ``data_keys`` table counts as none)."""
+        try:
+            with self.engine.connect() as conn:
+                return {str(k): n for k, n in conn.execute(
+                    sa.select(data_keys.c.master_key_id, sa.func.count())
+                    .where(data_keys.c.destroyed_at.is_(None), data_keys.c.wrapped_key.is_not(None))
+                    .group_by(data_keys.c.master_key_id)
+                ).all()}
+        except sa.exc.DBAPIError:
+            if sa.inspect(self.engine).has_table("data_keys"):
+                raise
+            return {}
+
+    def _lost(self, exc: NoMasterKey) -> MasterKeyMissing | None:
+        orphans = self.wrapped_by_master()
+        return MasterKeyMissing(str(exc), sum(orphans.values()), sorted(orphans)) if orphans else None
+
+    def current_key_id(self) -> str:
+        """The provider's current master key. With none at all: :class:`MasterKeyMissing` when data
+        keys exist (never replaced silently), else the first key is created only if allowed."""
+        try:
+            return self.provider.current_key_id()
+        except NoMasterKey as exc:
+            lost = self._lost(exc)
+            if lost is not None:
+                raise lost from exc
+            if self.read_only or not self.create_first_key:
+                raise NoMasterKey(f"{exc}: run `hrbridge keys init` to create the first master key") from exc
+            return self.initialise()
+
+    def initialise(self, *, replace_lost: bool = False) -> str:
+        """Create the first master key (``hrbridge keys init``); returns the current key id.
+
+        Idempotent when a master key exists. Refuses (:class:`MasterKeyMissing`) when wrapped data
+        keys exist but no master key, unless ``replace_lost`` — then their data stays unreadable.
+        """
+        if self.read_only:
+            raise CryptoError("a read-only vault creates no key")
+        try:
+            return self.provider.current_key_id()
+        except NoMasterKey as exc:
+            lost = self._lost(exc)
+            if lost is not None and not replace_lost:
+                raise lost from exc
+        return self.provider.new_master_key()
 
     # -- availability ------------------------------------------------------------------------------
     def require_available(self) -> None:
@@ -118,7 +179,7 @@ class Vault:
         """
         probe, aad = AESGCM.generate_key(bit_length=256), b"hrbridge availability probe"
         try:
-            key_id = self.provider.current_key_id()
+            key_id = self.current_key_id()
             ok = self.provider.unwrap(key_id, self.provider.wrap(key_id, probe, aad), aad) == probe
         except KeyProviderUnavailable:
             raise
@@ -133,7 +194,10 @@ class Vault:
             raise SubjectKeyShredded(subject_id)
         self.stats.unwraps += 1
         aad = envelope.data_key_aad(subject_id, row.key_version)
-        return self.provider.unwrap(row.master_key_id, bytes(row.wrapped_key), aad)
+        try:
+            return self.provider.unwrap(row.master_key_id, bytes(row.wrapped_key), aad)
+        except NoMasterKey as exc:
+            raise self._lost(exc) or exc from exc
 
     def _rows(self, subject_ids: list[str]) -> dict[str, list[Any]]:
         found: dict[str, list[Any]] = {}
@@ -148,18 +212,21 @@ class Vault:
     def _create_keys(self, subject_ids: list[str]) -> None:
         if not subject_ids:
             return
-        key_id = self.provider.current_key_id()
-        now = _now()
-        rows = []
-        for subject_id in subject_ids:
-            data_key = AESGCM.generate_key(bit_length=256)
-            wrapped = self.provider.wrap(key_id, data_key, envelope.data_key_aad(subject_id, 1))
-            rows.append(
-                {"subject_id": subject_id, "key_version": 1, "master_key_id": key_id,
-                 "wrapped_key": wrapped, "created_at": now}
-            )
+        if self.read_only:
+            raise CryptoError("a read-only vault creates no data key")
         try:
             with self.engine.begin() as conn:
+                _key_lock(conn, exclusive=False)  # the current key cannot be destroyed before we commit
+                key_id = self.current_key_id()
+                now = _now()
+                rows = []
+                for subject_id in subject_ids:
+                    data_key = AESGCM.generate_key(bit_length=256)
+                    wrapped = self.provider.wrap(key_id, data_key, envelope.data_key_aad(subject_id, 1))
+                    rows.append(
+                        {"subject_id": subject_id, "key_version": 1, "master_key_id": key_id,
+                         "wrapped_key": wrapped, "created_at": now}
+                    )
                 conn.execute(sa.insert(data_keys), rows)
         except sa.exc.IntegrityError:
             # Another worker created some of these keys at the same moment: insert one by one,
@@ -421,13 +488,18 @@ class Vault:
 
     # -- rotation --------------------------------------------------------------------------------------
     def rotate_master(
-        self, progress: Callable[[int, int], None] | None = None, *, destroy_old: bool = False
+        self, progress: Callable[[int, int], None] | None = None, *, destroy_old: bool = False,
+        keep_epochs: int = 0,
     ) -> RotationResult:
-        """Create a new master key and re-wrap every live data key with it; data is untouched.
+        """Create a new master key (the next epoch) and re-wrap every live data key with it; data is untouched.
 
         Safe to interrupt: a rerun re-wraps whatever is not yet under the newest key. With
-        ``destroy_old`` (local keyring), master keys no longer referenced are erased afterwards.
+        ``destroy_old`` (local keyring, hub provider), master keys no data key uses any more are
+        erased afterwards, except the ``keep_epochs`` epochs just before the new one (so database
+        backups of those epochs can still be restored).
         """
+        if keep_epochs < 0:
+            raise ValueError(f"keep_epochs must be 0 or more, not {keep_epochs}")
         self.require_available()
         new_id = self.provider.new_master_key()
         live = data_keys.c.destroyed_at.is_(None)
@@ -475,34 +547,53 @@ class Vault:
             after = (batch[-1].subject_id, batch[-1].key_version)
             if progress:
                 progress(done, total)
-        destroyed = self._destroy_unused(new_id, old_ids) if destroy_old else []
+        destroyed = self._destroy_unused(new_id, old_ids, keep_epochs) if destroy_old else []
         return RotationResult(new_id, old_ids, done, total, destroyed)
 
-    def _destroy_unused(self, current: str, old_ids: list[str]) -> list[str]:
+    def _destroy_unused(self, current: str, old_ids: list[str], keep_epochs: int = 0) -> list[str]:
         destroy = getattr(self.provider, "destroy_master_key", None)
         if destroy is None:
             raise CryptoError("this key provider cannot destroy master keys; retire them in the KMS")
         known = getattr(self.provider, "key_ids", lambda: old_ids)()
-        with self.engine.connect() as conn:
+        epochs = getattr(self.provider, "epochs", dict)()
+        oldest_kept = epochs.get(current, 0) - keep_epochs
+        with self.engine.begin() as conn:
+            _key_lock(conn, exclusive=True)  # no data key is being stored under one of these meanwhile
             used = set(conn.execute(sa.select(data_keys.c.master_key_id).distinct()).scalars())
-        gone = sorted(key_id for key_id in set(known) | set(old_ids) if key_id != current and key_id not in used)
-        for key_id in gone:
-            destroy(key_id)
+            gone = sorted(key_id for key_id in set(known) | set(old_ids)
+                          if key_id != current and key_id not in used and epochs.get(key_id, 0) < oldest_kept)
+            for key_id in gone:
+                destroy(key_id)
         return gone
 
     def key_status(self) -> dict[str, Any]:
-        """Counts of data keys per master key, shredded keys, and provider facts (no key material)."""
-        with self.engine.connect() as conn:
-            per_master = dict(
-                conn.execute(
-                    sa.select(data_keys.c.master_key_id, sa.func.count())
-                    .where(data_keys.c.destroyed_at.is_(None))
-                    .group_by(data_keys.c.master_key_id)
-                ).all()
-            )
-            shredded = conn.execute(
-                sa.select(sa.func.count()).select_from(data_keys).where(data_keys.c.destroyed_at.is_not(None))
-            ).scalar_one()
+        """Counts of data keys per master key, shredded keys, provider facts (no key material) and a
+        ``state``: ``ok``, ``no-master-key`` (nothing encrypted yet) or ``master-key-missing`` (data
+        keys wrapped by a master key the provider does not hold: their data cannot be opened).
+        Reads only: creates no table and no key."""
+        per_master = self.wrapped_by_master()
+        shredded = 0
+        if per_master or sa.inspect(self.engine).has_table("data_keys"):
+            with self.engine.connect() as conn:
+                shredded = conn.execute(
+                    sa.select(sa.func.count()).select_from(data_keys).where(data_keys.c.destroyed_at.is_not(None))
+                ).scalar_one()
+        status: dict[str, Any] = {"live_keys_by_master": per_master, "shredded_keys": shredded}
         describe = getattr(self.provider, "describe", None)
-        provider = describe() if describe else {"provider": type(self.provider).__name__}
-        return {"provider": provider, "live_keys_by_master": per_master, "shredded_keys": shredded}
+        try:
+            provider = describe() if describe else {"provider": type(self.provider).__name__,
+                                                    "current": self.provider.current_key_id()}
+        except NoMasterKey as exc:
+            lost = self._lost(exc)
+            status.update(provider={"provider": type(self.provider).__name__, "current": None, "master_keys": {}},
+                          state="master-key-missing" if lost else "no-master-key", problem=str(lost or exc))
+            return status
+        held = set(getattr(self.provider, "key_ids", lambda: [provider.get("current")])())
+        unreadable = {k: n for k, n in per_master.items() if k not in held}
+        status["provider"] = provider
+        status["state"] = "master-key-missing" if unreadable else "ok"
+        if unreadable:
+            status["problem"] = str(MasterKeyMissing(
+                f"the provider does not hold master key(s) {', '.join(sorted(unreadable))}",
+                sum(unreadable.values()), sorted(unreadable)))
+        return status

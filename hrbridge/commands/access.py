@@ -116,13 +116,14 @@ def run_read(args: argparse.Namespace) -> int:
     """Print hub data as ``--role`` sees it: forbidden columns are never selected or decrypted."""
     from connectors.sql import make_engine
     from governance.access import AccessDenied, Principal, SecureReader, UnknownRole
-    from governance.crypto import CryptoError, Vault
+    from governance.crypto import CryptoError
+    from hrbridge.pipelines.pii import default_vault
     from hrbridge.settings import load_settings
 
     policy = load_policy(args)
     settings = load_settings().ensure_dirs()
     engine = make_engine(settings.db_url)
-    reader = SecureReader(engine, policy, Vault.local(engine, settings.home), Principal(args.role, args.subject))
+    reader = SecureReader(engine, policy, default_vault(engine, settings.home, settings=settings), Principal(args.role, args.subject))
     method = getattr(reader, READS[args.data])
     try:
         frame = method(args.candidate) if args.data in ("candidates", "scores", "media") else method()

@@ -25,7 +25,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from governance.crypto import Vault
 from hrbridge.archive import (
     SaveCounts,
     archive_pepper,
@@ -36,7 +35,7 @@ from hrbridge.archive import (
     seal_persons,
 )
 from hrbridge.pipelines.interview_results import open_media
-from hrbridge.pipelines.pii import shredded_subjects
+from hrbridge.pipelines.pii import default_vault, shredded_subjects
 from hrbridge.settings import Settings, load_config, load_settings
 from hrbridge.store import metadata
 from hrbridge.store.results import interview_results
@@ -177,7 +176,7 @@ def run_archive_sync(
     config = config or load_archive_config(settings)
     summary = ArchiveSummary()
     records: list[ArchiveRecords] = []
-    vault = Vault.local(hub, settings.ensure_dirs().home)
+    vault = default_vault(hub, settings.ensure_dirs().home, settings=settings)
     pepper = archive_pepper(settings.home)
     hires = read_hires(hub, config.get("hired_statuses") or ["Hired"], vault)
     shredded = shredded_subjects(vault, (application.get("candidate_id") for application, *_ in hires))

@@ -398,7 +398,7 @@ def _personal_data(spec: PersonalSpec, loader: ArchiveLoader, writable: bool) ->
     if not writable and (missing or not sa.inspect(hub).has_table("data_keys")):
         raise MigrationInputError(f"{hub.url.render_as_string(hide_password=True)}: no data keys in the hub, so the "
                                   "sealed personal columns cannot be verified here")
-    vault = default_vault(hub, settings.home)
+    vault = default_vault(hub, settings.home, read_only=not writable, settings=settings)
     try:
         if writable:
             vault.require_available()  # nothing is loaded in plaintext because the key service is down

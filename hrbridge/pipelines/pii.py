@@ -38,13 +38,26 @@ _CONTACT_FIELDS = ("email", "mail", "phone", "mobile", "fax", "id_number", "idnu
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}([T ][\d:.]+)?(Z|[+-]\d{2}:?\d{2})?|/Date\(-?\d+([+-]\d{4})?\)/")
 
 
-def default_vault(engine: sa.Engine, home: Path | None = None) -> Vault:
-    """The local-keyring vault over ``engine`` (keys in the hub, keyring under HRBRIDGE_HOME)."""
-    if home is None:
-        from hrbridge.settings import load_settings
+def default_vault(engine: sa.Engine, home: Path | None = None, *, read_only: bool = False,
+                  settings: Any = None) -> Vault:
+    """The vault of this installation over ``engine`` (the hub, which holds the data keys).
 
-        home = load_settings().ensure_dirs().home
-    return Vault.local(engine, home)
+    ``HRBRIDGE_KEY_PROVIDER=local`` (default): master keys in ``<HRBRIDGE_HOME>/keyring.json``.
+    ``hub``: master keys in the hub's ``master_keys``, sealed by ``HRBRIDGE_KEK`` (read from the
+    environment only), so every worker shares them without a shared disk. ``read_only`` creates
+    nothing (no folder, table or key).
+    """
+    from hrbridge.settings import load_settings
+
+    settings = settings or load_settings()
+    if settings.key_provider == "hub":
+        from governance.crypto import HubKeyProvider
+        from governance.crypto.kek import keks_from_env
+
+        return Vault(engine, HubKeyProvider(engine, keks_from_env(), read_only=read_only), read_only=read_only)
+    if home is None:
+        home = settings.home if read_only else settings.ensure_dirs().home
+    return Vault.local(engine, home, read_only=read_only)
 
 
 def shredded_subjects(vault: Vault, subject_ids: Iterable[Any]) -> set[str]:

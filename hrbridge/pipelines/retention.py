@@ -120,9 +120,9 @@ def _archive(settings: Settings, hub: Any) -> Any:
 def default_shredder(settings: Settings, hub: Any) -> Shredder | None:
     """The key vault of this installation, or None when it cannot be opened (shreds stay pending)."""
     try:
-        from governance.crypto import Vault
+        from hrbridge.pipelines.pii import default_vault
 
-        return Vault.local(hub, settings.home)
+        return default_vault(hub, settings.home, settings=settings)
     except Exception as exc:  # noqa: BLE001 - no vault means crypto-shreds wait, not a crash
         log.warning("key vault unavailable, crypto-shreds stay pending: %s", exc)
         return None

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,6 @@ from tests.cluster.scenario import run_scenario
 from tests.cluster.topology import Topology
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.postgres]
-# Until the master-key provider that every worker reads (HRBRIDGE_KEY_PROVIDER=hub) is in the tree, a
-# value sealed on one worker cannot open on the other: the tests that need it are expected to fail.
-needs_shared_keys = pytest.mark.xfail(find_spec("governance.crypto.kek") is None, strict=False,
-                                      reason="needs the hub key provider (governance.crypto.kek, HRBRIDGE_KEK)")
 WAITING = {"awaiting_input", "deferred"}  # a human-in-the-loop task parked until someone answers
 PAGES_PLUGIN = compose.REPO / "plugins" / "hrbridge_plugin.py"
 
@@ -71,7 +66,6 @@ def _cluster_settings(cluster: Topology, tmp_path: Path) -> Any:
                           "HRBRIDGE_ARCHIVE_URL": cluster.databases["archive"]})
 
 
-@needs_shared_keys
 def test_five_dags_through_the_rest_api_match_the_embedded_run(
         cluster: Topology, sandboxes: tuple[Any, Any], embedded_run: Any, legacy_csv: Any, tmp_path: Path) -> None:
     from governance.audit.schema import deletion_log
@@ -106,7 +100,6 @@ def test_five_dags_through_the_rest_api_match_the_embedded_run(
         assert counts["retention_purge"]["deletion_log_entries"] > 0
 
 
-@needs_shared_keys
 def test_values_sealed_on_one_worker_open_on_the_other(cluster: Topology, sandboxes: Any) -> None:
     opened = {worker: cluster.run_on(worker, ["python", "-m", "tests.cluster.probe", "decrypt"])
               for worker in cluster.workers}
@@ -130,7 +123,6 @@ def test_compose_health_checks_pass_on_every_service(cluster: Topology) -> None:
     assert not failed
 
 
-@needs_shared_keys
 def test_reports_written_by_a_worker_are_read_elsewhere(cluster: Topology, sandboxes: Any, tmp_path: Path) -> None:
     artefacts = pytest.importorskip("hrbridge.artefacts", reason="the artefact store has not landed yet")
     store = artefacts.artefact_store(_cluster_settings(cluster, tmp_path))
@@ -159,7 +151,6 @@ def _running_batch(api: AirflowApi, run_id: str, at_least: int) -> dict[str, Any
     return None
 
 
-@needs_shared_keys
 def test_a_worker_killed_mid_migration_loses_nothing(cluster: Topology, tmp_path: Path) -> None:
     """Runs last: it leaves one worker. The lost batch's attempt times out, its retry runs on the survivor."""
     from benchmarks.generate_legacy import generate, write

@@ -16,23 +16,29 @@ from governance.crypto import (
     KeyringPermissionError,
     KmsKeyProvider,
     LocalKeyringProvider,
+    NoMasterKey,
     Vault,
 )
 from tests.factories.governance import LoopbackKms
 
 
-def test_keyring_is_created_on_first_use_owner_only(tmp_path: Path) -> None:
+def test_reading_never_creates_a_keyring_and_the_first_key_is_owner_only(tmp_path: Path) -> None:
     provider = LocalKeyringProvider(tmp_path / "home" / "keyring.json")
-    key_id = provider.current_key_id()
+    for read in (provider.current_key_id, provider.describe, provider.key_ids):
+        with pytest.raises(NoMasterKey, match="no keyring"):
+            read()
+    assert not provider.path.exists()
+    key_id = provider.new_master_key()
+    assert provider.current_key_id() == key_id
     assert stat.S_IMODE(provider.path.stat().st_mode) == 0o600
     data = json.loads(provider.path.read_text())
-    assert data["current"] == key_id and len(data["keys"]) == 1
+    assert data["current"] == key_id and len(data["keys"]) == 1 and data["keys"][key_id]["epoch"] == 1
 
 
 @pytest.mark.parametrize("mode", [0o640, 0o604, 0o660, 0o666])
 def test_keyring_readable_by_others_is_refused_with_fix(tmp_path: Path, mode: int) -> None:
     provider = LocalKeyringProvider(tmp_path / "keyring.json")
-    provider.current_key_id()
+    provider.new_master_key()
     os.chmod(provider.path, mode)
     fresh = LocalKeyringProvider(provider.path)
     with pytest.raises(KeyringPermissionError, match=rf"mode {mode:04o}.*chmod 600"):
@@ -43,7 +49,7 @@ def test_keyring_readable_by_others_is_refused_with_fix(tmp_path: Path, mode: in
 
 def test_wrap_unwrap_binds_aad_and_key(tmp_path: Path) -> None:
     provider = LocalKeyringProvider(tmp_path / "keyring.json")
-    key_id = provider.current_key_id()
+    key_id = provider.new_master_key()
     wrapped = provider.wrap(key_id, b"k" * 32, b"subject-1")
     assert provider.unwrap(key_id, wrapped, b"subject-1") == b"k" * 32
     with pytest.raises(CryptoError, match="failed authentication"):
@@ -52,7 +58,7 @@ def test_wrap_unwrap_binds_aad_and_key(tmp_path: Path) -> None:
 
 def test_new_master_key_becomes_current_and_old_ones_still_unwrap(tmp_path: Path) -> None:
     provider = LocalKeyringProvider(tmp_path / "keyring.json")
-    old = provider.current_key_id()
+    old = provider.new_master_key()
     wrapped = provider.wrap(old, b"d" * 32, b"a")
     new = provider.new_master_key()
     assert new != old and provider.current_key_id() == new
@@ -62,7 +68,7 @@ def test_new_master_key_becomes_current_and_old_ones_still_unwrap(tmp_path: Path
 
 def test_destroyed_master_key_cannot_unwrap_and_current_cannot_be_destroyed(tmp_path: Path) -> None:
     provider = LocalKeyringProvider(tmp_path / "keyring.json")
-    old = provider.current_key_id()
+    old = provider.new_master_key()
     wrapped = provider.wrap(old, b"d" * 32, b"a")
     with pytest.raises(CryptoError, match="is current"):
         provider.destroy_master_key(old)

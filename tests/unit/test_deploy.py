@@ -74,7 +74,8 @@ def test_services_wait_for_init_which_migrates_both_schemas(compose: dict) -> No
     assert services["worker"]["depends_on"]["api-server"]["condition"] == "service_healthy"
     init = services["airflow-init"]
     script = " ".join(init["command"])
-    steps = ["airflow db migrate", "hrbridge db upgrade", "hrbridge db upgrade --archive", "hrbridge airflow pools"]
+    steps = ["airflow db migrate", "hrbridge db upgrade", "hrbridge db upgrade --archive", "hrbridge keys init",
+             "hrbridge airflow pools"]
     assert [script.index(step) for step in steps] == sorted(script.index(step) for step in steps)
     assert _environments(compose)["worker"]["HRBRIDGE_DB_AUTO_UPGRADE"] == "false", "only init changes schemas"
     assert init["command"][:2] == ["sh", "-ec"], "a failing step must fail the init service"

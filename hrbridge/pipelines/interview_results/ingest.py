@@ -163,9 +163,10 @@ def media_vault(engine: Engine, config: ResultsConfig, settings: Settings | None
     """The vault sealing video clip and transcript references, or None when encryption is off."""
     if not config.raw.get("encrypt_media", True):
         return None
-    from governance.crypto import Vault
+    from hrbridge.pipelines.pii import default_vault
 
-    vault = Vault.local(engine, (settings or load_settings()).ensure_dirs().home)
+    settings = (settings or load_settings()).ensure_dirs()
+    vault = default_vault(engine, settings.home, settings=settings)
     vault.require_available()
     return vault
 
