@@ -1,7 +1,7 @@
 """Master keys stored in the hub, sealed by the key-encryption key (``HRBRIDGE_KEY_PROVIDER=hub``).
 
-Revision ID: hub_0009
-Revises: hub_0008
+Revision ID: hub_0010
+Revises: hub_0009
 Create Date: 2026-12-07
 
 One row per master key (an epoch); the newest live epoch is current. ``wrapped_key`` holds the key
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "hub_0009"
-down_revision = "hub_0008"
+revision = "hub_0010"
+down_revision = "hub_0009"
 branch_labels = None
 depends_on = None
 
