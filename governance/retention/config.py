@@ -57,6 +57,11 @@ class StoreSpec:
     filter: RowFilter | None = None
     on_request: str = "delete"
     blank_values: tuple[tuple[str, Any], ...] = ()
+    # The person is a key inside a JSON column (e.g. a webhook payload's candidate_id), not a column.
+    subject_key: str | None = None
+    # The person is found through another table: (table, its column equal to subject_column, its
+    # person column), e.g. a write-back queue keyed by application_id, through applications.
+    subject_via: tuple[str, str, str] | None = None
 
     @property
     def key(self) -> str:
@@ -170,6 +175,12 @@ def _store(source: str, index: int, raw: Any) -> StoreSpec:
         raise _fail(source, where, "columns must be a list of names or a mapping of name to blank value")
     columns = tuple(c for c, _ in blank)
     timestamp = raw.get("timestamp_column")
+    subject_key = raw.get("subject_key")
+    via = raw.get("subject_via")
+    if via is not None:
+        if not isinstance(via, Mapping) or set(via) != {"table", "column", "subject_column"}:
+            raise _fail(source, where, "subject_via must be a mapping of table, column and subject_column")
+        via = tuple(_identifier(source, where, via[k], f"subject_via.{k}") for k in ("table", "column", "subject_column"))
     return StoreSpec(
         category=str(_require(source, where, raw, "category")),
         store=store,
@@ -180,6 +191,8 @@ def _store(source: str, index: int, raw: Any) -> StoreSpec:
         blank_values=blank,
         filter=_filter(source, where, raw.get("filter")),
         on_request=on_request,
+        subject_key=_identifier(source, where, subject_key, "subject_key") if subject_key else None,
+        subject_via=via,
     )
 
 

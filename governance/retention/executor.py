@@ -148,7 +148,7 @@ class RetentionExecutor:
             self._engine(spec.store), spec.table, spec.subject_column,
             label=f"{self.config.source}: store {spec.key} ({spec.category})",
             timestamp_column=spec.timestamp_column, columns=spec.columns, blank_values=spec.blank_values,
-            row_filter=spec.filter,
+            row_filter=spec.filter, subject_key=spec.subject_key, subject_via=spec.subject_via,
         )
         return Bound(spec, table)
 

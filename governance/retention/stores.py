@@ -48,7 +48,8 @@ class BoundTable:
     def __init__(self, engine: Engine, table: str, subject_column: str, *, label: str,
                  timestamp_column: str | None = None, columns: Sequence[str] = (),
                  blank_values: Sequence[tuple[str, Any]] = (),
-                 row_filter: RowFilter | None = None, exclude: RowFilter | None = None) -> None:
+                 row_filter: RowFilter | None = None, exclude: RowFilter | None = None,
+                 subject_key: str | None = None, subject_via: tuple[str, str, str] | None = None) -> None:
         self.engine = engine
         self.label = label
         try:
@@ -60,13 +61,30 @@ class BoundTable:
         missing = [c for c in wanted if c not in self.table.c]
         if missing:
             raise RetentionConfigError(f"{label}: table {table!r} has no column(s) {missing}")
-        self.subject = self.table.c[subject_column]
+        self.subject: Any = self.table.c[subject_column]
+        if subject_key is not None:
+            # The person is a key of a JSON column (payload ->> 'candidate_id' / json_extract): the
+            # same statements work on the expression; no index, so keep such tables small by policy.
+            self.subject = sa.type_coerce(self.subject, sa.JSON)[subject_key].as_string()
         self.timestamp = self.table.c[timestamp_column] if timestamp_column else None
         self.columns = [self.table.c[c] for c in columns]
         self.blank = {name: value for name, value in blank_values} or {c: None for c in columns}
         self.row_filter = row_filter
         self.exclude = exclude
-        self._int_subject = _python_type(self.subject) is int
+        self._int_subject = subject_key is None and subject_via is None and _python_type(self.subject) is int
+        self.via: tuple[sa.Column[Any], sa.Column[Any]] | None = None
+        self._back: dict[str, str] = {}
+        if subject_via is not None:
+            # Rows keyed by another id (application_id): people are translated to those ids through
+            # ``subject_via`` before each statement, and the results back to people.
+            table_name, key, person = subject_via
+            try:
+                via = sa.Table(table_name, sa.MetaData(), autoload_with=engine)
+            except sa.exc.NoSuchTableError as exc:
+                raise MissingTableError(f"{label}: table {table_name!r} (subject_via) does not exist") from exc
+            if key not in via.c or person not in via.c:
+                raise RetentionConfigError(f"{label}: table {table_name!r} has no column {key!r} or {person!r}")
+            self.via = (via.c[key], via.c[person])
 
     def _clause(self, row_filter: RowFilter) -> sa.ColumnElement[bool]:
         column = self.table.c[row_filter.column]
@@ -121,8 +139,30 @@ class BoundTable:
             return self.subject == sa.any_(array)
         return self.subject.in_(list(subjects))
 
+    def _through(self, conn: Connection, subjects: Sequence[Any]) -> list[Any]:
+        """The row keys of ``subjects`` in a ``subject_via`` store (remembered to translate results back)."""
+        assert self.via is not None
+        key, person = self.via
+        self._back = {}
+        for start in range(0, len(subjects), _SQLITE_CHUNK):
+            chunk = [str(s) for s in subjects[start:start + _SQLITE_CHUNK]]
+            for row_key, subject in conn.execute(sa.select(key, person).where(person.in_(chunk))):
+                self._back[str(row_key)] = str(subject)
+        return list(self._back)
+
+    def person(self, key: Any) -> str:
+        """The person a result row key stands for (the key itself unless the store uses ``subject_via``)."""
+        text = key if isinstance(key, str) else str(key)
+        return self._back.get(text, text) if self.via is not None else text
+
     def _scopes(self, conn: Connection, subjects: Subjects) -> list[sa.ColumnElement[bool]]:
         """One WHERE clause per statement to run: a key range, or the subject list in chunks."""
+        if self.via is not None:
+            if isinstance(subjects, KeyRange):
+                raise RetentionConfigError(f"{self.label}: a store found through subject_via cannot expire on its "
+                                           "own timestamp; use it with a clock policy or requests")
+            keys = self._through(conn, self.coerce(subjects))
+            return [self.subject.in_(keys[i:i + _SQLITE_CHUNK]) for i in range(0, len(keys), _SQLITE_CHUNK)]
         if isinstance(subjects, KeyRange):
             clauses = [self.subject <= subjects.last]
             if subjects.after is not None:
@@ -171,7 +211,8 @@ class BoundTable:
         for scope in self._scopes(conn, subjects):
             query = sa.select(self.subject, sa.func.count()).where(scope, *clauses).group_by(self.subject)
             for subject, count in conn.execute(query):
-                out[str(subject)] = int(count)
+                who = self.person(subject)
+                out[who] = out.get(who, 0) + int(count)
         return out
 
     def remaining(self, conn: Connection, subjects: Subjects, clauses: list[sa.ColumnElement[bool]]) -> int:
@@ -187,7 +228,7 @@ class BoundTable:
         """Delete the in-scope rows of ``subjects``; returns rows deleted per subject (RETURNING)."""
         out: dict[str, int] = {}
         for scope in self._scopes(conn, subjects):
-            _tally(out, conn.execute(self.table.delete().where(scope, *clauses).returning(self.subject)))
+            _tally(out, conn.execute(self.table.delete().where(scope, *clauses).returning(self.subject)), self.person)
         return out
 
     def anonymise(self, conn: Connection, subjects: Subjects,
@@ -197,14 +238,14 @@ class BoundTable:
         blank = dict(self.blank)
         for scope in self._scopes(conn, subjects):
             statement = self.table.update().where(scope, *clauses).values(**blank).returning(self.subject)
-            _tally(out, conn.execute(statement))
+            _tally(out, conn.execute(statement), self.person)
         return out
 
 
-def _tally(out: dict[str, int], rows: Any) -> None:
+def _tally(out: dict[str, int], rows: Any, person: Any) -> None:
     # One fetch and a C-level count: a purge tallies every deleted row here.
     for subject, n in Counter(rows.scalars().all()).items():
-        key = subject if isinstance(subject, str) else str(subject)
+        key = person(subject)
         out[key] = out.get(key, 0) + n
 
 

@@ -30,6 +30,7 @@ from transforms.masking import mask_digits, mask_email, mask_name, mask_pii
 
 log = logging.getLogger(__name__)
 
+ERASED = "_erased"  # all that is kept of a payload that arrived for an erased person
 SEALED = "_sealed"  # key of the token holding the whole raw payload in a minimised payload
 _LOOKUP = 500
 _SECRET_FIELDS = ("url", "link", "clip", "transcript", "comment", "content", "resume", "address", "token")
@@ -158,8 +159,9 @@ def seal_payload(
     """A quarantine payload with the raw record sealed under the subject's key.
 
     Identifiers named in ``keep`` stay as they are; every other field is masked (:func:`mask_value`);
-    the whole raw payload is in ``payload["_sealed"]``. Without a subject, or when the subject was
-    shredded, the masked payload is all that is kept.
+    the whole raw payload is in ``payload["_sealed"]``. Without a subject the masked payload is all
+    that is kept. When the subject was erased (key shredded), nothing of the person is kept, not
+    even the identifiers or scores: a result arriving after erasure leaves only ``{"_erased": true}``.
     """
     kept = set(keep)
     minimised = {str(k): (v if k in kept else mask_value(v, str(k))) for k, v in payload.items()}
@@ -169,7 +171,7 @@ def seal_payload(
     try:
         token = vault.encrypt(str(subject_id), text, table=table, column=column, record_id=str(record_id))
     except SubjectKeyShredded:
-        return minimised
+        return {ERASED: True}
     return {**minimised, SEALED: token}
 
 
