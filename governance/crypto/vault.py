@@ -2,9 +2,11 @@
 
 Every subject (candidate) gets one AES-256 data key, stored only wrapped (by the key provider's
 master key) in the ``data_keys`` table of the database the vault is given. Destroying that row's
-wrapped key — :meth:`Vault.shred` — makes every copy of the subject's ciphertext unreadable,
-including copies in backups and exports. Rotating the master key re-wraps data keys only; the
-encrypted data is never touched.
+wrapped key — :meth:`Vault.shred` — makes the subject's ciphertext unreadable wherever it is read
+through this database (tables, exports, media). A *copy* of the database still holds the wrapped
+key until the master key of its epoch is destroyed (:meth:`rotate_master` with ``destroy_old``,
+scheduled by the key_rotation DAG). Rotating the master key re-wraps data keys only; the encrypted
+data is never touched.
 """
 
 from __future__ import annotations
@@ -465,11 +467,11 @@ class Vault:
     def shred(self, subject_id: str) -> bool:
         """Destroy the subject's data key(s); True if a live key was destroyed now.
 
-        Every copy of the subject's ciphertext — tables, exports, media files, backups — becomes
-        unreadable. Idempotent: shredding again returns False. On SQLite the freed pages are
-        overwritten (``secure_delete``); on Postgres run ``VACUUM data_keys`` afterwards, and
-        rotate the master key with ``destroy_old`` so old database backups of ``data_keys`` are
-        useless too.
+        The subject's ciphertext — tables, exports, media files — becomes unreadable through this
+        database at once. Idempotent: shredding again returns False. On SQLite the freed pages are
+        overwritten (``secure_delete``); on Postgres ``VACUUM data_keys`` reclaims the old row
+        version. Copies of the database (backups) still hold the wrapped key until the master key
+        of their epoch is destroyed by a rotation with ``destroy_old`` (the key_rotation DAG).
         """
         with self.engine.begin() as conn:
             if conn.dialect.name == "sqlite":

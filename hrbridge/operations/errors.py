@@ -32,6 +32,8 @@ NON_RETRYABLE: dict[str, str] = {
     "governance.access.policy.PolicyConfigError": "the access policy is invalid",
     "connectors.interview.UnknownPlatformError": "the interview platform kind is unknown",
     "connectors.sap_rfc.RfcSdkMissingError": "the SAP NW RFC SDK is not installed",
+    "governance.crypto.errors.MasterKeyMissing": "the master key of the stored data keys is gone; restore it",
+    "governance.crypto.kek.KekError": "HRBRIDGE_KEK is missing or not the hub's key-encryption key",
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
