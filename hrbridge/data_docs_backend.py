@@ -7,13 +7,22 @@ name from the site's config when a Checkpoint's ``UpdateDataDocsAction`` builds 
 from __future__ import annotations
 
 import mimetypes
+from pathlib import Path
 from typing import Any
 
 from great_expectations.data_context.store.tuple_store_backend import TupleStoreBackend
 from great_expectations.exceptions import InvalidKeyError
 
 from hrbridge.artefacts import ArtefactNotFound, split_key
-from hrbridge.data_docs import KIND, artefact_for, registered_store, site_prefix
+from hrbridge.data_docs import (
+    KIND,
+    UNUSED_STATIC,
+    artefact_for,
+    localise,
+    registered_store,
+    site_prefix,
+    vendor_files,
+)
 
 _static_written: set[tuple[str, str]] = set()
 
@@ -64,16 +73,27 @@ class ArtefactSiteBackend(TupleStoreBackend):
         content_type = kwargs.get("content_type") or mimetypes.guess_type(path)[0] or "application/octet-stream"
         kind, name = split_key(artefact)
         if path.startswith("static/"):
-            # The same few files for every run and every batch: written once per store and GX version.
-            marker = (self.handle, artefact)
-            if marker in _static_written:
-                return artefact
-            if not self.store.exists(artefact):
-                self.store.put(kind, name, data, content_type, {"data_docs": "static"})
-            _static_written.add(marker)
+            if path not in UNUSED_STATIC:
+                self._put_static(artefact, data, content_type)
             return artefact
+        if path.endswith(".html"):
+            data = localise(data.decode("utf-8"), path).encode("utf-8")
+            for vendor_path, source in vendor_files():
+                self._put_static(artefact_for(self.run, vendor_path), source,
+                                 mimetypes.guess_type(source.name)[0] or "text/plain; charset=utf-8")
         self.store.put(kind, name, data, content_type, {"run": self.run, "data_docs": "page"})
         return artefact
+
+    def _put_static(self, artefact: str, data: bytes | Path, content_type: str) -> None:
+        """GX's static files and the shipped copies: the same for every run, written once per store."""
+        marker = (self.handle, artefact)
+        if marker in _static_written:
+            return
+        if not self.store.exists(artefact):
+            kind, name = split_key(artefact)
+            payload = data.read_bytes() if isinstance(data, Path) else data
+            self.store.put(kind, name, payload, content_type, {"data_docs": "static"})
+        _static_written.add(marker)
 
     def _move(self, source_key: tuple, dest_key: tuple, **kwargs: Any) -> Any:
         value = self._get(source_key)

@@ -49,6 +49,7 @@ ENDPOINTS = [
     ("GET", "/api/retention/holds", None, "retention.holds", "read"),
     ("GET", "/api/retention/requests", None, "retention.requests", "read"),
     ("GET", "/api/artefacts/migration/mig-demo/report.json", None, "migration.report", "read"),
+    ("GET", "/api/artefacts/audit-export/deletion-log_seed.csv", None, "audit.export", "read"),
 ]
 
 # The seed's permission model, written out by hand: (role, resource, action) cells that must be denied.

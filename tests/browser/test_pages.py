@@ -49,6 +49,19 @@ def test_hr_reads_a_run_masked_and_requeues_from_the_page(signed_in, pages_serve
     css = page.request.get(f"{pages_server.url}/hrbridge/validation/runs/vr-3/data-docs/static/styles/"
                            "data_docs_default_styles.css")
     assert css.status == 200 and css.headers["content-type"].startswith("text/css")
+    docs_page = page.context.new_page()
+    errors: list[str] = []
+    docs_page.on("pageerror", lambda error: errors.append(str(error)))
+    docs_page.on("requestfailed", lambda request: errors.append(request.url))
+    docs_page.goto(f"{pages_server.url}{docs}")  # styled and scripted from our own copies, no CDN
+    docs_page.wait_for_selector("table tbody tr td a", timeout=15_000)  # bootstrap-table filled the run's index
+    assert errors == [] and docs_page.locator("table tbody tr", has_text="vr-3").count() == 1  # the one batch
+    assert docs_page.evaluate("getComputedStyle(document.querySelector('.navbar')).display") == "flex"  # Bootstrap
+    screenshot(docs_page, "data-engineer-data-docs-en")
+    docs_page.locator("table tbody tr", has_text="vr-3").click()
+    docs_page.wait_for_selector("text=Expectation Validation Result")
+    assert "overall_score" in docs_page.content() and errors == []
+    docs_page.close()
     page.once("dialog", lambda dialog: dialog.accept())
     page.locator("#requeue").click()
     page.wait_for_selector("#requeue-result")

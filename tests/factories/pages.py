@@ -234,4 +234,7 @@ def seed_pages(tmp: Path, clip_url: str) -> PageFacts:
     seed_archive(archive, facts)
     seed_migration(tmp, settings.archive_url, facts)
     seed_deletion_log(hub, settings.home / "keys", facts)
+    from hrbridge.artefacts import artefact_store  # an export `hrbridge audit export` kept in the store
+
+    artefact_store().put("audit-export", "deletion-log_seed.csv", "序号,执行时间\n".encode(), "text/csv; charset=utf-8")
     return facts

@@ -13,7 +13,8 @@ from plugins.hrbridge_pages import state
 from plugins.hrbridge_pages.access import Forbidden, Viewer, current_viewer, permits
 
 router = APIRouter()
-KIND_RESOURCE = {"validation": "validation.run", "migration": "migration.report", "audit": "audit.export"}
+# ``audit-export``: what ``hrbridge audit export`` keeps without --out (hrbridge.pipelines.retention).
+KIND_RESOURCE = {"validation": "validation.run", "migration": "migration.report", "audit-export": "audit.export"}
 
 
 @router.get("/api/artefacts/{key:path}")
