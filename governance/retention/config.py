@@ -62,6 +62,9 @@ class StoreSpec:
     # The person is found through another table: (table, its column equal to subject_column, its
     # person column), e.g. a write-back queue keyed by application_id, through applications.
     subject_via: tuple[str, str, str] | None = None
+    # ``contains``: the person is named somewhere inside the column (a report's bytes): rows holding
+    # the person's id, or one of their ``subject_via`` keys (application ids), belong to them.
+    subject_match: str | None = None
 
     @property
     def key(self) -> str:
@@ -181,6 +184,9 @@ def _store(source: str, index: int, raw: Any) -> StoreSpec:
         if not isinstance(via, Mapping) or set(via) != {"table", "column", "subject_column"}:
             raise _fail(source, where, "subject_via must be a mapping of table, column and subject_column")
         via = tuple(_identifier(source, where, via[k], f"subject_via.{k}") for k in ("table", "column", "subject_column"))
+    match = raw.get("subject_match")
+    if match not in (None, "contains"):
+        raise _fail(source, where, f"subject_match must be contains, got {match!r}")
     return StoreSpec(
         category=str(_require(source, where, raw, "category")),
         store=store,
@@ -193,6 +199,7 @@ def _store(source: str, index: int, raw: Any) -> StoreSpec:
         on_request=on_request,
         subject_key=_identifier(source, where, subject_key, "subject_key") if subject_key else None,
         subject_via=via,
+        subject_match=match,
     )
 
 

@@ -149,6 +149,7 @@ class RetentionExecutor:
             label=f"{self.config.source}: store {spec.key} ({spec.category})",
             timestamp_column=spec.timestamp_column, columns=spec.columns, blank_values=spec.blank_values,
             row_filter=spec.filter, subject_key=spec.subject_key, subject_via=spec.subject_via,
+            subject_match=spec.subject_match,
         )
         return Bound(spec, table)
 

@@ -8,6 +8,7 @@ batch of subjects (``= ANY(array)`` on Postgres, ``IN (...)`` elsewhere).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from governance.retention.config import RetentionConfigError, RowFilter
 
 _SQLITE_CHUNK = 5_000
+_WORD = re.compile(rb"[A-Za-z0-9_\-]+|[^\x00-\x7f]+")  # ids as words: letters, digits, _ and -
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,8 @@ class BoundTable:
                  timestamp_column: str | None = None, columns: Sequence[str] = (),
                  blank_values: Sequence[tuple[str, Any]] = (),
                  row_filter: RowFilter | None = None, exclude: RowFilter | None = None,
-                 subject_key: str | None = None, subject_via: tuple[str, str, str] | None = None) -> None:
+                 subject_key: str | None = None, subject_via: tuple[str, str, str] | None = None,
+                 subject_match: str | None = None) -> None:
         self.engine = engine
         self.label = label
         try:
@@ -85,6 +88,12 @@ class BoundTable:
             if key not in via.c or person not in via.c:
                 raise RetentionConfigError(f"{label}: table {table_name!r} has no column {key!r} or {person!r}")
             self.via = (via.c[key], via.c[person])
+        self.contains = subject_match == "contains"
+        if self.contains:
+            primary = list(self.table.primary_key.columns)
+            if len(primary) != 1:
+                raise RetentionConfigError(f"{label}: subject_match needs a table with a one-column primary key")
+            self.row_key = primary[0]
 
     def _clause(self, row_filter: RowFilter) -> sa.ColumnElement[bool]:
         column = self.table.c[row_filter.column]
@@ -155,6 +164,40 @@ class BoundTable:
         text = key if isinstance(key, str) else str(key)
         return self._back.get(text, text) if self.via is not None else text
 
+    def _needles(self, conn: Connection, subjects: Sequence[Any]) -> dict[str, str]:
+        """What names each person inside a ``contains`` store: their id and their ``subject_via`` keys."""
+        needles = {str(s): str(s) for s in subjects}
+        if self.via is not None:
+            key, person = self.via
+            for start in range(0, len(subjects), _SQLITE_CHUNK):
+                chunk = [str(s) for s in subjects[start:start + _SQLITE_CHUNK]]
+                for row_key, subject in conn.execute(sa.select(key, person).where(person.in_(chunk))):
+                    needles[str(row_key)] = str(subject)
+        return needles
+
+    def _matches(self, conn: Connection, subjects: Subjects,
+                 clauses: list[sa.ColumnElement[bool]]) -> dict[Any, set[str]]:
+        """Row key → the people a ``contains`` store's rows name, as whole words (ids of 3+ characters).
+
+        One streamed pass over the table per batch: each row's words are collected once and
+        intersected with the batch's ids, so the cost does not grow with the number of people.
+        """
+        if isinstance(subjects, KeyRange):
+            raise RetentionConfigError(f"{self.label}: a store matched by content cannot expire on its own "
+                                       "timestamp; use it with a clock policy or requests")
+        needles = {n: who for n, who in self._needles(conn, self.coerce(subjects)).items() if len(n) >= 3}
+        if not needles:
+            return {}
+        found: dict[Any, set[str]] = {}
+        query = sa.select(self.row_key, self.subject).where(*clauses).execution_options(yield_per=20)
+        for row_key, value in conn.execute(query):
+            data = bytes(value) if isinstance(value, bytes | memoryview) else str(value).encode("utf-8", "replace")
+            words = {w.decode("utf-8", "replace") for w in _WORD.findall(data)}
+            people = {needles[w] for w in words & needles.keys()}
+            if people:
+                found[row_key] = people
+        return found
+
     def _scopes(self, conn: Connection, subjects: Subjects) -> list[sa.ColumnElement[bool]]:
         """One WHERE clause per statement to run: a key range, or the subject list in chunks."""
         if self.via is not None:
@@ -208,6 +251,11 @@ class BoundTable:
                clauses: list[sa.ColumnElement[bool]]) -> dict[str, int]:
         """Records in scope per subject (keys as text), for the subjects given."""
         out: dict[str, int] = {}
+        if self.contains:
+            for people in self._matches(conn, subjects, clauses).values():
+                for who in people:
+                    out[who] = out.get(who, 0) + 1
+            return out
         for scope in self._scopes(conn, subjects):
             query = sa.select(self.subject, sa.func.count()).where(scope, *clauses).group_by(self.subject)
             for subject, count in conn.execute(query):
@@ -217,6 +265,8 @@ class BoundTable:
 
     def remaining(self, conn: Connection, subjects: Subjects, clauses: list[sa.ColumnElement[bool]]) -> int:
         """How many in-scope rows of ``subjects`` exist (one number: the cheap after-check)."""
+        if self.contains:
+            return len(self._matches(conn, subjects, clauses))
         total = 0
         for scope in self._scopes(conn, subjects):
             query = sa.select(sa.func.count()).select_from(self.table).where(scope, *clauses)
@@ -227,6 +277,15 @@ class BoundTable:
                clauses: list[sa.ColumnElement[bool]]) -> dict[str, int]:
         """Delete the in-scope rows of ``subjects``; returns rows deleted per subject (RETURNING)."""
         out: dict[str, int] = {}
+        if self.contains:  # a row naming several people is deleted once and counted for each
+            matched = self._matches(conn, subjects, clauses)
+            keys = list(matched)
+            for start in range(0, len(keys), _SQLITE_CHUNK):
+                conn.execute(self.table.delete().where(self.row_key.in_(keys[start:start + _SQLITE_CHUNK])))
+            for people in matched.values():
+                for who in people:
+                    out[who] = out.get(who, 0) + 1
+            return out
         for scope in self._scopes(conn, subjects):
             _tally(out, conn.execute(self.table.delete().where(scope, *clauses).returning(self.subject)), self.person)
         return out
@@ -234,6 +293,8 @@ class BoundTable:
     def anonymise(self, conn: Connection, subjects: Subjects,
                   clauses: list[sa.ColumnElement[bool]]) -> dict[str, int]:
         """Blank the configured columns of the in-scope rows of ``subjects``; returns rows per subject."""
+        if self.contains:
+            raise RetentionConfigError(f"{self.label}: a store matched by content can only be deleted")
         out: dict[str, int] = {}
         blank = dict(self.blank)
         for scope in self._scopes(conn, subjects):

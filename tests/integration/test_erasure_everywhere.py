@@ -53,6 +53,7 @@ def _result(**overrides: Any) -> dict[str, Any]:
 
 def _plant(engine: Engine, vault: Vault) -> None:
     """The person in every table hrbridge writes people to (through the factories and the pipeline's own writers)."""
+    from hrbridge.store.artefacts import artefacts
     from hrbridge.store.consent import consent_events, explanations
     from hrbridge.store.recruiting import resume_signals, sync_quarantine
     from hrbridge.store.results import interview_status_sync, results_quarantine, results_writeback
@@ -84,10 +85,21 @@ def _plant(engine: Engine, vault: Vault) -> None:
         conn.execute(explanations.insert().values(
             event_id="ev-1", application_id=APPLICATION, candidate_id=PERSON, language="en",
             text=f"Why {LAST_NAME} was scored 72", produced_at=NOW))
+        conn.execute(artefacts.insert(), [_artefact("validation/run-q.html", f"<td>{APPLICATION}</td>".encode()),
+                                          _artefact("validation/run-r.html", b"<td>app-bystander</td>")])
         conn.execute(consent_events.insert().values(
             event_id="consent-1", kind="consent", invitation_id=INVITATION, candidate_id=PERSON,
             application_id=APPLICATION, notice_version="v1", language="en", scopes=["ai_scoring"], declined=[],
             given_at=NOW, received_at=NOW))
+
+
+def _artefact(key: str, data: bytes) -> dict[str, Any]:
+    """A report row of the hub artefact store (as DatabaseArtefactStore.put writes it)."""
+    import hashlib
+
+    kind, name = key.split("/", 1)
+    return {"key": key, "kind": kind, "name": name, "content_type": "text/html", "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(), "meta": {}, "data": data, "created_at": NOW}
 
 
 def _kept_on_request(config: Any) -> set[str]:
@@ -138,6 +150,7 @@ def test_erasure_reaches_every_table_column_and_log_line(engine: Engine, tmp_pat
     assert [r for r in caplog.records if any(t in r.getMessage() for t in TRACES)] == []
     with engine.connect() as conn:  # the bystander is untouched
         assert conn.execute(sa.text("SELECT count(*) FROM candidates WHERE candidate_id = 'cand-bystander'")).scalar() == 1
+        assert conn.execute(sa.text("SELECT key FROM artefacts")).scalars().all() == ["validation/run-r.html"]
     with engine.connect() as conn:
         kept = conn.execute(sa.text("SELECT candidate_id FROM consent_events")).scalars().all()
     assert kept == [PERSON]  # evidence the configuration keeps on request (consent_evidence: keep)
