@@ -34,6 +34,7 @@ NON_RETRYABLE: dict[str, str] = {
     "connectors.sap_rfc.RfcSdkMissingError": "the SAP NW RFC SDK is not installed",
     "governance.crypto.errors.MasterKeyMissing": "the master key of the stored data keys is gone; restore it",
     "governance.crypto.kek.KekError": "HRBRIDGE_KEK is missing or not the hub's key-encryption key",
+    "hrbridge.pipelines.bias_audit.BiasBelowFloor": "impact ratios are below the floor: a person must review the audit",
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
