@@ -512,9 +512,21 @@ class InterviewPlatformSandbox(SandboxServer):
                     "has_more": end < len(self.consent_events)}
         return SandboxResponse(200, body)
 
+    def invitation_for(self, application_id: str) -> str:
+        """The id of the newest invitation of an application (KeyError when there is none)."""
+        with self._lock:
+            found = [i["id"] for i in self.invitations.values() if i["request"]["application_id"] == application_id]
+        if not found:
+            raise KeyError(f"no invitation for application {application_id!r}")
+        return found[-1]
+
     def _http_answer(self, request: SandboxRequest) -> SandboxResponse:
-        return self._control(request, lambda spec: self.answer(
-            str(spec["invitation_id"]), str(spec.get("kind", "consent")), spec.get("scopes"), spec.get("declined") or ()))
+        def action(spec: dict[str, Any]) -> dict[str, Any]:
+            invitation = spec.get("invitation_id") or self.invitation_for(str(spec["application_id"]))
+            return self.answer(str(invitation), str(spec.get("kind", "consent")), spec.get("scopes"),
+                               spec.get("declined") or ())
+
+        return self._control(request, action)
 
     def _http_openapi_yaml(self, request: SandboxRequest) -> SandboxResponse:
         return SandboxResponse(200, OPENAPI_PATH.read_bytes(), {"Content-Type": "application/yaml"})

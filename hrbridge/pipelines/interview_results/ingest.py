@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from connectors.sql import upsert
 from hrbridge.consent.ledger import count_withheld, screen_results, withheld_rows
+from hrbridge.consent.sync import sync_consents
 from hrbridge.pipelines.interview_results.config import (
     CONFLICT_RULE,
     CURSOR_NAME,
@@ -571,9 +572,10 @@ def ingest_results(
     run_id: str | None = None,
     now: datetime | None = None,
 ) -> RunCounts:
-    """Drain the webhook inbox, then pull every result completed after the cursor; record the run."""
+    """Record consent answers, drain the webhook inbox, pull every result after the cursor; record the run."""
     settings = settings or load_settings()
     config = config or load_results_config(settings)
+    sync_consents(platform, engine, settings=settings, now=now)  # answers first: results are screened against them
     run_id = run_id or new_run_id()
     started = datetime.now(UTC)
     total = RunCounts(run_id=run_id, source="poll")

@@ -14,7 +14,6 @@ from connectors.errors import AuthenticationError, ConnectorError
 from connectors.sql import upsert
 from hrbridge.consent.config import ALTERNATIVE, load_consent_config
 from hrbridge.consent.ledger import status_overrides
-from hrbridge.consent.sync import sync_consents
 from hrbridge.pipelines.interview_results.config import (
     FINAL_STATUSES,
     PENDING,
@@ -228,7 +227,6 @@ def run_interview_results(
     """Ingest (webhook inbox + poll) → validate → store → write back → sync statuses."""
     settings = settings or load_settings()
     config = config or load_results_config(settings)
-    sync_consents(platform, engine, settings=settings, now=now)  # answers first: results are screened against them
     counts = ingest_results(platform, engine, config, settings=settings, run_id=run_id, now=now)
     wb = write_back(sf, engine, config)
     statuses = sync_statuses(sf, platform, engine, config)
