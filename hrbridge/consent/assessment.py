@@ -25,9 +25,24 @@ KIND = "privacy-assessment"
 PERSON_ENTITIES = ("candidate", "application", "resume")
 
 
+def mapping_names(settings: Settings) -> list[str]:
+    """The field mappings of every candidate_sync source: the default one and ``configs/sources/*.yaml``."""
+    names = [str(load_config("candidate_sync", settings).get("mapping", "mappings/successfactors"))]
+    for path in sorted((settings.configs_dir / "sources").glob("*.yaml")):
+        mapping = (load_config(f"sources/{path.stem}", settings) or {}).get("mapping")
+        if mapping and str(mapping) not in names:
+            names.append(str(mapping))
+    return names
+
+
 def _mapping_fields(settings: Settings) -> list[dict[str, Any]]:
-    sync = load_config("candidate_sync", settings)
-    mapping = load_config(str(sync.get("mapping", "mappings/successfactors")), settings)
+    fields = []
+    for mapping_name in mapping_names(settings):
+        fields += _fields_of(load_config(mapping_name, settings))
+    return fields
+
+
+def _fields_of(mapping: Mapping[str, Any]) -> list[dict[str, Any]]:
     system = str(mapping.get("source", "hr_system"))
     fields = []
     for name, stream in (mapping.get("streams") or {}).items():

@@ -25,11 +25,17 @@ def test_the_record_lists_every_personal_field_the_configuration_declares(config
     settings = load_settings()
     text = assess(settings, store=False)["text"]
     record = build_record(settings)
-    mapping = load_config("mappings/successfactors", settings)
-    for stream in ("candidates", "applications", "resumes"):
-        for field, source in mapping["streams"][stream]["fields"].items():
-            source = source["source"] if isinstance(source, dict) else source
-            assert f"| {field} | successfactors {mapping['streams'][stream]['stream']}.{source} |" in text
+    from hrbridge.consent.assessment import mapping_names
+
+    assert len(mapping_names(settings)) >= 2  # SuccessFactors and every configs/sources/*.yaml mapping
+    for name in mapping_names(settings):
+        mapping = load_config(name, settings)
+        for stream_name, stream in mapping["streams"].items():
+            if stream["entity"] not in ("candidate", "application", "resume"):
+                continue
+            for field, source in stream["fields"].items():
+                source = source["source"] if isinstance(source, dict) else source
+                assert f"| {field} | {mapping['source']} {stream.get('stream', stream_name)}.{source} |" in text
     roles = load_config("roles", settings)
     personal = {name for name, spec in roles["tables"].items() if spec.get("subject_column")}
     for resource in roles["resources"].values():
