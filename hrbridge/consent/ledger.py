@@ -277,3 +277,23 @@ def count_withheld(counts: Any, withheld: Sequence[tuple[Mapping[str, Any], str]
     counts.rule_titles.update(WITHHELD_RULES)
     for _, rule in withheld:
         counts.failures[rule] = counts.failures.get(rule, 0) + 1
+
+
+def without_consented_media(engine: Engine, payloads: Mapping[Any, Any]) -> dict[Any, dict[str, Any]]:
+    """Webhook inbox rows (id → opened payload) whose media may not be kept, with identifiers only.
+
+    The inbox keeps what the platform delivered; once processed, a result whose clips or transcript
+    the candidate did not consent to (or whose AI result is withheld) keeps no more than its ids.
+    """
+    results = {key: p for key, p in payloads.items() if isinstance(p, Mapping) and p.get("application_id")}
+    if not results:
+        return {}
+    with engine.connect() as conn:
+        states = consent_states(conn, [str(p["application_id"]) for p in results.values()])
+    reduced = {}
+    for key, payload in results.items():
+        state = states[str(payload["application_id"])]
+        has_media = bool(payload.get("clips")) or bool(payload.get("transcript_ref"))
+        if not state.ai_allowed or (has_media and not (state.clips_allowed and state.transcript_allowed)):
+            reduced[key] = {k: payload.get(k) for k in WITHHELD_KEEP if payload.get(k) is not None}
+    return reduced

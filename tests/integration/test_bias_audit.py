@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+import hrbridge.operations.notify  # noqa: F401 - Airflow sets up its logging at import: not inside one test's capture
 from governance.access import AccessDenied
 from hrbridge.cli import main
 from hrbridge.pipelines.bias_audit import (

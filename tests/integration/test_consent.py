@@ -19,7 +19,7 @@ from hrbridge.pipelines.interview_results import load_results_config, open_media
 from hrbridge.settings import PACKAGE_CONFIGS, ConfigError, load_settings
 from hrbridge.store import hub_engine
 from hrbridge.store.consent import consent_events, explanations, human_decisions
-from hrbridge.store.results import interview_results, results_quarantine, results_writeback
+from hrbridge.store.results import interview_results, results_inbox, results_quarantine, results_writeback
 from tests.factories.consent import invite_with_notice
 
 SF_STATUS = "cust_aiInterviewStatus"
@@ -69,12 +69,17 @@ def test_without_video_consent_scores_are_stored_and_no_clip_reference_anywhere(
     box.answer(world["ids"][no_video], "consent", ["ai_scoring", "voice_recording"], declined=["video_recording"])
     produced = {r["application_id"]: r for r in box.complete(list(world["ids"].values()))}
     assert produced[no_video]["clips"] and produced[no_video]["transcript_ref"]
-
-    summary = _run(world)
-    assert summary.stored == 4 and summary.quarantined == 0
-    from hrbridge.pipelines.interview_results import media_vault
+    from hrbridge.pipelines.interview_results import enqueue_webhook_result, media_vault
 
     vault = media_vault(world["engine"], load_results_config(world["settings"]))
+    enqueue_webhook_result(world["engine"], produced[no_video], vault=vault)  # also delivered by the webhook
+
+    summary = _run(world)
+    assert summary.stored == 4 and summary.quarantined == 0 and summary.duplicates == 1
+    with world["engine"].connect() as conn:
+        (inbox,) = conn.execute(sa.select(results_inbox.c.payload)).scalars().all()
+    assert set(inbox) <= {"result_id", "invitation_id", "candidate_id", "application_id", "job_id", "job_family",
+                          "completed_at"}  # processed: the delivered media references are not kept
     with world["engine"].connect() as conn:
         rows = {r["application_id"]: r for r in open_media(vault, conn.execute(sa.select(interview_results)).mappings())}
     assert rows[no_video]["overall_score"] == pytest.approx(produced[no_video]["overall_score"], abs=0.01)

@@ -43,6 +43,7 @@ def test_roles_json_lists_grants(capsys) -> None:
     assert main(["access", "roles", "--json"]) == 0
     matrix = json.loads(capsys.readouterr().out)
     assert matrix["auditor"]["grants"] == {
+        "audit.bias": ["read", "run"], "audit.categories": ["read", "write"],
         "audit.export": ["read"], "audit.verify": ["run"], "deletion_log": ["read"], "retention.holds": ["read"],
         "retention.requests": ["read"],
     }

@@ -43,6 +43,8 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "auditor": {
         "deletion_log": {"read"}, "audit.verify": {"run"}, "audit.export": {"read"}, "retention.holds": {"read"},
         "retention.requests": {"read"},
+        # the bias audit: sealed categories, readable by this role only, and the audit itself
+        "audit.categories": {"read", "write"}, "audit.bias": {"read", "run"},
     },
     "candidate": {"deletion_request.own": {"read", "request"}},
     "hr_lead": {"feedback.proposals": {"read", "write"}, "archive.portrait": {"read"}},
@@ -53,7 +55,7 @@ RESOURCES = [
     "interview.transcript", "pipeline.config", "pipeline.run", "deletion_log", "deletion_request.own",
     "application.status", "archive.portrait", "validation.run", "validation.quarantine", "migration.report",
     "migration.quarantine", "migration.values", "audit.verify", "audit.export", "retention.holds",
-    "retention.requests", "archive.protected_attributes", "feedback.proposals",
+    "retention.requests", "archive.protected_attributes", "feedback.proposals", "audit.categories", "audit.bias",
 ]
 ACTIONS = ["read", "write", "delete", "request", "run"]
 OWN = "cand-7"
@@ -86,6 +88,10 @@ def test_no_role_besides_hiring_manager_sees_video(role: str) -> None:
 def test_admin_and_auditor_read_no_candidate_data() -> None:
     for role, resource in itertools.product(("admin", "auditor"), RESOURCES[:6]):
         assert not any(POLICY.allows(role, resource, a) for a in ACTIONS)
+
+
+def test_only_the_audit_role_reads_audit_categories() -> None:
+    assert [r for r in EXPECTED if POLICY.allows(r, "audit.categories", "read")] == ["auditor"]
 
 
 def test_nobody_reads_id_numbers_by_default() -> None:

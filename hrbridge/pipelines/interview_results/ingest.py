@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from connectors.sql import upsert
-from hrbridge.consent.ledger import count_withheld, screen_results, withheld_rows
+from hrbridge.consent.ledger import count_withheld, screen_results, withheld_rows, without_consented_media
 from hrbridge.consent.sync import sync_consents
 from hrbridge.pipelines.interview_results.config import (
     CONFLICT_RULE,
@@ -556,8 +556,12 @@ def process_inbox(engine: Engine, config: ResultsConfig, *, run_id: str, now: da
         opener = default_vault(engine)
     payloads = [open_inbox(opener, row.payload) if opener is not None else row.payload for row in pending]
 
+    reduced = without_consented_media(engine, dict(zip(ids, payloads, strict=True)))  # consent: no media kept
+
     def mark(conn: Connection) -> None:
         conn.execute(results_inbox.update().where(results_inbox.c.id.in_(ids)).values(processed_at=datetime.now(UTC)))
+        for inbox_id, payload in reduced.items():
+            conn.execute(results_inbox.update().where(results_inbox.c.id == inbox_id).values(payload=payload))
 
     return validate_and_store(engine, payloads, config, run_id=run_id, source="webhook",
                               now=now, extra=mark, vault=vault)
@@ -575,11 +579,11 @@ def ingest_results(
     """Record consent answers, drain the webhook inbox, pull every result after the cursor; record the run."""
     settings = settings or load_settings()
     config = config or load_results_config(settings)
-    sync_consents(platform, engine, settings=settings, now=now)  # answers first: results are screened against them
     run_id = run_id or new_run_id()
     started = datetime.now(UTC)
     total = RunCounts(run_id=run_id, source="poll")
     vault = media_vault(engine, config, settings)
+    sync_consents(platform, engine, settings=settings, now=now)  # answers first: results are screened against them
     total.add(process_inbox(engine, config, run_id=run_id, now=now, vault=vault))
     with engine.connect() as conn:
         cursor = read_cursor(conn)
