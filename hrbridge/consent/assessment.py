@@ -190,7 +190,7 @@ def assess(settings: Settings | None = None, *, store: bool = True) -> dict[str,
         fromfile=last.key if last else "(none)", tofile="now"))
     key = None
     if store and artefacts is not None:
-        name = f"{now:%Y%m%dT%H%M%S}-{digest[:12]}"
+        name = f"{len(previous) + 1:05d}-{now:%Y%m%dT%H%M%S}-{digest[:12]}"  # numbered: sorts in order
         key = artefacts.put(KIND, f"{name}.md", text.encode("utf-8"), "text/markdown")
         artefacts.put(KIND, f"{name}.json", json.dumps(record, ensure_ascii=False, indent=2).encode("utf-8"),
                       "application/json")
