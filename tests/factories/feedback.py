@@ -51,8 +51,14 @@ def _logistic(x: np.ndarray) -> np.ndarray:
 
 
 def planted_archive(people: int = 6000, *, seed: int = 7, small_family: int | None = 60,
-                    ratings_per_person: int = 2) -> PlantedArchive:
-    """Make ``people`` hires with the planted effects (``small_family`` fixes Customer Service's size)."""
+                    ratings_per_person: int = 2, review_every_days: int = 365,
+                    python_dates: bool = True) -> PlantedArchive:
+    """Make ``people`` hires with the planted effects (``small_family`` fixes Customer Service's size).
+
+    Reviews come every ``review_every_days`` (the first ~11 months after the hire), at most
+    ``ratings_per_person`` of them; ``python_dates=False`` keeps dates as ``datetime64`` columns (as
+    read from Parquet), which the benchmark uses at a million people.
+    """
     rng = np.random.default_rng(seed)
     shares = np.array([s for s, _ in FAMILIES.values()])
     names = np.array(list(FAMILIES))
@@ -71,7 +77,9 @@ def planted_archive(people: int = 6000, *, seed: int = 7, small_family: int | No
     hires["candidate_id"] = hires["person_key"].str.slice(2)
     start = (pd.Timestamp(AS_OF) - pd.Timestamp("1970-01-01")).days - 6 * 365
     hire_day = start + rng.integers(0, 5 * 365, size=people)  # 1-6 years ago: most windows closed
-    hires["hire_date"] = pd.to_datetime(hire_day, unit="D").date
+    hires["hire_date"] = pd.to_datetime(hire_day, unit="D")
+    if python_dates:
+        hires["hire_date"] = hires["hire_date"].dt.date
     for dim in DIMENSIONS:
         hires[dim] = np.nan
     for name, (_, dims) in FAMILIES.items():
@@ -103,10 +111,13 @@ def planted_archive(people: int = 6000, *, seed: int = 7, small_family: int | No
         "separation_type": rng.choice(np.array(["voluntary", "involuntary"]), size=int(leaving.sum()), p=[0.7, 0.3]),
     }))
     rating = np.where(top, 5.0, rng.choice(np.array([2.0, 3.0, 4.0]), size=people, p=[0.2, 0.6, 0.2]))
-    for year in range(1, ratings_per_person + 1):
-        day = hire_day + 335 + 365 * (year - 1) + rng.integers(0, 20, size=people)
-        present = ~(leaving & (hire_day + leave_after <= day))
-        if year > 2:  # beyond the two-year window ratings drift; within it, "top" is what was planted
+    today = (pd.Timestamp(AS_OF) - pd.Timestamp("1970-01-01")).days
+    for review in range(ratings_per_person):
+        day = hire_day + 335 + review_every_days * review + rng.integers(0, 20, size=people)
+        present = ~(leaving & (hire_day + leave_after <= day)) & (day <= today)
+        if not present.any():
+            break
+        if review_every_days * review > 380:  # past the two-year window ratings drift; within it, "top" is planted
             rating = np.where(rng.random(people) < 0.8, rating, rng.choice(np.array([3.0, 4.0, 5.0]), size=people))
         frames.append(pd.DataFrame({
             "application_id": hires["application_id"][present].to_numpy(), "kind": "rating",
@@ -120,9 +131,10 @@ def planted_archive(people: int = 6000, *, seed: int = 7, small_family: int | No
         "separation_type": None,
     }))
     outcomes = pd.concat(frames, ignore_index=True)
-    today = (pd.Timestamp(AS_OF) - pd.Timestamp("1970-01-01")).days
     outcomes = outcomes[outcomes["effective_day"] <= today].reset_index(drop=True)
-    outcomes["effective_date"] = pd.to_datetime(outcomes.pop("effective_day"), unit="D").dt.date
+    outcomes["effective_date"] = pd.to_datetime(outcomes.pop("effective_day"), unit="D")
+    if python_dates:
+        outcomes["effective_date"] = outcomes["effective_date"].dt.date
     outcomes["rating_norm"] = outcomes["rating"] / outcomes["rating_scale_max"]
     outcomes["person_key"] = outcomes["application_id"].str.replace("app-", "p-", regex=False)
     attributes = pd.DataFrame({"person_key": hires["person_key"], "gender": gender})
