@@ -42,7 +42,7 @@ def generate(people: int, review_days: int, folder: Path) -> dict[str, float]:
     from tests.factories.feedback import planted_archive
 
     start = time.perf_counter()
-    archive = planted_archive(people, seed=11, small_family=max(60, people // 1000),
+    archive = planted_archive(people, seed=11, small_family=150,
                               ratings_per_person=40, review_every_days=review_days, python_dates=False)
     archive.hires.to_parquet(folder / "hires.parquet", index=False)
     archive.outcomes.to_parquet(folder / "outcomes.parquet", index=False)
@@ -85,7 +85,8 @@ def analyse(folder: Path) -> dict[str, float]:
         flagged += [family for _ in check["flags"]]
     timings["propose"] = time.perf_counter() - start
     timings["total"] = sum(timings.values())
-    found = sorted(f"{f.job_family}/{f.dimension}/{f.outcome}" for f in findings if f.status == "found")
+    found = sorted(f"{f.job_family}/{f.dimension}/{f.outcome} OR {f.odds_ratio:.3f} [{f.ci_low:.3f}, {f.ci_high:.3f}]"
+                   for f in findings if f.status == "found")
     return {**timings, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "hires": len(hires), "outcomes": len(outcomes), "found": found, "flagged": sorted(set(flagged)),
             "changes": len(draft.changes)}

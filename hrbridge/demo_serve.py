@@ -23,7 +23,8 @@ from hrbridge.demo import DemoContext, DemoStep
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_USERS = {"hr.demo": ("viewer", "HR operations"), "manager.demo": ("viewer", "hiring manager"),
-              "admin.demo": ("admin", "system administrator / data engineer"), "auditor.demo": ("viewer", "auditor")}
+              "admin.demo": ("admin", "system administrator / data engineer"), "auditor.demo": ("viewer", "auditor"),
+              "lead.demo": ("viewer", "HR lead: decides on question-rule proposals")}
 LEGACY_HEADERS = ["工号", "姓名", "身份证号", "手机", "邮箱", "部门", "职位", "入职日期", "性别", "出生日期", "在职状态",
                   "薪资", "更新时间"]
 

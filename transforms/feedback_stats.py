@@ -106,30 +106,34 @@ def outcome_flags(hires: pd.DataFrame, outcomes: pd.DataFrame, as_of: date,
     ``hires`` needs ``application_id, hire_date``; ``outcomes`` needs ``application_id, kind,
     effective_date, rating_norm, separation_type``. Outcomes before the hire date are ignored.
     """
-    hire_days = pd.Series(_days(hires["hire_date"]), index=hires["application_id"].to_numpy())
-    hire_days = hire_days[~hire_days.index.duplicated()]
+    ids = pd.Index(hires["application_id"]).drop_duplicates()
+    first = ~pd.Index(hires["application_id"]).duplicated()
+    hire_days = _days(hires["hire_date"])[first]
     today = float((pd.Timestamp(as_of) - pd.Timestamp("1970-01-01")).days)
     top_window = settings.top_within_months * DAYS_PER_MONTH
     leave_window = settings.attrition_within_months * DAYS_PER_MONTH
-    linked = outcomes[outcomes["application_id"].isin(hire_days.index)]
-    since = _days(linked["effective_date"]) - hire_days.reindex(linked["application_id"].to_numpy()).to_numpy()
-    kind = linked["kind"].to_numpy()
+    position = ids.get_indexer(outcomes["application_id"])  # one hash pass; -1: not one of these hires
+    linked = position >= 0
+    position = position[linked]
+    since = _days(outcomes["effective_date"])[linked] - hire_days[position]
+    kind = outcomes["kind"].to_numpy()[linked]
     after = since >= 0
-    rating = pd.to_numeric(linked["rating_norm"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    rating = pd.to_numeric(outcomes["rating_norm"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)[linked]
     rated = (kind == "rating") & after & (since <= top_window) & ~np.isnan(rating)
     top = rated & (rating >= settings.top_rating)
     left = ((kind == "separation") & after & (since <= leave_window)
-            & linked["separation_type"].isin(settings.attrition_kinds).to_numpy())
-    keys = linked["application_id"].to_numpy()
-    events = pd.DataFrame({"rated": rated, "top": top, "left": left}, index=keys).groupby(level=0).any()
-    events = events.reindex(hire_days.index, fill_value=False)
-    top_closed = (hire_days + top_window <= today).to_numpy()
-    leave_closed = (hire_days + leave_window <= today).to_numpy()
-    top_flag = pd.array(np.where(events["top"], True, False), dtype="boolean")
-    top_flag[~events["top"].to_numpy() & ~(events["rated"].to_numpy() & top_closed)] = pd.NA
-    leave_flag = pd.array(np.where(events["left"], True, False), dtype="boolean")
-    leave_flag[~events["left"].to_numpy() & ~leave_closed] = pd.NA
-    return pd.DataFrame({"top_performer": top_flag, "early_leaver": leave_flag}, index=hire_days.index)
+            & outcomes["separation_type"].isin(settings.attrition_kinds).to_numpy()[linked])
+    count = len(ids)
+    any_rated = np.bincount(position[rated], minlength=count) > 0
+    any_top = np.bincount(position[top], minlength=count) > 0
+    any_left = np.bincount(position[left], minlength=count) > 0
+    top_closed = hire_days + top_window <= today
+    leave_closed = hire_days + leave_window <= today
+    top_flag = pd.array(any_top, dtype="boolean")
+    top_flag[~any_top & ~(any_rated & top_closed)] = pd.NA
+    leave_flag = pd.array(any_left, dtype="boolean")
+    leave_flag[~any_left & ~leave_closed] = pd.NA
+    return pd.DataFrame({"top_performer": top_flag, "early_leaver": leave_flag}, index=ids)
 
 
 def _fit(scores: np.ndarray, outcome: np.ndarray) -> tuple[float, float, float, float]:

@@ -10,6 +10,7 @@ from os import geteuid
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
 from governance.access import AccessDenied
 from hrbridge.connections import build_interview_platform, build_successfactors
@@ -18,10 +19,26 @@ from hrbridge.feedback.outcomes import import_attributes, import_file
 from hrbridge.feedback.service import analyse_and_report, open_context, report_data
 from hrbridge.pipelines.candidate_sync import load_sync_config, run_candidate_sync
 from hrbridge.store import recruiting as store
+from plugins.hrbridge_pages.access import Viewer
+from plugins.hrbridge_pages.app import create_app
+from plugins.hrbridge_pages.pages.archive import portrait_view
 from sandbox.interview import InterviewPlatformSandbox
 from sandbox.successfactors import SuccessFactorsSandbox
 from tests.factories import feedback as planted
 from transforms.feedback_stats import AnalysisSettings
+
+
+def _signed_in(name: str):
+    class User:
+        role = "viewer"
+
+        def get_name(self) -> str:
+            return name
+
+    async def resolve(request: object) -> User:
+        return User()
+
+    return resolve
 
 
 def _invitations(engine: sa.Engine) -> dict[str, sa.Row]:
@@ -66,14 +83,34 @@ def test_import_analyse_approve_publish_plan_rollback(hrbridge_home, tmp_path) -
         versions.decide(context.hub, 1, approve=True, decider=clerk, policy=context.policy, justification="x")
     lead = versions.cli_decider(context.config.deciders)
     assert lead.role == "hr_lead"
+
+    # the decision through the pages, as the signed-in HR lead (roles.yaml airflow users)
+    pages = {name: TestClient(create_app(_signed_in(name))) for name in ("lead.demo", "hr.demo")}
+    listing = pages["lead.demo"].get("/feedback")
+    assert listing.status_code == 200 and 'href="/feedback/1"' in listing.text
+    assert 'id="decision"' in pages["lead.demo"].get("/feedback/1").text
+    assert 'id="decision"' not in pages["hr.demo"].get("/feedback/1").text  # may read, may not decide
+    assert pages["hr.demo"].post("/feedback/1/decision", data={"decision": "approve"}).status_code == 403
     if proposal["flagged"]:
-        with pytest.raises(versions.JustificationRequired):
-            versions.decide(context.hub, 1, approve=True, decider=lead, policy=context.policy)
-    decided = versions.decide(context.hub, 1, approve=True, decider=lead, policy=context.policy,
-                              justification="Technical depth is the job; the gap is addressed in sourcing.")
-    assert decided["active"] == 1 and versions.active_version(context.hub) == 1
+        refused = pages["lead.demo"].post("/feedback/1/decision", data={"decision": "approve"})
+        assert "needs a written justification" in refused.text
+        assert versions.get_version(context.hub, 1)["status"] == "proposed"
+    approved = pages["lead.demo"].post("/feedback/1/decision", data={
+        "decision": "approve", "justification": "Technical depth is the job; the gap is addressed in sourcing."})
+    assert approved.status_code == 200 and "Decision recorded." in approved.text
+    decided = versions.get_version(context.hub, 1)
+    assert (decided["status"], decided["decided_by"], decided["decided_role"]) == ("approved", "lead.demo", "hr_lead")
+    assert versions.active_version(context.hub) == 1
     with pytest.raises(versions.ProposalStateError):
         versions.decide(context.hub, 1, approve=False, decider=lead, policy=context.policy)
+
+    # the archive page: communication at hire beside the later assessment
+    (tmp_path / "review.csv").write_text("application_id,kind,date,rating,assess_communication\n"
+                                         "app-0,rating,2026-03-01,4,9.0\n", encoding="utf-8")
+    assert import_file(context.archive, context.vault(), str(tmp_path / "review.csv"), home=hrbridge_home).inserted == 1
+    view = portrait_view(Viewer("hr.demo", "hr_specialist"), "p-0")
+    growth = {c["dimension"]: (c["at_hire"], c["now"]) for c in view["comparison"]}
+    assert growth["communication"] == (archive.hires.loc[0, "communication"], 9.0)
 
     with SuccessFactorsSandbox(candidates=20, applications=20) as sf_box, InterviewPlatformSandbox() as ip_box:
         sf = build_successfactors(sf_box.url, "sfadmin", "sandbox-secret", "SFPART000001")
