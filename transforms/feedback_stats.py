@@ -7,7 +7,8 @@ Pure functions over columnar data (pandas). Two steps:
    (a separation of the counted kinds within ``attrition_within_months``). A hire whose window has
    not closed yet and who has no event is *unknown* (``<NA>``), never counted as "no".
 2. :func:`analyse` relates each dimension score to each outcome per job family with a logistic
-   regression (statsmodels ``Logit``): the odds ratio per score point with its 95 % confidence
+   regression (statsmodels; a binomial GLM on counts per score value, equal to ``Logit`` per person):
+   the odds ratio per score point with its 95 % confidence
    interval, the Wald p-value, then Holm (or Benjamini–Hochberg) correction across the dimensions of
    one family and outcome (statsmodels ``multipletests``). Below ``min_sample`` people, or fewer than
    ``min_events`` people on either side of the outcome, it declines and says why.
@@ -116,13 +117,14 @@ def outcome_flags(hires: pd.DataFrame, outcomes: pd.DataFrame, as_of: date,
     linked = position >= 0
     position = position[linked]
     since = _days(outcomes["effective_date"])[linked] - hire_days[position]
-    kind = outcomes["kind"].to_numpy()[linked]
+    is_rating = outcomes["kind"].eq("rating").to_numpy(dtype=bool, na_value=False)[linked]
+    is_separation = outcomes["kind"].eq("separation").to_numpy(dtype=bool, na_value=False)[linked]
     after = since >= 0
     rating = pd.to_numeric(outcomes["rating_norm"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)[linked]
-    rated = (kind == "rating") & after & (since <= top_window) & ~np.isnan(rating)
+    rated = is_rating & after & (since <= top_window) & ~np.isnan(rating)
     top = rated & (rating >= settings.top_rating)
-    left = ((kind == "separation") & after & (since <= leave_window)
-            & outcomes["separation_type"].isin(settings.attrition_kinds).to_numpy()[linked])
+    counted = outcomes["separation_type"].isin(settings.attrition_kinds).to_numpy(dtype=bool, na_value=False)
+    left = is_separation & after & (since <= leave_window) & counted[linked]
     count = len(ids)
     any_rated = np.bincount(position[rated], minlength=count) > 0
     any_top = np.bincount(position[top], minlength=count) > 0
@@ -136,16 +138,33 @@ def outcome_flags(hires: pd.DataFrame, outcomes: pd.DataFrame, as_of: date,
     return pd.DataFrame({"top_performer": top_flag, "early_leaver": leave_flag}, index=ids)
 
 
+MAX_GROUPED_VALUES = 5000
+
+
 def _fit(scores: np.ndarray, outcome: np.ndarray) -> tuple[float, float, float, float]:
-    """Logit of ``outcome`` on one score: (odds ratio per point, CI low, CI high, p-value)."""
+    """Logistic regression of ``outcome`` on one score: (odds ratio per point, CI low, CI high, p-value).
+
+    Interview scores take few distinct values (0-10 in tenths), so the people are grouped by score
+    and a binomial GLM is fitted to (with outcome, without) counts per value — the same likelihood,
+    estimates and Wald intervals as ``Logit`` on every person, in a fraction of the time. Scores
+    with more distinct values than :data:`MAX_GROUPED_VALUES` are fitted person by person.
+    """
     import statsmodels.api as sm
 
-    design = sm.add_constant(scores, has_constant="add")
+    values, inverse = np.unique(scores, return_inverse=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = sm.Logit(outcome, design).fit(disp=0, method="newton", maxiter=50)
-    low, high = result.conf_int(alpha=0.05)[1]
-    return float(np.exp(result.params[1])), float(np.exp(low)), float(np.exp(high)), float(result.pvalues[1])
+        if len(values) <= MAX_GROUPED_VALUES:
+            people = np.bincount(inverse)
+            events = np.bincount(inverse, weights=outcome)
+            result = sm.GLM(np.column_stack([events, people - events]), sm.add_constant(values, has_constant="add"),
+                            family=sm.families.Binomial()).fit()
+        else:
+            result = sm.Logit(outcome, sm.add_constant(scores, has_constant="add")).fit(disp=0, method="newton",
+                                                                                          maxiter=50)
+    low, high = np.asarray(result.conf_int(alpha=0.05))[1]
+    params, pvalues = np.asarray(result.params), np.asarray(result.pvalues)
+    return float(np.exp(params[1])), float(np.exp(low)), float(np.exp(high)), float(pvalues[1])
 
 
 def _test_one(family: str, dimension: str, outcome: str, scores: np.ndarray, flags: np.ndarray,

@@ -34,6 +34,8 @@ ENDPOINTS = [
     ("GET", "/archive", None, "archive.portrait", "read"),
     ("GET", "/archive/p-own", None, "archive.portrait", "read"),
     ("GET", "/api/archive/p-own", None, "archive.portrait", "read"),
+    ("GET", "/feedback", None, "feedback.proposals", "read"),
+    ("POST", "/api/feedback/1/decision", {"decision": "maybe"}, "feedback.proposals", "write"),
     ("GET", "/migration", None, "migration.report", "read"),
     ("GET", "/migration/runs/mig-demo", None, "migration.report", "read"),
     ("GET", "/api/migration/runs", None, "migration.report", "read"),

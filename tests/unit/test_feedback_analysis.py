@@ -94,3 +94,17 @@ def test_protected_attributes_are_not_model_inputs(archive, findings) -> None:
     frame["gender"] = frame["gender"].sample(frac=1, random_state=1).to_numpy()  # scrambled: nothing may move
     again = {(f.job_family, f.dimension, f.outcome): f.odds_ratio for f in analyse(frame, planted.DIMENSIONS, settings)}
     assert again == {key: f.odds_ratio for key, f in findings.items()}
+
+
+def test_grouped_fit_equals_logit_person_by_person() -> None:
+    import numpy as np
+    import statsmodels.api as sm
+
+    from transforms.feedback_stats import _fit
+
+    rng = np.random.default_rng(1)
+    scores = np.round(rng.normal(6.5, 1.5, 3000), 1)
+    outcome = (rng.random(3000) < 1 / (1 + np.exp(-(-1 + 0.5 * (scores - 6.5))))).astype(float)
+    logit = sm.Logit(outcome, sm.add_constant(scores)).fit(disp=0)
+    expected = (math.exp(logit.params[1]), *np.exp(logit.conf_int()[1]), logit.pvalues[1])
+    assert np.allclose(_fit(scores, outcome), expected, rtol=1e-6)
