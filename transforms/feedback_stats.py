@@ -100,20 +100,30 @@ def _days(values: pd.Series) -> np.ndarray:
     return days.to_numpy(dtype="float64", na_value=np.nan)
 
 
+def _positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Position of each value in ``keys`` (-1 when absent), hashed by Arrow (no Python strings)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found = pc.index_in(pa.array(values.astype("string"), type=pa.large_string()),
+                        value_set=pa.array(keys.astype("string"), type=pa.large_string()))
+    return pc.fill_null(found, -1).to_numpy().astype(np.int64)
+
+
 def outcome_flags(hires: pd.DataFrame, outcomes: pd.DataFrame, as_of: date,
                   settings: AnalysisSettings) -> pd.DataFrame:
     """Per hire (``application_id``): ``top_performer`` and ``early_leaver`` as nullable booleans.
 
-    ``hires`` needs ``application_id, hire_date``; ``outcomes`` needs ``application_id, kind,
-    effective_date, rating_norm, separation_type``. Outcomes before the hire date are ignored.
+    ``hires`` needs ``application_id`` (unique: the employment's key) and ``hire_date``; ``outcomes``
+    needs ``application_id, kind, effective_date, rating_norm, separation_type``. Outcomes before
+    the hire date are ignored.
     """
-    ids = pd.Index(hires["application_id"]).drop_duplicates()
-    first = ~pd.Index(hires["application_id"]).duplicated()
-    hire_days = _days(hires["hire_date"])[first]
+    ids = pd.Index(hires["application_id"])
+    hire_days = _days(hires["hire_date"])
     today = float((pd.Timestamp(as_of) - pd.Timestamp("1970-01-01")).days)
     top_window = settings.top_within_months * DAYS_PER_MONTH
     leave_window = settings.attrition_within_months * DAYS_PER_MONTH
-    position = ids.get_indexer(outcomes["application_id"])  # one hash pass; -1: not one of these hires
+    position = _positions(outcomes["application_id"], hires["application_id"])
     linked = position >= 0
     position = position[linked]
     since = _days(outcomes["effective_date"])[linked] - hire_days[position]

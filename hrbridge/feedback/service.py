@@ -21,14 +21,24 @@ from hrbridge.store.feedback import feedback_analyses, rules_versions
 
 @dataclass
 class FeedbackContext:
-    """Engines, keys, policy and configuration of one process."""
+    """Engines, keys, policy and configuration of one process (the archive is opened on first use)."""
 
     settings: Settings
     hub: Engine
-    archive: Engine
     config: FeedbackConfig
     file_rules: dict[str, Any]
     policy: Any
+    create: bool = True
+    _archive: Engine | None = None
+
+    @property
+    def archive(self) -> Engine:
+        """The archive engine (read-only when the context is)."""
+        if self._archive is None:
+            from hrbridge.archive import archive_engine
+
+            self._archive = archive_engine(self.settings, create=self.create)
+        return self._archive
 
     def vault(self) -> Any:
         """The candidates' data keys (local keyring under HRBRIDGE_HOME, keys in the hub)."""
@@ -40,15 +50,13 @@ class FeedbackContext:
 def open_context(settings: Settings | None = None, *, create: bool = True) -> FeedbackContext:
     """The context; ``create=False`` opens read-only engines (read-only commands create nothing)."""
     from governance.access import Policy
-    from hrbridge.archive import archive_engine
     from hrbridge.store import hub_engine
 
     settings = settings or load_settings()
     sync = load_config("candidate_sync", settings)
     rules = load_config(sync.get("question_rules", "question_rules"), settings)
-    return FeedbackContext(settings, hub_engine(settings, create=create), archive_engine(settings, create=create),
-                           load_feedback_config(settings), rules,
-                           Policy.from_yaml(settings.configs_dir / "roles.yaml"))
+    return FeedbackContext(settings, hub_engine(settings, create=create), load_feedback_config(settings), rules,
+                           Policy.from_yaml(settings.configs_dir / "roles.yaml"), create)
 
 
 def report_data(hub: Engine, run_id: str | None = None) -> dict[str, Any]:
