@@ -10,6 +10,7 @@ export UV_COMPILE_BYTECODE := 1
 export PYTHONDONTWRITEBYTECODE :=
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export HRBRIDGE_HOME
+export HRBRIDGE_DEMO_SOURCE  # `make demo HRBRIDGE_DEMO_SOURCE=greenhouse`: candidate_sync reads Greenhouse
 
 .PHONY: install demo test lint lock bench clean browser
 

@@ -46,10 +46,43 @@ class DemoStep:
     run: Callable[[DemoContext], dict[str, int]]
 
 
+DEMO_SOURCES = ("successfactors", "greenhouse")
+
+
+def demo_source() -> str:
+    """The HR source the demo's candidate_sync reads: ``HRBRIDGE_DEMO_SOURCE`` (default successfactors)."""
+    chosen = (os.environ.get("HRBRIDGE_DEMO_SOURCE") or "successfactors").strip().lower()
+    if chosen not in DEMO_SOURCES:
+        raise ValueError(f"HRBRIDGE_DEMO_SOURCE={chosen!r}: use one of {', '.join(DEMO_SOURCES)}")
+    return chosen
+
+
+def _start_greenhouse(ctx: DemoContext) -> dict[str, int]:
+    """Start the Greenhouse Harvest v3 sandbox and make it candidate_sync's only source."""
+    from sandbox.greenhouse import DEFAULT_CLIENTS, DEFAULT_USER_ID, GreenhouseSandbox
+
+    gh = GreenhouseSandbox(port=0).start()
+    ctx.sandboxes["greenhouse"] = gh
+    client, secret = next(iter(DEFAULT_CLIENTS.items()))
+    os.environ.update({
+        "HRBRIDGE_SYNC_SOURCES": "greenhouse", "HRBRIDGE_GREENHOUSE_URL": gh.url,
+        "HRBRIDGE_GREENHOUSE_CLIENT_ID": client, "HRBRIDGE_GREENHOUSE_CLIENT_SECRET": secret,
+        "HRBRIDGE_GREENHOUSE_USER_ID": DEFAULT_USER_ID,
+    })
+    ctx.artefacts["Greenhouse sandbox"] = f"{gh.url}/v3"
+    return {"applications": gh.count("applications"), "candidates": gh.count("candidates")}
+
+
 def start_sandboxes(ctx: DemoContext) -> dict[str, int]:
-    """Start the SuccessFactors and interview sandboxes on loopback and point the environment at them."""
+    """Start the SuccessFactors and interview sandboxes on loopback and point the environment at them.
+
+    With ``HRBRIDGE_DEMO_SOURCE=greenhouse`` the Greenhouse sandbox is started too and is the source
+    candidate_sync reads.
+    """
     from sandbox.interview import InterviewPlatformSandbox
     from sandbox.successfactors import SuccessFactorsSandbox
+
+    source = demo_source()
 
     sf = SuccessFactorsSandbox(port=0).start()
     ctx.sandboxes["successfactors"] = sf
@@ -62,6 +95,9 @@ def start_sandboxes(ctx: DemoContext) -> dict[str, int]:
     })
     ctx.artefacts["SuccessFactors sandbox"] = f"{sf.url}/odata/v2"
     ctx.artefacts["interview sandbox"] = platform.url
+    if source == "greenhouse":
+        return _start_greenhouse(ctx)
+    os.environ.pop("HRBRIDGE_SYNC_SOURCES", None)
     return {"applications": sf.count("JobApplication"), "candidates": sf.count("Candidate")}
 
 
@@ -187,6 +223,14 @@ STEPS += [
 from hrbridge.demo_serve import STEPS as PAGES_STEPS  # noqa: E402 - the pages' steps follow the loop's
 
 STEPS += PAGES_STEPS
+# With Greenhouse as the source the demo runs the candidate loop; interview results, hiring and the
+# archive still write to and read from SuccessFactors (docs/greenhouse.md), so they are left out.
+GREENHOUSE_STEPS: list[DemoStep] = STEPS[:3]
+
+
+def demo_steps() -> list[DemoStep]:
+    """The steps for ``HRBRIDGE_DEMO_SOURCE``: all of them for SuccessFactors, the candidate loop for Greenhouse."""
+    return GREENHOUSE_STEPS if demo_source() == "greenhouse" else STEPS
 
 
 def demo_settings(base: Settings | None = None) -> Settings:
@@ -224,9 +268,10 @@ def run_demo(steps: Sequence[DemoStep] | None = None, out: TextIO | None = None,
     ctx = DemoContext(settings=settings, log_file=settings.reports_dir.parent / "airflow.log")
     ctx.artefacts.update({"hub database": settings.db_url, "archive database": settings.archive_url,
                           "reports": str(settings.reports_dir), "Airflow log": str(ctx.log_file)})
+    steps = steps or demo_steps()
     try:
-        for number, step in enumerate(steps or STEPS, 1):
-            print(f"[{number}/{len(steps or STEPS)}] {step.name} ...", end="", flush=True, file=out)
+        for number, step in enumerate(steps, 1):
+            print(f"[{number}/{len(steps)}] {step.name} ...", end="", flush=True, file=out)
             started = time.perf_counter()
             counts = step.run(ctx) or {}
             ctx.results[step.name] = counts

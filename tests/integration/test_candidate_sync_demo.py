@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 import requests
 
 from hrbridge.demo import DemoContext, DemoStep, format_summary, run_demo, start_sandboxes
@@ -41,3 +42,32 @@ def test_demo_runs_steps_in_order_and_cleans_up(hrbridge_home, monkeypatch) -> N
         pass
     second = run_demo(steps, out=io.StringIO())  # a fresh demo state: invitations happen again
     assert second.results["sync"]["invited"] == ctx.results["sync"]["invited"]
+
+
+def test_demo_with_greenhouse_as_the_source(hrbridge_home, monkeypatch) -> None:
+    from hrbridge.connections import interview_platform_from_env
+    from hrbridge.demo import GREENHOUSE_STEPS, demo_steps
+    from hrbridge.pipelines.candidate_sync import load_sync_config, run_candidate_sync
+    from hrbridge.sources import sync_sources
+    from hrbridge.store import hub_engine
+
+    monkeypatch.setenv("AIRFLOW_HOME", str(hrbridge_home / "airflow"))
+    monkeypatch.setenv("HRBRIDGE_DEMO_SOURCE", "greenhouse")
+    for name in ("HRBRIDGE_SF_URL", "HRBRIDGE_INTERVIEW_URL", "HRBRIDGE_DB_URL", "HRBRIDGE_ARCHIVE_URL",
+                 "HRBRIDGE_SYNC_SOURCES", "HRBRIDGE_GREENHOUSE_URL"):
+        monkeypatch.setenv(name, "placeholder")
+    assert demo_steps() is GREENHOUSE_STEPS and [s.name for s in GREENHOUSE_STEPS][-1] == "candidate_sync DAG"
+
+    def sync(ctx: DemoContext) -> dict[str, int]:
+        config = load_sync_config(ctx.settings)
+        summary = run_candidate_sync(sync_sources(config, settings=ctx.settings), interview_platform_from_env(),
+                                     hub_engine(ctx.settings), config)
+        return {"invited": summary.invited, "written_back": summary.written_back}
+
+    ctx = run_demo([DemoStep("start sandboxes", start_sandboxes), DemoStep("sync", sync)], out=io.StringIO())
+    assert "Greenhouse sandbox" in ctx.artefacts
+    assert ctx.results["sync"]["invited"] == ctx.results["sync"]["written_back"] > 0
+    assert len(ctx.sandboxes["greenhouse"].patch_log) == ctx.results["sync"]["written_back"]
+    monkeypatch.setenv("HRBRIDGE_DEMO_SOURCE", "workday")
+    with pytest.raises(ValueError, match="use one of successfactors, greenhouse"):
+        demo_steps()
