@@ -15,6 +15,11 @@ the sustained rate the platform observed. Baseline target: ≥ 200 applications/
 
     python benchmarks/bench_candidate_sync.py                       # 10,000 applications
     python benchmarks/bench_candidate_sync.py -n 2000 --rate-limit 100
+    python benchmarks/bench_candidate_sync.py --source greenhouse   # the same run fed by Greenhouse Harvest v3
+
+``--source greenhouse`` runs the Greenhouse sandbox instead of SuccessFactors (status change = the
+application moved to the "AI Interview" stage, its ``last_activity_at``; write-back = one PATCH of
+the application's custom fields per record).
 """
 
 from __future__ import annotations
@@ -82,6 +87,46 @@ def _successfactors(conn: Any) -> None:
             return
 
 
+def _greenhouse(conn: Any) -> None:
+    """Child process: the Greenhouse Harvest v3 sandbox, answering the same commands."""
+    from sandbox.greenhouse import GreenhouseSandbox
+
+    gh = GreenhouseSandbox(port=0).start()
+    conn.send(gh.url)
+    while True:
+        command, arg = conn.recv()
+        if command == "add":
+            conn.send(gh.add_applications(arg, stage="Applied"))
+        elif command == "trigger":
+            conn.send({f"greenhouse:{app_id}": gh.move(app_id, TRIGGER).timestamp() for app_id in arg})
+        elif command == "stats":
+            ids = set(arg)
+            conn.send({"linked": sum(1 for r in gh.records("applications")
+                                     if r["id"] in ids and r["custom_fields"].get("ai_interview_link"))})
+        elif command == "stop":
+            gh.stop()
+            conn.send("stopped")
+            return
+
+
+def _source(name: str, url: str, config: Any) -> tuple[Any, Any, Any]:
+    """The source system, its sync config and key qualifier for ``--source``."""
+    from connectors.source import SourceKeys
+
+    if name == "greenhouse":
+        from connectors.greenhouse import GreenhouseConnector
+        from hrbridge.settings import load_config
+        from sandbox.greenhouse import DEFAULT_CLIENTS, DEFAULT_USER_ID
+
+        client, secret = next(iter(DEFAULT_CLIENTS.items()))
+        gh = GreenhouseConnector(client, secret, DEFAULT_USER_ID, base_url=url, token_url=f"{url}/token")
+        return gh, config.for_source(load_config("sources/greenhouse")), SourceKeys("greenhouse:")
+    from hrbridge.connections import build_successfactors
+
+    sf = build_successfactors(url, "sfadmin", "sandbox-secret", "SFPART000001", page_size=1000)
+    return sf, config, SourceKeys()
+
+
 def _ask(pipe: Any, worker: Any, command: str, arg: Any = None) -> Any:
     """Send a command to the sandbox process and wait for its answer (fail fast if it died)."""
     pipe.send((command, arg))
@@ -111,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate-limit", type=float, default=None, help="invitation POSTs per second")
     parser.add_argument("--concurrency", type=int, default=None, help="invitation POSTs in flight")
     parser.add_argument("--db-url", default=None, help="hub database (default: SQLite in a temp dir)")
+    parser.add_argument("--source", choices=("successfactors", "greenhouse"), default="successfactors",
+                        help="the HR source sandbox feeding the run (default successfactors)")
     parser.add_argument("--stages", action="store_true",
                         help="run the four stages one after another and time each (no write-back overlap)")
     args = parser.parse_args(argv)
@@ -124,13 +171,14 @@ def main(argv: list[str] | None = None) -> int:
 
     import sqlalchemy as sa
 
-    from hrbridge.connections import build_interview_platform, build_successfactors
+    from hrbridge.connections import build_interview_platform
     from hrbridge.pipelines import candidate_sync as pipeline
     from hrbridge.store import hub_engine
     from hrbridge.store import recruiting as store
 
     parent, child = mp.Pipe()
-    worker = mp.Process(target=_successfactors, args=(child,), daemon=True)
+    worker = mp.Process(target=_greenhouse if args.source == "greenhouse" else _successfactors, args=(child,),
+                        daemon=True)
     worker.start()
     sf_url = parent.recv()
     vendor, vendor_child = mp.Pipe()
@@ -140,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     config = pipeline.load_sync_config()
     config = dataclasses.replace(config, interview_rate_limit=args.rate_limit,
                                  concurrency=args.concurrency or config.concurrency)
-    sf = build_successfactors(sf_url, "sfadmin", "sandbox-secret", "SFPART000001", page_size=1000)
+    sf, source_config, keys = _source(args.source, sf_url, config)
+    sources = [pipeline.SyncSource(sf, source_config, keys)]
     platform = build_interview_platform(platform_url, "sandbox-interview-key", rate_limit=args.rate_limit,
                                         pool_size=max(32, config.concurrency))
     engine = hub_engine()
@@ -149,9 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     ids = _ask(parent, worker, "add", args.applications)
     setup_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    initial = pipeline.run_candidate_sync(sf, platform, engine, config)
+    initial = pipeline.run_candidate_sync(sources, platform, engine, config)
     initial_seconds = time.perf_counter() - started
-    before = _ask(vendor, vendor_worker, "stats", ids)
+    hub_ids = [keys.qualify(i) for i in ids]  # the platform sees the hub's (source-qualified) application ids
+    before = _ask(vendor, vendor_worker, "stats", hub_ids)
     changed_at = _ask(parent, worker, "trigger", ids)
 
     stages: dict[str, float] = {}
@@ -161,10 +211,11 @@ def main(argv: list[str] | None = None) -> int:
         pipeline.start_run(engine, run_id)
         counts: dict[str, Any] = {}
         for name, call in (
-            ("extract + load", lambda: pipeline.extract_and_load(sf, engine, config, run_id=run_id)),
+            ("extract + load", lambda: pipeline.extract_and_load(sf, engine, source_config, run_id=run_id,
+                                                                 keys=keys)),
             ("plan", lambda: pipeline.plan_invitations(engine, config, run_id=run_id)),
             ("post invitations", lambda: pipeline.post_invitations(platform, engine, config, run_id=run_id)),
-            ("write back", lambda: pipeline.write_back(sf, engine, config, run_id=run_id)),
+            ("write back", lambda: pipeline.write_back(sf, engine, source_config, run_id=run_id, keys=keys)),
         ):
             stage_start = time.perf_counter()
             counts[name] = call()
@@ -173,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = pipeline.record_summary(engine, run_id, loaded,
                                           {**counts["plan"], **counts["post invitations"], **counts["write back"]})
     else:
-        summary = pipeline.run_candidate_sync(sf, platform, engine, config)
+        summary = pipeline.run_candidate_sync(sources, platform, engine, config)
         run_id = summary.run_id
     total = time.perf_counter() - t0
 
@@ -181,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = conn.execute(sa.select(store.invitations.c.application_id, store.invitations.c.posted_at,
                                       store.invitations.c.written_back_at, store.invitations.c.state)
                             .where(store.invitations.c.run_id == run_id)).all()
-    after = {**_ask(parent, worker, "stats", ids), **_ask(vendor, vendor_worker, "stats", ids)}
+    after = {**_ask(parent, worker, "stats", ids), **_ask(vendor, vendor_worker, "stats", hub_ids)}
     _ask(parent, worker, "stop")
     _ask(vendor, vendor_worker, "stop")
 
@@ -205,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.rate_limit:
         checks["rate limit held"] = observed_rate <= args.rate_limit * 1.05
 
-    print(f"\ncandidate_sync benchmark — {n:,} applications, {os.cpu_count()} CPUs, hub "
+    print(f"\ncandidate_sync benchmark — {n:,} applications from {args.source}, {os.cpu_count()} CPUs, hub "
           f"{'Postgres' if args.db_url and 'postgres' in args.db_url else 'SQLite'}, concurrency "
           f"{config.concurrency}, rate limit {args.rate_limit or 'none'}, "
           f"{'stage by stage' if args.stages else 'run_candidate_sync (write-back overlapped)'} "
