@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--applications", type=int, default=80, help="seeded applications (default 80)")
     parser.add_argument("--seed", type=int, default=7, help="random seed of the generated data")
     parser.add_argument("--page-size", type=int, default=100, help="SuccessFactors server page size (default 100)")
+    parser.add_argument("--also", default="", metavar="NAMES",
+                        help="further HR source sandboxes on free ports, comma-separated: greenhouse, personio")
     parser.add_argument("--sf-entity-metadata", choices=("served", "missing", "not-xml"), default="served",
                         help="how <Entity>/$metadata is answered: served (default), missing (404) or not-xml "
                              "(a SuccessFactors-compatible service without per-entity metadata)")
@@ -46,6 +48,14 @@ def start_sandboxes(args: argparse.Namespace) -> list[tuple[str, Any]]:
         interview = importlib.import_module("sandbox.interview")
     except ImportError:
         interview = None
+    extra = {"greenhouse": ("sandbox.greenhouse", "GreenhouseSandbox"), "personio": ("sandbox.personio", "PersonioSandbox")}
+    for name in [n.strip() for n in (getattr(args, "also", "") or "").split(",") if n.strip()]:
+        if name not in extra:
+            for _, server in servers:
+                server.stop()
+            raise ValueError(f"--also {name!r}: use {', '.join(extra)}")
+        module, cls = extra[name]
+        servers.append((name, getattr(importlib.import_module(module), cls)(args.host, 0, seed=args.seed).start()))
     if interview is not None and hasattr(interview, "InterviewPlatformSandbox"):
         try:
             servers.append(("interview", interview.InterviewPlatformSandbox(args.host, args.interview_port).start()))
@@ -70,6 +80,16 @@ def describe(servers: list[tuple[str, Any]]) -> str:
                       f"  Basic auth: {user} / {password}   OAuth SAML-bearer: client_id {client}, company_id {company}",
                       f"  export HRBRIDGE_SF_URL={server.url} HRBRIDGE_SF_USER={login} "
                       f"HRBRIDGE_SF_COMPANY_ID={company} HRBRIDGE_SF_PASSWORD={password}"]
+        elif name == "greenhouse":
+            gh_client, gh_secret = next(iter(server.clients.items()))
+            lines += [f"Greenhouse Harvest v3 sandbox: {server.url}/v3/  (token: POST {server.url}/token)",
+                      f"  export HRBRIDGE_GREENHOUSE_URL={server.url} HRBRIDGE_GREENHOUSE_CLIENT_ID={gh_client} "
+                      f"HRBRIDGE_GREENHOUSE_CLIENT_SECRET={gh_secret} HRBRIDGE_GREENHOUSE_USER_ID=4080"]
+        elif name == "personio":
+            p_client, p_secret = next(iter(server.clients.items()))
+            lines += [f"Personio recruiting v2 sandbox: {server.url}/v2/recruiting/",
+                      f"  export HRBRIDGE_PERSONIO_URL={server.url} HRBRIDGE_PERSONIO_CLIENT_ID={p_client} "
+                      f"HRBRIDGE_PERSONIO_CLIENT_SECRET={p_secret}"]
         else:
             key = getattr(server, "api_key", "")
             lines += [f"Interview platform sandbox: {server.url}",
