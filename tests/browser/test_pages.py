@@ -49,6 +49,10 @@ def test_hr_reads_a_run_masked_and_requeues_from_the_page(signed_in, pages_serve
     css = page.request.get(f"{pages_server.url}/hrbridge/validation/runs/vr-3/data-docs/static/styles/"
                            "data_docs_default_styles.css")
     assert css.status == 200 and css.headers["content-type"].startswith("text/css")
+    # The same site through the artefact downloads (where the stored HR ops page links to it).
+    shared = page.request.get(f"{pages_server.url}/hrbridge/api/artefacts/validation/vr-3/data-docs/static/vendor/"
+                              "jquery/jquery.min.js")
+    assert shared.status == 200 and "javascript" in shared.headers["content-type"]
     docs_page = page.context.new_page()
     errors: list[str] = []
     docs_page.on("pageerror", lambda error: errors.append(str(error)))
