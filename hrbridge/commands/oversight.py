@@ -37,9 +37,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_queue(args: argparse.Namespace) -> int:
     """List the review queue (read-only)."""
     from hrbridge.consent.oversight import review_queue
+    from hrbridge.migrations import SchemaMissing
     from hrbridge.store import hub_engine
 
-    items = review_queue(hub_engine(create=False), None if args.all else "open")
+    try:
+        items = review_queue(hub_engine(create=False), None if args.all else "open")
+    except SchemaMissing:  # read-only: a hub not created yet holds no request
+        items = []
     if args.json:
         print(json.dumps(items, indent=2, default=str))
     elif not items:

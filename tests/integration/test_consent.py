@@ -154,11 +154,14 @@ def test_withdrawal_becomes_a_scoped_deletion_request_executed_by_the_next_reten
 
 
 def test_explanation_request_yields_the_factors_in_both_languages(world) -> None:
-    box, app = world["box"], world["apps"][3]
+    box, app, refuses = world["box"], world["apps"][3], world["apps"][0]
     box.complete(list(world["ids"].values()))
     _run(world)
     box.answer(world["ids"][app], "explanation_request")
+    box.answer(world["ids"][refuses], "human_review_request")  # refuses a decision by automated means
     _run(world)
+    assert [(i["application_id"], i["reason"]) for i in review_queue(world["engine"])] == [
+        (refuses, "human_review_request")]
     with world["engine"].connect() as conn:
         (stored,) = conn.execute(sa.select(explanations)).mappings().all()
         dims = conn.execute(sa.select(interview_results.c.dimensions)
