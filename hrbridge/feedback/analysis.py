@@ -57,6 +57,17 @@ class AnalysisResult:
         return out
 
 
+def scenario_map(rules: Mapping[str, Any]) -> dict[str, dict[str, list[str]]]:
+    """Per job family of the rules: dimension → the ids of the scenarios that ask about it."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for family, spec in (rules.get("job_families") or {}).items():
+        dims: dict[str, list[str]] = {}
+        for scenario in (spec or {}).get("scenarios") or ():
+            dims.setdefault(str(scenario.get("dimension")), []).append(str(scenario.get("id")))
+        out[str(family)] = dims
+    return out
+
+
 def check_fairness(draft: ProposalDraft, rules: Mapping[str, Any], hires: pd.DataFrame, protected: pd.DataFrame | None,
                    config: FeedbackConfig) -> dict[str, Any]:
     """Per changed family: the four-fifths check on its historical candidates (or why it could not run)."""
@@ -107,7 +118,8 @@ def run_feedback_analysis(
         conn.execute(feedback_analyses.insert().values(
             run_id=run_id, created_at=now, as_of=as_of, settings=asdict(config.analysis),
             findings=result.findings, summary={**result.counts(), "hires": result.hires, "outcomes": result.outcomes,
-                                               "flagged": result.flagged, "base_version": base},
+                                               "flagged": result.flagged, "base_version": base,
+                                               "scenarios": scenario_map(rules)},
             proposal_version=result.proposal_version))
     log.info("feedback analysis %s: %d hires, %d outcomes, findings %s, proposal %s%s", run_id, result.hires,
              result.outcomes, result.counts(), result.proposal_version, " (flagged)" if result.flagged else "")

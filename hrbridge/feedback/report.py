@@ -26,8 +26,16 @@ def dimension_name(dimension: str, lang: str) -> str:
     return DIMENSIONS_ZH.get(dimension, dimension) if lang == "zh" else dimension.replace("_", " ")
 
 
-def finding_sentence(f: Mapping[str, Any], lang: str, settings: Mapping[str, Any]) -> str:
-    """One finding in plain words."""
+def finding_sentence(f: Mapping[str, Any], lang: str, settings: Mapping[str, Any],
+                     scenarios: list[str] | None = None) -> str:
+    """One finding in plain words, naming the scenarios that ask about the dimension."""
+    text = _sentence(f, lang, settings)
+    if scenarios and f["status"] != "declined":
+        text += f"（情景：{'、'.join(scenarios)}）" if lang == "zh" else f" (scenarios: {', '.join(scenarios)})"
+    return text
+
+
+def _sentence(f: Mapping[str, Any], lang: str, settings: Mapping[str, Any]) -> str:
     dim = dimension_name(f["dimension"], lang)
     top = f["outcome"] == "top_performer"
     months = settings.get("top_within_months" if top else "attrition_within_months")
@@ -42,20 +50,19 @@ def finding_sentence(f: Mapping[str, Any], lang: str, settings: Mapping[str, Any
                      f"({f['people']} people).")
     ratio, low, upper = f["odds_ratio"], f["ci_low"], f["ci_high"]
     up = ratio > 1
-    factor, lo, hi = (ratio, low, upper) if up else (1 / ratio, 1 / upper, 1 / low)
     with_share, without = f.get("share_high_with"), f.get("share_high_without")
     if lang == "zh":
         what = f"入职后{months}个月内获得最高绩效" if top else f"入职{months}个月内离职"
-        direction = "提高" if up else "降低"
-        text = (f"{dim}：面试得分每高 1 分，{what}的可能性（几率）{direction}为 {factor:.2f} 倍"
-                f"（95% 区间 {lo:.2f}–{hi:.2f}；{f['people']} 人，其中 {f['events']} 人{('获最高绩效' if top else '提前离职')}）。")
+        change = "提高" if up else "降低"
+        text = (f"{dim}：面试得分每高 1 分，{what}的几率{change}到原来的 {ratio:.2f} 倍"
+                f"（95% 区间 {low:.2f}–{upper:.2f}；{f['people']} 人，其中 {f['events']} 人{('获最高绩效' if top else '提前离职')}）。")
         if with_share is not None:
             group = "最高绩效者" if top else "提前离职者"
             text += f"{group}中 {with_share:.0%} 得分在 {high:g} 分及以上，其他人中为 {without:.0%}。"
         return text
     what = f"a top rating within {months} months" if top else f"leaving within {months} months"
-    text = (f"{dim}: each extra interview point went with {factor:.2f} times {'higher' if up else 'lower'} odds of "
-            f"{what} (95% range {lo:.2f}–{hi:.2f}; {f['people']} people, {f['events']} "
+    text = (f"{dim}: each extra interview point {'raised' if up else 'lowered'} the odds of {what} to {ratio:.2f} times "
+            f"(95% range {low:.2f}–{upper:.2f}; {f['people']} people, {f['events']} "
             f"{'rated top' if top else 'left early'}).")
     if with_share is not None:
         group = "top performers" if top else "early leavers"
@@ -94,6 +101,7 @@ def fairness_sentences(check: Mapping[str, Any] | None, lang: str) -> list[str]:
 def build_report(analysis: Mapping[str, Any], proposal: Mapping[str, Any] | None) -> dict[str, Any]:
     """The report as data: per family, per language, the sentences; plus the proposal's lines and status."""
     settings = analysis.get("settings") or {}
+    by_family = (analysis.get("summary") or {}).get("scenarios") or {}
     families: dict[str, Any] = {}
     for f in analysis["findings"]:
         families.setdefault(f["job_family"], []).append(f)
@@ -106,9 +114,10 @@ def build_report(analysis: Mapping[str, Any], proposal: Mapping[str, Any] | None
     for family, found in sorted(families.items()):
         found = sorted(found, key=lambda f: (order.get(f["status"], 3), f["outcome"], f["dimension"]))
         check = next((v for k, v in fairness.items() if k.lower() == family.lower()), None)
+        scenarios = next((v for k, v in by_family.items() if k.lower() == family.lower()), {})
         lines = [c["line"] for c in changes if c["job_family"].lower() == family.lower()]
         out["families"][family] = {
-            lang: {"findings": [finding_sentence(f, lang, settings) for f in found],
+            lang: {"findings": [finding_sentence(f, lang, settings, scenarios.get(f["dimension"])) for f in found],
                    "fairness": fairness_sentences(check, lang),
                    "status": STATUS[lang][status if lines else None]}
             for lang in ("en", "zh")
