@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -226,6 +227,7 @@ class SuiteRunner:
             actions=[UpdateDataDocsAction(name="update_data_docs", site_names=[DOCS_SITE])],
         ))
         self._docs_run: str | None = None
+        self._lock = threading.Lock()
 
     def _use_site(self, run_name: str, site: Mapping[str, Any]) -> None:
         """Point the Data Docs site at ``run_name``'s place; forget GX results of earlier runs."""
@@ -257,15 +259,18 @@ class SuiteRunner:
             raise SuiteConfigError(f"frame lacks columns needed by rules: {missing}")
         columns = sorted({c for r in self.rules for c in r.columns})
         data = frame[columns].reset_index(drop=True)
-        if docs_site is not None and run_name:
-            from great_expectations.core.run_identifier import RunIdentifier
+        # One GX context per runner: its site config and results store are shared state, so one
+        # validation at a time (a second thread would otherwise write into another run's site).
+        with self._lock:
+            if docs_site is not None and run_name:
+                from great_expectations.core.run_identifier import RunIdentifier
 
-            self._use_site(run_name, docs_site)
-            checkpoint_result = self.checkpoint.run(batch_parameters={"dataframe": data},
-                                                    run_id=RunIdentifier(run_name=run_name))
-            result = next(iter(checkpoint_result.run_results.values()))
-        else:
-            result = self.definition.run(batch_parameters={"dataframe": data}, result_format=RESULT_FORMAT)
+                self._use_site(run_name, docs_site)
+                checkpoint_result = self.checkpoint.run(batch_parameters={"dataframe": data},
+                                                        run_id=RunIdentifier(run_name=run_name))
+                result = next(iter(checkpoint_result.run_results.values()))
+            else:
+                result = self.definition.run(batch_parameters={"dataframe": data}, result_format=RESULT_FORMAT)
         failures: dict[str, list[np.ndarray]] = {rule.name: [] for rule in self.rules}
         by_expectation: dict[str, np.ndarray] = {}
         for item in result.results:
