@@ -47,7 +47,10 @@ def _invitations(engine: sa.Engine) -> dict[str, sa.Row]:
 
 
 @pytest.mark.slow
-def test_import_analyse_approve_publish_plan_rollback(hrbridge_home, tmp_path) -> None:
+def test_import_analyse_approve_publish_plan_rollback(hrbridge_home, tmp_path, db_url, monkeypatch) -> None:
+    if db_url.startswith("postgresql"):  # hub and archive in one Postgres database, as a deployment may run them
+        monkeypatch.setenv("HRBRIDGE_DB_URL", db_url)
+        monkeypatch.setenv("HRBRIDGE_ARCHIVE_URL", db_url)
     context = open_context()
     me = pwd.getpwuid(geteuid()).pw_name
     context.config = dataclasses.replace(
@@ -105,9 +108,12 @@ def test_import_analyse_approve_publish_plan_rollback(hrbridge_home, tmp_path) -
         versions.decide(context.hub, 1, approve=False, decider=lead, policy=context.policy)
 
     # the archive page: communication at hire beside the later assessment
-    (tmp_path / "review.csv").write_text("application_id,kind,date,rating,assess_communication\n"
-                                         "app-0,rating,2026-03-01,4,9.0\n", encoding="utf-8")
+    (tmp_path / "review.csv").write_text("application_id,kind,date,rating,assess_communication,note\n"
+                                         "app-0,rating,2026-03-01,4,9.0,leads the key-account team\n", encoding="utf-8")
     assert import_file(context.archive, context.vault(), str(tmp_path / "review.csv"), home=hrbridge_home).inserted == 1
+    with context.archive.connect() as conn:  # free text is sealed under the person's data key
+        note = conn.execute(sa.text("SELECT note FROM archive_outcomes WHERE note IS NOT NULL")).scalar_one()
+    assert "key-account" not in note
     view = portrait_view(Viewer("hr.demo", "hr_specialist"), "p-0")
     growth = {c["dimension"]: (c["at_hire"], c["now"]) for c in view["comparison"]}
     assert growth["communication"] == (archive.hires.loc[0, "communication"], 9.0)
