@@ -7,7 +7,8 @@ for; the token renewed before it expires and once on a 401), cursor pagination b
 never with a cursor), incremental reads by ``last_activity_at`` (``<op>|<ISO 8601>`` filters),
 429 with ``Retry-After`` honoured (capped, within the retry budget), and write-back of the
 AI-interview status, link and scores into application custom fields with one
-``PATCH /v3/applications/{id}`` per record, each checked.
+``PATCH /v3/applications/{id}`` per record, each checked (``concurrency`` requests side by side,
+as are attachment downloads; the rate limit holds across them).
 
 Records are flattened by small hooks (:meth:`GreenhouseConnector.post_process`): the first e-mail
 and phone, the current stage's name, the first department, ``custom_fields`` as ``custom_<key>``
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -88,7 +90,7 @@ class GreenhouseConnector:
         self, client_id: str, client_secret: str, user_id: str, *, base_url: str = DEFAULT_BASE_URL,
         token_url: str | None = None, per_page: int = MAX_PER_PAGE, retry: RetryPolicy | None = None,
         rate_limit: float | None = None, timeout: float | None = None, limits: Limits | None = None,
-        origin_policy: OriginPolicy | None = None,
+        origin_policy: OriginPolicy | None = None, concurrency: int = 8,
     ) -> None:
         if not 1 <= per_page <= MAX_PER_PAGE:
             raise ValueError(f"per_page must be between 1 and {MAX_PER_PAGE}, got {per_page}")
@@ -106,9 +108,11 @@ class GreenhouseConnector:
         self.files = HttpClient(base_url, None, retry=retry, timeout=timeout, limits=limits,
                                 origin_policy=OriginPolicy("anonymous"))
         self.per_page = per_page
+        self._pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="greenhouse")
 
     def close(self) -> None:
-        """Release pooled connections."""
+        """Release pooled connections and the request threads."""
+        self._pool.shutdown(wait=True)
         self.client.close()
         self.files.close()
 
@@ -142,10 +146,13 @@ class GreenhouseConnector:
             out["department"] = _first(record.get("departments"), "name")
             office = (record.get("offices") or [{}])[0]
             out["office_location"] = office.get("location") if isinstance(office, Mapping) else None
-        elif stream.name == "resumes" and record.get("url"):
-            response = self.files.request("GET", str(record["url"]))
-            out["content"] = base64.b64encode(response.content).decode("ascii")
         return out
+
+    def fetch_file(self, record: Mapping[str, Any]) -> str | None:
+        """An attachment's file, base64-encoded (its signed URL fetched without credentials)."""
+        if not record.get("url"):
+            return None
+        return base64.b64encode(self.files.request("GET", str(record["url"])).content).decode("ascii")
 
     # -- SourceSystem ----------------------------------------------------------------------------
 
@@ -158,7 +165,11 @@ class GreenhouseConnector:
         for number, page in enumerate(pages, 1):
             if not isinstance(page, list) or not all(isinstance(r, Mapping) for r in page):
                 raise MalformedResponseError(f"{declared.path} page {number} is not a list of records")
-            yield [self.post_process(declared, record) for record in page]
+            rows = [self.post_process(declared, record) for record in page]
+            if declared.name == "resumes":  # one GET per file: fetched side by side
+                for row, content in zip(rows, self._pool.map(self.fetch_file, page), strict=True):
+                    row["content"] = content
+            yield rows
 
     def read_keys(self, stream: str) -> set[Any]:
         """Every id ``stream`` holds now (a read without filters; attachments' files are not fetched)."""
@@ -176,8 +187,8 @@ class GreenhouseConnector:
         """
         if entity != "applications":
             raise ValueError(f"Greenhouse write-back goes to application custom fields, not {entity!r}")
-        result = WriteBackResult()
-        for record in records:
+
+        def patch(record: dict[str, Any]) -> tuple[Any, str | None]:
             key = record.get(key_field)
             body = {"custom_fields": [{"name_key": name, "value": value} for name, value in record.items()
                                       if name != key_field]}
@@ -185,10 +196,16 @@ class GreenhouseConnector:
                 self.client.request("PATCH", f"v3/applications/{key}", json=body)
             except AuthenticationError:
                 raise
-            except ConnectorError as exc:  # this record refused, or its retries used up: the next is still sent
-                result.failed.append((key, str(exc)))
-                continue
-            result.ok.append(key)
+            except ConnectorError as exc:  # this record refused, or its retries used up: the others still go
+                return key, str(exc)
+            return key, None
+
+        result = WriteBackResult()
+        for key, error in self._pool.map(patch, records):  # side by side; the client's rate limit holds
+            if error is None:
+                result.ok.append(key)
+            else:
+                result.failed.append((key, error))
         return result
 
 
