@@ -65,20 +65,23 @@ def interview_results() -> None:
     @fail_fast
     def write_back(ingested: dict[str, Any]) -> dict[str, int]:
         from hrbridge.pipelines.interview_results import write_back as send
+        from hrbridge.sources import results_target
         from hrbridge.store import hub_engine
-        from plugins.hrbridge_provider import successfactors
+        from plugins.hrbridge_provider import hr_source, successfactors
 
-        counts = send(successfactors(), hub_engine())
+        counts = send(results_target(build=hr_source, default=successfactors), hub_engine())
         return {"written": counts.written, "failed": counts.failed, "pending": counts.pending}
 
     @task(pool=SUCCESSFACTORS_POOL)
     @fail_fast
     def sync_status(written: dict[str, int]) -> dict[str, int]:
         from hrbridge.pipelines.interview_results import sync_statuses
+        from hrbridge.sources import results_target
         from hrbridge.store import hub_engine
-        from plugins.hrbridge_provider import interview_platform, successfactors
+        from plugins.hrbridge_provider import hr_source, interview_platform, successfactors
 
-        counts = sync_statuses(successfactors(), interview_platform(), hub_engine())
+        target = results_target(build=hr_source, default=successfactors)
+        counts = sync_statuses(target, interview_platform(), hub_engine())
         return {"checked": counts.checked, "written": counts.written, "failed": counts.failed}
 
     @task

@@ -112,3 +112,81 @@ def sync_sources(
         others = tuple(p for n, p in prefixes.items() if n != name)
         sources.append(SyncSource(system, own_config, SourceKeys(prefixes[name], others)))
     return sources
+
+
+class WriteBackRouter:
+    """The write-back target of the other loops (interview results, statuses) when several sources feed the hub.
+
+    Records arrive keyed by hub application ids with the default source's field names (the
+    ``writeback``/``status`` fields of ``configs/interview_results.yaml``); each goes to the source
+    that owns its key, without the key's qualifier, to that source's own write-back entity and key
+    field, its fields renamed by the source's ``results_fields`` (e.g. ``cust_aiOverallScore:
+    {field: ai_overall_score, type: number}``; fields it does not name are not sent there). Results come back per record
+    under the hub's keys.
+    """
+
+    name = "router"
+
+    def __init__(self, sources: Sequence[SyncSource], results_fields: Mapping[str, Mapping[str, str]]) -> None:
+        self.sources = list(sources)
+        self.results_fields = {name: dict(fields) for name, fields in results_fields.items()}
+
+    def upsert(self, entity: str, records: list[dict[str, Any]], key_field: str) -> Any:
+        """Split ``records`` by owning source, translate, write, and merge the per-record results."""
+        from connectors.source import WriteBackResult
+
+        result = WriteBackResult()
+        for source in self.sources:
+            mine = [r for r in records if source.keys.owns(str(r.get(key_field)))]
+            if not mine:
+                continue
+            renames = self.results_fields.get(source.name)
+            if renames is None:  # the default source: its own field names already
+                part = source.system.upsert(entity, mine, key_field)
+                result.ok.extend(part.ok)
+                result.failed.extend(part.failed)
+                continue
+            target_key = source.config.write_back_key
+            sent = [{target_key: _source_key(source.keys.local(str(r[key_field]))),
+                     **dict(_renamed(renames[k], v) for k, v in r.items() if k in renames)} for r in mine]
+            part = source.system.upsert(source.config.write_back_entity, sent, target_key)
+            result.ok.extend(source.keys.qualify(k) for k in part.ok)
+            result.failed.extend((source.keys.qualify(k), message) for k, message in part.failed)
+        return result
+
+    def close(self) -> None:
+        """Close every source that can be closed."""
+        for source in self.sources:
+            close = getattr(source.system, "close", None)
+            if close:
+                close()
+
+
+def _renamed(target: Any, value: Any) -> tuple[str, Any]:
+    """``(field, value)`` for a ``results_fields`` entry: a field name, or ``{field, type: number|text}``."""
+    if not isinstance(target, Mapping):
+        return str(target), value
+    kind = target.get("type", "text")
+    if kind == "number" and value not in (None, ""):
+        return str(target["field"]), float(value)
+    return str(target["field"]), None if value is None else str(value) if kind == "text" else value
+
+
+def _source_key(key: str) -> Any:
+    return int(key) if key.isdigit() else key
+
+
+def results_target(settings: Settings | None = None, build: Builder = build_from_env,
+                   default: Callable[[], Any] | None = None) -> Any:
+    """The write-back target of interview results: ``default()`` (SuccessFactors) when it is the only source,
+    else a router over the sources ``HRBRIDGE_SYNC_SOURCES`` names."""
+    from hrbridge.pipelines.candidate_sync import load_sync_config
+
+    names = sync_source_names()
+    if names == [DEFAULT_SOURCE] and default is not None:
+        return default()
+    config = load_sync_config(settings)
+    sources = sync_sources(config, names, settings, build)
+    fields = {s.name: source_document(s.name, settings).get("results_fields") or {}
+              for s in sources if s.name != DEFAULT_SOURCE}
+    return WriteBackRouter(sources, fields)

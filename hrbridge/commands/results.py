@@ -88,7 +88,10 @@ def run_results(args: argparse.Namespace) -> int:
     settings = load_settings()
     try:
         config = load_results_config(settings)
-        sf, platform = successfactors_from_env(), interview_platform_from_env()
+        from hrbridge.sources import results_target
+
+        sf = results_target(settings, default=successfactors_from_env)
+        platform = interview_platform_from_env()
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
     engine = hub_engine(settings)

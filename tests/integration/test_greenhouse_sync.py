@@ -67,3 +67,22 @@ def test_missing_greenhouse_credentials_exit_2(sandbox_env, monkeypatch, capsys)
     monkeypatch.delenv("HRBRIDGE_GREENHOUSE_CLIENT_SECRET", raising=False)
     assert main(["sync", "candidates", "--source", "greenhouse"]) == 2
     assert "HRBRIDGE_GREENHOUSE_CLIENT_SECRET" in capsys.readouterr().err
+
+
+def test_interview_scores_are_routed_to_the_owning_source(gh_box, monkeypatch) -> None:
+    """interview_results writes through results_target: each record to its own source, fields renamed and typed."""
+    from hrbridge.sources import results_target
+
+    box, _ = gh_box
+    monkeypatch.setenv("HRBRIDGE_SYNC_SOURCES", "successfactors,greenhouse")
+    ok_id, locked_id = (r["id"] for r in box.records("applications")[:2])
+    box.locked.add(locked_id)
+    target = results_target()
+    records = [{"applicationId": key, "cust_aiOverallScore": "75.7", "cust_aiKeywords": "a, b",
+                "cust_aiInterviewStatus": "completed"}
+               for key in (f"greenhouse:{ok_id}", f"greenhouse:{locked_id}", 700001)]
+    result = target.upsert("JobApplication", records, "applicationId")
+    target.close()
+    assert sorted(map(str, result.ok)) == sorted([f"greenhouse:{ok_id}", "700001"])
+    assert [str(k) for k, _ in result.failed] == [f"greenhouse:{locked_id}"]
+    assert box.patch_log == [{"id": ok_id, "ai_overall_score": 75.7, "ai_interview_status": "completed"}]
