@@ -89,6 +89,9 @@ def run_run(args: argparse.Namespace) -> int:
         if any(counts.values()):
             print(f"external deletions ({phase}): {counts['done']} done, {counts['failed']} failed and pending, "
                   f"{counts['deferred']} deferred after repeated failures, {counts['held']} held")
+    if result.get("requests_refused"):
+        print(f"deletion requests refused: {result['requests_refused']} not bound to the person they name "
+              "(no operator seal, not filed by that person's login); logged with method 'refused'")
     print(f"deletion log: {result['log_entries']} entries written by this run")
     anchor = result.get("anchor")
     if anchor:

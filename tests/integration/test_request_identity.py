@@ -143,3 +143,24 @@ def test_map_login_command(hrbridge_home: Path, capsys: pytest.CaptureFixture[st
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM subject_logins")).scalar() == 0
     engine.dispose()
+
+
+def test_a_request_written_around_hrbridge_is_refused_by_the_cli_run(hrbridge_home: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from hrbridge.cli import main
+    from hrbridge.store import hub_engine
+    from tests.factories.retention import expired_home
+
+    hub, _ = expired_home(tmp_path / "configs", monkeypatch, [])
+    hub_engine()  # the hub schema, as any command creates it
+    add_candidate(hub, None, "C5", status="interviewing", decided_days_ago=1, interview_days_ago=1)
+    with hub.begin() as conn:  # straight into the table: no seal, no filing login (SQLite has none)
+        conn.execute(sa.text("INSERT INTO deletion_requests (subject_id, subject_hash, requested_by, legal_basis, "
+                             "requested_at, due_at, status) VALUES ('C5', 'x', 'C5', 'GDPR Art. 17', "
+                             "'2026-01-01 00:00:00', '2026-01-02 00:00:00', 'pending')"))
+    capsys.readouterr()
+    assert main(["retention", "run"]) == 0
+    assert "deletion requests refused: 1" in capsys.readouterr().out
+    assert count(hub, t_candidates, candidate_id="C5") == 1
+    assert [r["status"] for r in list_requests(hub)] == ["refused"]
