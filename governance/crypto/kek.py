@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from governance.crypto.errors import CryptoError, KeyProviderUnavailable, NoMasterKey
-from governance.crypto.keyring import _new_key_id, _open, _seal
+from governance.crypto.keyring import _new_key_id, _open, _seal, open_many, seal_many
 from governance.crypto.schema import master_keys, metadata
 
 CACHE_SECONDS = 60.0
@@ -158,6 +158,14 @@ class HubKeyProvider:
     def unwrap(self, key_id: str, wrapped: bytes, aad: bytes) -> bytes:
         """Decrypt a wrapped data key; raises if it was altered or its master key is gone."""
         return _open(self._master(key_id), key_id, wrapped, aad)
+
+    def wrap_many(self, key_id: str, items: list[tuple[bytes, bytes]]) -> list[bytes]:
+        """:meth:`wrap` for many (data key, aad) pairs with one master-key read."""
+        return seal_many(self._master(key_id), items)
+
+    def unwrap_many(self, key_id: str, items: list[tuple[bytes, bytes]]) -> list[bytes]:
+        """:meth:`unwrap` for many (wrapped, aad) pairs with one master-key read."""
+        return open_many(self._master(key_id), key_id, items)
 
     def new_master_key(self) -> str:
         """Create the next epoch's master key, sealed by the current KEK; it is current from now on."""

@@ -60,14 +60,31 @@ def _seal(master: bytes, plaintext: bytes, aad: bytes) -> bytes:
     return nonce + AESGCM(master).encrypt(nonce, plaintext, aad)
 
 
-def _open(master: bytes, key_id: str, sealed: bytes, aad: bytes) -> bytes:
+def _open(master: bytes | AESGCM, key_id: str, sealed: bytes, aad: bytes) -> bytes:
+    aead = master if isinstance(master, AESGCM) else AESGCM(master)
     try:
-        return AESGCM(master).decrypt(sealed[:_NONCE], sealed[_NONCE:], aad)
+        return aead.decrypt(sealed[:_NONCE], sealed[_NONCE:], aad)
     except (InvalidTag, ValueError) as exc:
         raise CryptoError(
             f"a data key wrapped by master key {key_id!r} failed authentication "
             "(wrapped key altered or stored under another subject)"
         ) from exc
+
+
+def seal_many(master: bytes, items: list[tuple[bytes, bytes]]) -> list[bytes]:
+    """Wrap many (data key, aad) pairs under one master key: one cipher, one random read for all nonces."""
+    aead, nonces = AESGCM(master), os.urandom(_NONCE * len(items))
+    out = []
+    for index, (plaintext, aad) in enumerate(items):
+        nonce = nonces[index * _NONCE:(index + 1) * _NONCE]
+        out.append(nonce + aead.encrypt(nonce, plaintext, aad))
+    return out
+
+
+def open_many(master: bytes, key_id: str, items: list[tuple[bytes, bytes]]) -> list[bytes]:
+    """Unwrap many (wrapped, aad) pairs under one master key with one cipher."""
+    aead = AESGCM(master)
+    return [_open(aead, key_id, sealed, aad) for sealed, aad in items]
 
 
 def epochs_of(keys: dict[str, dict[str, Any]]) -> dict[str, int]:
@@ -175,6 +192,14 @@ class LocalKeyringProvider:
     def unwrap(self, key_id: str, wrapped: bytes, aad: bytes) -> bytes:
         """Decrypt a wrapped data key; raises if it was altered or the master key is gone."""
         return _open(self._master(key_id), key_id, wrapped, aad)
+
+    def wrap_many(self, key_id: str, items: list[tuple[bytes, bytes]]) -> list[bytes]:
+        """:meth:`wrap` for many (data key, aad) pairs, reading the keyring once."""
+        return seal_many(self._master(key_id), items)
+
+    def unwrap_many(self, key_id: str, items: list[tuple[bytes, bytes]]) -> list[bytes]:
+        """:meth:`unwrap` for many (wrapped, aad) pairs, reading the keyring once."""
+        return open_many(self._master(key_id), key_id, items)
 
     def new_master_key(self) -> str:
         """Add a fresh master key and make it current; older keys stay until destroyed."""

@@ -7,7 +7,8 @@ personal column the target holds:
 
 * ``<column>``: a vault token (``hrb1:…``) under the subject's data key, the same envelope scheme
   as the rest of the archive (:class:`governance.crypto.Vault`, keys in the hub wrapped by the
-  master key; one key lookup per subject per batch); associated data binds the target table,
+  master key; sealed through the vault's bulk path, ``seal_columns``: one key lookup per 2,000
+  subjects of a batch, new keys used as generated); associated data binds the target table,
   column and employee id, so a token moved to another row does not decrypt;
 * ``<column>_digest``: HMAC-SHA256 of the cleaned value under the run target's digest key,
   truncated to 128 bits (hex), computed BEFORE encryption.
@@ -137,15 +138,14 @@ class PersonalData:
         columns = [c for c in self.spec.columns if c in frame.columns]
         if not columns or not len(frame):
             return frame.assign(**{f"{c}{DIGEST_SUFFIX}": pd.Series(dtype=object) for c in columns})
-        subject = "__subject"
-        rows = pd.DataFrame({c: frame[c].map(canonical_text).where(frame[c].notna(), None) for c in columns})
-        rows[subject] = self.spec.subject_ids(frame[self.spec.subject])
-        rows["__record"] = frame[self.spec.subject].astype("str").to_numpy()
-        sealed = self.vault.encrypt_rows(rows.to_dict("records"), columns, table=self.table, subject_key=subject,
-                                         record_key="__record")
+        values = {c: [canonical_text(v) if ok else None
+                      for v, ok in zip(frame[c].tolist(), frame[c].notna().tolist(), strict=True)]
+                  for c in columns}
+        sealed = self.vault.seal_columns(values, self.spec.subject_ids(frame[self.spec.subject]),
+                                         frame[self.spec.subject].astype("str").tolist(), table=self.table)
         out = frame.copy()
         for column in columns:
-            out[column] = pd.Series([r[column] for r in sealed], index=frame.index, dtype=object)
+            out[column] = pd.Series(sealed[column], index=frame.index, dtype=object)
             out[f"{column}{DIGEST_SUFFIX}"] = pd.Series(digests[column], index=frame.index, dtype=object)
         return out
 
