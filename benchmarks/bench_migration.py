@@ -10,6 +10,14 @@ from ``resource.getrusage(RUSAGE_CHILDREN)`` measured by a one-command wrapper p
 2. ``psql \\copy`` of the same rows already clean (exported from step 1's target): the floor;
 3. the naive way: ``pandas.read_csv`` + ``DataFrame.to_sql`` of the dirty CSV (no cleaning at all).
 
+With ``--sealing``, also the cost of sealing personal columns on load (issue 12):
+
+4. ``hrbridge migrate`` with the mapping's ``personal: {columns: []}`` — personal columns in
+   plaintext, the run as it was before encrypt-on-load;
+5. sealing four personal columns of ``--rows`` subjects on a fresh SQLite hub, per-value
+   (``Vault.encrypt_rows``, the path migrations used first) against the bulk path
+   (``Vault.seal_columns``), each in its own process.
+
 The client CPU column (user + system seconds of the contender's process, not the database
 server's) is steadier than wall time when the machine is shared.
 """
@@ -44,6 +52,39 @@ import sys, pandas as pd, sqlalchemy as sa
 frame = pd.read_csv(sys.argv[1])
 frame.to_sql("employees_naive", sa.create_engine(sys.argv[2]), if_exists="replace", index=False)
 """
+
+
+SEAL = """
+import sys, tempfile, sqlalchemy as sa
+from pathlib import Path
+from governance.crypto import Vault
+mode, n = sys.argv[1], int(sys.argv[2])
+subjects = [f"employee:{i:07d}" for i in range(n)]
+records = [str(i) for i in range(n)]
+columns = {c: [f"{c}-{i:09d}" for i in range(n)] for c in ("id_number", "phone", "email", "salary")}
+home = Path(tempfile.mkdtemp())
+vault = Vault.local(sa.create_engine(f"sqlite:///{home / 'hub.db'}"), home)
+if mode == "bulk":
+    vault.seal_columns(columns, subjects, records, table="employees")
+else:
+    rows = [{"s": s, "r": r, **{c: v[i] for c, v in columns.items()}} for i, (s, r) in enumerate(zip(subjects, records))]
+    vault.encrypt_rows(rows, list(columns), table="employees", subject_key="s", record_key="r")
+"""
+
+
+def plaintext_mapping(dirty: Path, work: Path) -> Path:
+    """The suggested mapping of ``dirty`` with no personal columns (they load in plaintext)."""
+    import yaml
+
+    suggested = work / "mapping.yaml"
+    subprocess.run([sys.executable, "-m", "hrbridge.cli", "mapping", "suggest", str(dirty), "--out", str(suggested),
+                    "--force"], check=True, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO,
+                   stdout=subprocess.DEVNULL)
+    mapping = yaml.safe_load(suggested.read_text(encoding="utf-8"))
+    mapping["personal"] = {"columns": []}
+    plain = work / "mapping-plaintext.yaml"
+    plain.write_text(yaml.safe_dump(mapping, allow_unicode=True), encoding="utf-8")
+    return plain
 
 
 def measured(command: list[str], label: str) -> dict:
@@ -125,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=50_000)
     parser.add_argument("--workdir", help="keep generated files here (default: a temp folder)")
     parser.add_argument("--skip-naive", action="store_true", help="skip the (slow) pandas.to_sql baseline")
+    parser.add_argument("--sealing", action="store_true",
+                        help="also: migrate with personal columns in plaintext, and per-value vs bulk sealing")
     args = parser.parse_args(argv)
 
     from benchmarks.generate_legacy import generate, write
@@ -154,6 +197,15 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run(["psql", libpq(floor_db), "-q", "-c", ddl], check=True)
         floor = measured(["psql", libpq(floor_db), "-q", "-c",
                           f"\\copy employees ({columns}) FROM '{clean_csv}' WITH (FORMAT csv)"], "psql \\copy")
+        sealing: list[tuple[str, dict, int]] = []
+        if args.sealing:
+            plain = measured([sys.executable, "-m", "hrbridge.cli", "migrate", "--source", str(dirty), "--mapping",
+                              str(plaintext_mapping(dirty, work)), "--target", databases.new(), "--batch-size",
+                              str(args.batch_size), "--run-id", "bench-plain"], "hrbridge migrate, personal plaintext")
+            sealing.append(("hrbridge migrate, personal in plaintext", plain, args.rows))
+            for mode, label in (("per-value", "seal 4 columns: per-value encrypt_rows"),
+                                ("bulk", "seal 4 columns: bulk seal_columns")):
+                sealing.append((label, measured([sys.executable, "-c", SEAL, mode, str(args.rows)], label), args.rows))
         naive = None
         if not args.skip_naive:
             naive = measured([sys.executable, "-c", NAIVE, str(dirty), databases.new()], "pandas read_csv + to_sql")
@@ -165,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
              report["loaded_rows"])]
     if naive:
         lines.append(("pandas read_csv + to_sql (naive)", naive, rows))
+    lines += sealing
     print(f"\n{rows:,} source rows → {report['loaded_rows']:,} loaded, {report['quarantined_rows']:,} quarantined, "
           f"{report['duplicates_merged']:,} merged; verified {report['verified_rows']:,}, "
           f"integrity {report['integrity_ratio']:.4%}, passed={report['passed']}")

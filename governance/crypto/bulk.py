@@ -10,7 +10,7 @@ so ``decrypt``/``decrypt_rows`` open them.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from governance.crypto.vault import Vault
 
 BULK_LOOKUP = 2000
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 def _field(text: str) -> str:
@@ -60,7 +61,7 @@ def seal_columns(
     subject_text = [str(s) if rows[i] else "" for i, s in enumerate(subjects)]
     keys = vault._encryption_keys({s for i, s in enumerate(subject_text) if rows[i]}, BULK_LOOKUP)
     ciphers = {s: (str(v), AESGCM(k)) for s, (v, k) in keys.items()}
-    suffixes = [f"|{_field(str(records[i]))}|{_field(subject_text[i])}|{_field(ciphers[subject_text[i]][0])}|"
+    suffixes = [f"|{_field(str(records[i]))}|{_field(subject_text[i])}|{_field(ciphers[subject_text[i]][0])}|1:"
                 if rows[i] else "" for i in range(size)]
     count = sum(sum(flags) for flags in present.values())
     nonces, taken = os.urandom(envelope.NONCE_BYTES * count), 0
@@ -72,12 +73,15 @@ def seal_columns(
             if not flags[i]:
                 tokens.append(None)
                 continue
-            kind, plain = _plain(value, table, name, i)
+            if type(value) is str:
+                kind, plain = envelope.KIND_TEXT, value.encode("utf-8")
+            else:
+                kind, plain = _plain(value, table, name, i)
             version, aead = ciphers[subject_text[i]]
             nonce = nonces[taken:taken + envelope.NONCE_BYTES]
             taken += envelope.NONCE_BYTES
-            aad = f"{prefix}{suffixes[i]}1:{kind}".encode()
-            body = base64.urlsafe_b64encode(nonce + aead.encrypt(nonce, plain, aad)).rstrip(b"=").decode("ascii")
+            sealed = nonce + aead.encrypt(nonce, plain, (prefix + suffixes[i] + kind).encode())
+            body = binascii.b2a_base64(sealed, newline=False).translate(_URLSAFE).rstrip(b"=").decode("ascii")
             tokens.append(f"{envelope.FORMAT}:{version}:{kind}:{body}")
         out[name] = tokens
     return out
