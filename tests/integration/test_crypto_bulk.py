@@ -32,7 +32,7 @@ def test_bulk_tokens_open_with_the_per_value_api_and_cost_one_lookup_per_batch(v
     assert vault.stats.lookups == math.ceil(2500 / BULK_LOOKUP)  # no per-row round trip
     assert sealed["phone"][0] is None and sealed["phone"][1].startswith("hrb1:1:s:")
     assert sealed["photo"][1].startswith("hrb1:1:b:")
-    rows = [{"s": s, "r": r, **{c: sealed[c][i] for c in columns}} for i, (s, r) in enumerate(zip(subjects, records))]
+    rows = [{"s": s, "r": r, **{c: sealed[c][i] for c in columns}} for i, (s, r) in enumerate(zip(subjects, records, strict=True))]
     opened = vault.decrypt_rows(rows, list(columns), table="employees", subject_key="s", record_key="r")
     assert [[row[c] for c in columns] for row in opened] == [[columns[c][i] for c in columns] for i in range(5000)]
     with pytest.raises(TamperedCiphertext):  # bound to its row like any token
