@@ -171,11 +171,27 @@ def successfactors(rate_limit: float | None = None, page_size: int = 1000) -> Su
 
 def hr_source(name: str, doc: Any, config: Any) -> Any:
     """A candidate_sync source (``hrbridge.sources.Builder``): SuccessFactors from its Connection when
-    defined, every other kind from the environment its ``configs/sources/<name>.yaml`` names."""
+    defined, Greenhouse from the Connection ``hrbridge_<name>`` (host, login = OAuth client id,
+    password = client secret, extra ``user_id``, ``token_url``) when defined, every other kind (and
+    those without a Connection) from the environment its ``configs/sources/<name>.yaml`` names."""
+    import os
+
     from hrbridge.sources import build_from_env
 
     if doc.get("kind", name) == "successfactors" and name == "successfactors":
         return successfactors(rate_limit=config.sf_rate_limit, page_size=config.page_size)
+    if doc.get("kind", name) == "greenhouse":  # Connection hrbridge_<name>: host, login = client id, password = secret
+        try:
+            conn = BaseHook.get_connection(f"hrbridge_{name}")
+        except AirflowNotFoundException:
+            conn = None
+        if conn is not None:
+            extra = conn.extra_dejson
+            env = {**os.environ, "HRBRIDGE_GREENHOUSE_URL": _base_url(conn),
+                   "HRBRIDGE_GREENHOUSE_CLIENT_ID": conn.login or "", "HRBRIDGE_GREENHOUSE_CLIENT_SECRET": conn.password or "",
+                   "HRBRIDGE_GREENHOUSE_USER_ID": str(extra.get("user_id") or ""),
+                   **({"HRBRIDGE_GREENHOUSE_TOKEN_URL": extra["token_url"]} if extra.get("token_url") else {})}
+            return build_from_env(name, doc, config, env)
     return build_from_env(name, doc, config)
 
 

@@ -86,3 +86,21 @@ def test_interview_scores_are_routed_to_the_owning_source(gh_box, monkeypatch) -
     assert sorted(map(str, result.ok)) == sorted([f"greenhouse:{ok_id}", "700001"])
     assert [str(k) for k, _ in result.failed] == [f"greenhouse:{locked_id}"]
     assert box.patch_log == [{"id": ok_id, "ai_overall_score": 75.7, "ai_interview_status": "completed"}]
+
+
+def test_greenhouse_from_an_airflow_connection(gh_box, monkeypatch) -> None:
+    from hrbridge.pipelines.candidate_sync import load_sync_config
+    from hrbridge.sources import source_document
+    from plugins.hrbridge_provider import hr_source
+    from tests.factories.greenhouse import CLIENT_ID, CLIENT_SECRET
+
+    box, _ = gh_box
+    for name in ("URL", "CLIENT_ID", "CLIENT_SECRET", "USER_ID"):
+        monkeypatch.delenv(f"HRBRIDGE_GREENHOUSE_{name}", raising=False)
+    monkeypatch.setenv("AIRFLOW_CONN_HRBRIDGE_GREENHOUSE", json.dumps({
+        "conn_type": "generic", "host": box.url, "login": CLIENT_ID, "password": CLIENT_SECRET,
+        "extra": {"user_id": "4080", "token_url": f"{box.url}/token"}}))
+    gh = hr_source("greenhouse", source_document("greenhouse"), load_sync_config())
+    assert len(gh.read_keys("requisitions")) == box.count("jobs")
+    assert gh.principal == f"OAuth client {CLIENT_ID} (user 4080)"
+    gh.close()
