@@ -333,9 +333,15 @@ class GreenhouseSandbox(SandboxServer):
                 wanted = {int(x) for x in str(state[name]).split(",") if x.strip().isdigit()}
                 field = "id" if name == "ids" else "candidate_id"
                 tests.append(lambda r, f=field, w=wanted: r.get(f) in w)
-        with self._lock:
-            rows = [copy.deepcopy(r) for k, r in sorted(self._data[kind].items())
-                    if k > int(state.get("after", 0)) and all(t(r) for t in tests)]
+        after = int(state.get("after", 0))
+        rows: list[dict[str, Any]] = []
+        with self._lock:  # only one page (and one record past it, to know there is more) is copied
+            for key in sorted(self._data[kind]):
+                record = self._data[kind][key]
+                if key > after and all(test(record) for test in tests):
+                    rows.append(copy.deepcopy(record))
+                    if len(rows) > per_page:
+                        break
         return rows, per_page
 
     def _patch(self, request: SandboxRequest) -> SandboxResponse:
