@@ -42,7 +42,7 @@ def test_missing_required_field_is_quarantined_with_rule(mapping) -> None:
     assert [r["application_id"] for r in batch.rows] == ["9"]
     (q,) = batch.quarantined
     assert (q.rule, q.field, q.record_key) == ("required", "status", "8")
-    assert "JobApplication record 8" in q.message
+    assert "applications record 8" in q.message  # the stream's one name
     assert q.raw["applicationId"] == 8 and isinstance(q.raw["lastModifiedDateTime"], str)
 
 
