@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from connectors.interview import CONSENT_KINDS, CONSENT_SCOPES, parse_rfc3339
 from hrbridge.consent.config import ALTERNATIVE
+from hrbridge.consent.scores import alternative_process_applications
 from hrbridge.store import metadata
 from hrbridge.store.consent import consent_events, human_review_queue
 
@@ -263,9 +264,9 @@ def status_overrides(conn: Connection) -> dict[str, str]:
     table = metadata.tables.get("invitations")
     if table is None:
         return {}
-    apps = sa.select(consent_events.c.application_id).where(consent_events.c.kind == "alternative_process")
     rows = conn.execute(sa.select(table.c.platform_invitation_id)
-                        .where(table.c.application_id.in_(apps), table.c.platform_invitation_id.is_not(None)))
+                        .where(table.c.application_id.in_(alternative_process_applications()),
+                               table.c.platform_invitation_id.is_not(None)))
     return {invitation: ALTERNATIVE for (invitation,) in rows}
 
 

@@ -34,6 +34,7 @@ from hrbridge.archive import (
     save_rows,
     seal_persons,
 )
+from hrbridge.consent.scores import ai_score_usable
 from hrbridge.pipelines.interview_results import open_media
 from hrbridge.pipelines.pii import default_vault, shredded_subjects
 from hrbridge.settings import Settings, load_config, load_settings
@@ -95,6 +96,9 @@ def read_hires(
 ) -> list[tuple[dict, dict | None, dict | None, list[dict]]]:
     """Hired applications with their candidate, requisition and stored interview results.
 
+    Results of an application whose candidate asked for an alternative process are not read: no
+    AI score of theirs reaches the archive, even one stored before they asked.
+
     Contacts and clip/transcript references encrypted in the hub are decrypted with ``vault``
     (a shredded candidate's contacts read as None).
     """
@@ -109,7 +113,9 @@ def read_hires(
         results: dict[str, list[dict]] = {}
         ids = [a["application_id"] for a in apps]
         for start in range(0, len(ids), 900):
-            query = sa.select(interview_results).where(interview_results.c.application_id.in_(ids[start:start + 900]))
+            query = (sa.select(interview_results)
+                     .where(interview_results.c.application_id.in_(ids[start:start + 900]))
+                     .where(ai_score_usable(interview_results.c.application_id)))  # none after an alternative process
             for row in open_media(vault, [dict(r) for r in conn.execute(query).mappings()]):
                 results.setdefault(row["application_id"], []).append(row)
     if vault is not None:

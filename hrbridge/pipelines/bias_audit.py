@@ -21,8 +21,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from connectors.sql import upsert
+from hrbridge.consent.scores import ai_score_usable
 from hrbridge.settings import ConfigError, Settings, load_config, load_settings
-from hrbridge.store.consent import audit_categories, consent_events
+from hrbridge.store.consent import audit_categories
 from hrbridge.store.results import interview_results
 from transforms.bias_audit import AuditResult, audit_population, summary
 
@@ -118,8 +119,7 @@ def load_population(engine: Engine, start: datetime, end: datetime, config: Bias
                       interview_results.c.job_family, interview_results.c.overall_score,
                       interview_results.c.completed_at)
             .where(interview_results.c.completed_at >= start, interview_results.c.completed_at < end)
-            .where(interview_results.c.application_id.not_in(
-                sa.select(consent_events.c.application_id).where(consent_events.c.kind == "alternative_process")))
+            .where(ai_score_usable(interview_results.c.application_id))
             .order_by(interview_results.c.completed_at)).mappings().all(),
             columns=["application_id", "candidate_id", "job_family", "overall_score", "completed_at"])
     scores = scores.drop_duplicates("application_id", keep="last")

@@ -97,3 +97,31 @@ def test_hire_without_any_person_key_is_reported_not_dropped(stores) -> None:
     summary = run_archive_sync(hub, archive, config, settings=settings)
     assert summary.hires == 2 and summary.archived == 1
     assert "7001" in summary.skipped and "person_key" in summary.skipped["7001"]
+
+
+def _consent_event(hub, event_id: str, kind: str, candidate_id: str, application_id: str | None) -> None:
+    from hrbridge.store.consent import consent_events
+
+    with hub.begin() as conn:
+        conn.execute(consent_events.insert().values(
+            event_id=event_id, kind=kind, candidate_id=candidate_id, application_id=application_id, scopes=[],
+            declined=[], given_at=NOW + timedelta(days=1), received_at=NOW + timedelta(days=1)))
+
+
+def test_no_ai_score_of_an_alternative_process_reaches_the_archive(stores) -> None:
+    settings, hub, archive = stores
+    config = load_archive_config(settings)
+    hub_application(hub, "8001", "C-81", email="alt@example.com")
+    hub_application(hub, "8002", "C-82", email="scored@example.com")
+    hub_result(hub, "R-81", "8001", "C-81", score=91)  # stored before the candidate asked for another process
+    hub_result(hub, "R-82", "8002", "C-82", score=70)
+    _consent_event(hub, "E-81", "alternative_process", "C-81", "8001")
+    _consent_event(hub, "E-99", "alternative_process", "C-99", None)  # an answer without application: no effect
+
+    summary = run_archive_sync(hub, archive, config, settings=settings)
+    assert (summary.hires, summary.archived, summary.skipped) == (2, 2, {})
+    with archive.connect() as conn:
+        kept = conn.execute(sa.select(portraits.c.result_id).order_by(portraits.c.result_id)).scalars().all()
+        hired = conn.execute(sa.select(employments.c.application_id).order_by(employments.c.application_id)).all()
+    assert kept == ["R-82"]  # the person is archived, their AI score is not
+    assert [a for (a,) in hired] == ["8001", "8002"]

@@ -18,6 +18,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from governance.access import Principal, SecureReader
+from hrbridge.consent.scores import ai_score_usable, alternative_process_applications
+from hrbridge.store.consent import consent_events
 from hrbridge.store.recruiting import applications, candidates, invitations, requisitions
 from hrbridge.store.results import interview_results, results_writeback
 from plugins.hrbridge_pages import media, state
@@ -63,13 +65,14 @@ def candidate_list(viewer: Viewer, search: str = "") -> list[dict[str, Any]]:
 
 
 def latest_scores(candidate_ids: Iterable[str]) -> dict[str, float]:
-    """Candidate -> overall score of their latest stored result."""
+    """Candidate -> overall score of their latest stored result (none of an alternative process)."""
     ids = list(candidate_ids)
     if not ids:
         return {}
     with state.hub().connect() as conn:
         rows = conn.execute(sa.select(interview_results.c.candidate_id, interview_results.c.overall_score)
                             .where(interview_results.c.candidate_id.in_(ids))
+                            .where(ai_score_usable(interview_results.c.application_id))
                             .order_by(interview_results.c.completed_at)).all()
     return {cid: score for cid, score in rows}
 
@@ -99,6 +102,16 @@ def visible_applications(viewer: Viewer, candidate_id: str) -> list[dict[str, An
     return rows
 
 
+def alternative_process_among(application_ids: Iterable[str]) -> set[str]:
+    """Those of ``application_ids`` whose AI scores may not be used (the candidate asked for another process)."""
+    wanted = sorted(application_ids)
+    if not wanted:
+        return set()
+    with state.hub().connect() as conn:
+        return set(conn.execute(alternative_process_applications()
+                                .where(consent_events.c.application_id.in_(wanted))).scalars())
+
+
 def candidate_view(viewer: Viewer, candidate_id: str) -> dict[str, Any]:
     """Everything the viewer may see of one candidate, part by part as roles.yaml grants it."""
     apps = visible_applications(viewer, candidate_id)
@@ -108,8 +121,9 @@ def candidate_view(viewer: Viewer, candidate_id: str) -> dict[str, Any]:
     view: dict[str, Any] = {"candidate_id": candidate_id, "person": person[0] if person else {},
                             "applications": apps if permits(viewer, "application.status") else [],
                             "results": [], "clips": {}}
-    if permits(viewer, "interview.scores"):
-        results = [r for r in secure.read_scores([candidate_id]).to_dict("records") if str(r["application_id"]) in app_ids]
+    if permits(viewer, "interview.scores"):  # never an AI score of an alternative process (nor a correction of one)
+        scored = app_ids - alternative_process_among(app_ids)
+        results = [r for r in secure.read_scores([candidate_id]).to_dict("records") if str(r["application_id"]) in scored]
         view["results"] = sorted(results, key=lambda r: str(r.get("completed_at") or ""))
     if permits(viewer, "interview.video"):
         media_rows = secure.read("interview_results", resources=["interview.video"], subjects=[candidate_id])
