@@ -30,7 +30,7 @@ from governance.audit.chain import LogEntry, compact_json
 from governance.audit.log import DeletionLog
 from governance.retention.binding import bound_requests, refuse_unbound
 from governance.retention.config import Policy, RetentionConfig, StoreSpec
-from governance.retention.holds import active_holds
+from governance.retention.holds import active_holds, forget_released_holds
 from governance.retention.protocols import CRYPTO_SYSTEM, ExternalEraser, Shredder, shredder_eraser
 from governance.retention.schema import (
     create_retention_tables,
@@ -480,6 +480,7 @@ class RetentionExecutor:
                     erased = [str(r["subject_id"]) for r in batch  # fully erased: their login mapping goes too
                               if str(r["subject_id"]) not in holds and not r.get("categories")]
                     hub_conn.execute(subject_logins.delete().where(subject_logins.c.subject_id.in_(erased)))
+                    forget_released_holds(hub_conn, erased, self.log.pseudonymise)  # released holds: pseudonym only
             self.log.append(hub_conn, run_id, entries)
             hub_conn.execute(purge_checkpoints.update().where(
                 purge_checkpoints.c.run_id == run_id, purge_checkpoints.c.work_key == item.key

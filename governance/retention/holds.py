@@ -6,6 +6,8 @@ deletion request is due ``due_days`` after it was made and is executed by the ne
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -69,6 +71,27 @@ def active_holds(conn: Connection) -> dict[str, int]:
         .group_by(legal_holds.c.subject_id)
     )
     return {subject: hold_id for subject, hold_id in rows}
+
+
+def forget_released_holds(conn: Connection, subject_ids: Sequence[str], pseudonymise: Callable[[str], str]) -> int:
+    """Released holds of erased people keep ``erased:<pseudonym>`` instead of the id, in the reasons too.
+
+    The pseudonym is the deletion log's (HMAC under the pepper), so an auditor holding the id can
+    still match a hold to the person's log entries; nothing names the person in clear. Active holds
+    are left alone (a held person is not erased). Returns how many holds were rewritten.
+    """
+    changed = 0
+    for subject in dict.fromkeys(str(s) for s in subject_ids):
+        marker = f"erased:{pseudonymise(subject)}"
+        word = re.compile(rf"(?<![\w-]){re.escape(subject)}(?![\w-])")
+        rows = conn.execute(sa.select(legal_holds.c.id, legal_holds.c.reason, legal_holds.c.release_reason)
+                            .where(legal_holds.c.subject_id == subject, legal_holds.c.released_at.is_not(None)))
+        for hold_id, reason, release_reason in rows.all():
+            conn.execute(legal_holds.update().where(legal_holds.c.id == hold_id).values(
+                subject_id=marker, reason=word.sub(marker, reason or ""),
+                release_reason=word.sub(marker, release_reason) if release_reason else release_reason))
+            changed += 1
+    return changed
 
 
 def request_deletion(engine: Engine, subject_id: str, requested_by: str, legal_basis: str,

@@ -53,6 +53,7 @@ def _result(**overrides: Any) -> dict[str, Any]:
 
 def _plant(engine: Engine, vault: Vault) -> None:
     """The person in every table hrbridge writes people to (through the factories and the pipeline's own writers)."""
+    from governance.retention.schema import legal_holds
     from hrbridge.store.artefacts import artefacts
     from hrbridge.store.consent import consent_events, explanations
     from hrbridge.store.recruiting import resume_signals, sync_quarantine
@@ -87,6 +88,10 @@ def _plant(engine: Engine, vault: Vault) -> None:
             text=f"Why {LAST_NAME} was scored 72", produced_at=NOW))
         conn.execute(artefacts.insert(), [_artefact("validation/run-q.html", f"<td>{APPLICATION}</td>".encode()),
                                           _artefact("validation/run-r.html", b"<td>app-bystander</td>")])
+        conn.execute(legal_holds.insert(), [  # released holds: the person's and a bystander's
+            {"subject_id": who, "reason": f"tribunal claim of {who}", "placed_by": "legal", "placed_at": NOW,
+             "released_at": NOW, "released_by": "legal", "release_reason": f"claim of {who} settled"}
+            for who in (PERSON, "cand-bystander")])
         conn.execute(consent_events.insert().values(
             event_id="consent-1", kind="consent", invitation_id=INVITATION, candidate_id=PERSON,
             application_id=APPLICATION, notice_version="v1", language="en", scopes=["ai_scoring"], declined=[],
@@ -151,6 +156,11 @@ def test_erasure_reaches_every_table_column_and_log_line(engine: Engine, tmp_pat
     with engine.connect() as conn:  # the bystander is untouched
         assert conn.execute(sa.text("SELECT count(*) FROM candidates WHERE candidate_id = 'cand-bystander'")).scalar() == 1
         assert conn.execute(sa.text("SELECT key FROM artefacts")).scalars().all() == ["validation/run-r.html"]
+        holds = conn.execute(sa.text("SELECT subject_id, reason, release_reason FROM legal_holds ORDER BY id")).all()
+    marker = f"erased:{keys.pseudonymise(PERSON)}"  # the deletion log's pseudonym: an auditor can still match it
+    assert [tuple(h) for h in holds] == [(marker, f"tribunal claim of {marker}", f"claim of {marker} settled"),
+                                         ("cand-bystander", "tribunal claim of cand-bystander",
+                                          "claim of cand-bystander settled")]
     with engine.connect() as conn:
         kept = conn.execute(sa.text("SELECT candidate_id FROM consent_events")).scalars().all()
     assert kept == [PERSON]  # evidence the configuration keeps on request (consent_evidence: keep)
