@@ -96,7 +96,7 @@ def load_stream(
         key = mapping.entity.key
         repeated = sum(1 for row in batch.rows if row[key] in seen)
         seen.update(row[key] for row in batch.rows)
-        rows = _prepare_rows(name, batch, now, vault, counts)  # encrypted outside the write transaction
+        rows = _prepare_rows(name, batch, now, vault, counts, stream.source.name)  # sealed outside the transaction
         held = quarantine_rows(batch, mapping, run_id, now, vault, keys)
         with engine.begin() as conn:
             loaded = _store_rows(conn, name, rows, now)
@@ -116,15 +116,17 @@ def load_stream(
 
 
 def _prepare_rows(
-    name: str, batch: MappedBatch, now: datetime, vault: Vault, counts: StreamCounts
+    name: str, batch: MappedBatch, now: datetime, vault: Vault, counts: StreamCounts, source: str = "",
 ) -> list[dict[str, Any]]:
-    """Hub rows of a mapped batch, personal columns encrypted (a shredded candidate's left empty)."""
+    """Hub rows of a mapped batch, personal columns encrypted (a shredded candidate's left empty),
+    labelled with the source they came from where the table records it."""
     if name == "resumes" or not batch.rows:
         return batch.rows
     table = TABLES[name]
     columns = set(table.columns.keys())
+    origin = {"source": source[:32]} if source and "source" in columns else {}
     # a record the source sends again exists there: it is not (or no longer) deleted
-    rows = [{**{k: v for k, v in row.items() if k in columns}, "loaded_at": now, "deleted_at": None}
+    rows = [{**{k: v for k, v in row.items() if k in columns}, **origin, "loaded_at": now, "deleted_at": None}
             for row in batch.rows]
     if name in HUB_ENCRYPTED:
         sealed, subject, record = HUB_ENCRYPTED[name]

@@ -39,8 +39,9 @@ def test_sync_from_greenhouse_invites_and_writes_back(gh_box, capsys) -> None:
         apps = {r[0] for r in conn.execute(sa.select(store.applications.c.application_id))}
         cursors = {r.stream for r in conn.execute(sa.select(store.sync_cursors))}
         extras = conn.execute(sa.select(store.applications.c.extras)).first()[0]
+        origins = {r[0] for r in conn.execute(sa.select(store.candidates.c.source))}
     assert apps == {f"greenhouse:{r['id']}" for r in box.records("applications")}
-    assert "greenhouse:applications" in cursors
+    assert "greenhouse:applications" in cursors and origins == {"greenhouse"}
     assert "custom_ai_overall_score" in extras  # custom fields arrive, unmapped ones in extras
     moved = sorted(_stage(box, "Screening"))[:2]
     for app_id in moved:

@@ -41,12 +41,15 @@ def test_successfactors_and_sap_hcm_feed_one_hub(hrbridge_home, tmp_path) -> Non
     with engine.connect() as conn:
         apps = dict(conn.execute(sa.select(store.applications.c.application_id, store.applications.c.deleted_at)).all())
         cursors = {r.stream for r in conn.execute(sa.select(store.sync_cursors))}
+        origins = dict(conn.execute(sa.select(store.candidates.c.candidate_id, store.candidates.c.source)).all())
     sap_apps = {k for k in apps if k.startswith("sap_hcm:")}
     assert sap_apps == {f"sap_hcm:{1000 + i:08d}-{50000100 + i % 3:08d}" for i in range(6)}
     assert len(apps) - len(sap_apps) == sf_box.count("JobApplication")
     assert summary.streams["applications"].read == sf_box.count("JobApplication") + 6
     assert not any(k.startswith("sap_hcm:") for k in sf_written)  # SuccessFactors never sees another source's key
     assert {w["key"] for w in sap.written} <= {k.removeprefix("sap_hcm:") for k in sap_apps}
+    assert {origins[k] for k in origins if k.startswith("sap_hcm:")} == {"sap_hcm"}
+    assert {origins[k] for k in origins if not k.startswith("sap_hcm:")} == {"successfactors"}
     assert "successfactors:applications" in cursors and not any(c.startswith("sap_hcm:") for c in cursors)
     assert again.streams["applications"].deleted == 1 and apps["sap_hcm:00001003-50000100"] is not None
     assert sum(1 for k, gone in apps.items() if gone is not None) == 1  # SuccessFactors records untouched
