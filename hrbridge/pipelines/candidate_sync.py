@@ -239,7 +239,8 @@ class SyncSummary:
     """What one candidate_sync run did; every count reconciles."""
 
     run_id: str
-    streams: dict[str, StreamCounts] = field(default_factory=dict)
+    streams: dict[str, StreamCounts] = field(default_factory=dict)  # totals over the run's sources
+    sources: dict[str, dict[str, StreamCounts]] = field(default_factory=dict)  # per source, when several
     triggered: int = 0
     erased: int = 0  # at the trigger status but not invited: the candidate's data key was shredded
     planned: int = 0
@@ -297,6 +298,8 @@ class SyncSummary:
             "deleted_detected": self.deleted_detected,
             "restored": self.restored,
             "streams": {name: asdict(counts) for name, counts in self.streams.items()},
+            **({"sources": {source: {name: asdict(c) for name, c in streams.items()}
+                            for source, streams in self.sources.items()}} if self.sources else {}),
             "started_at": self.started_at,
             "finished_at": self.finished_at,
         }
@@ -868,8 +871,11 @@ def run_candidate_sync(
     try:
         vault = vault or default_vault(engine)
         for source in sources:
-            merge_counts(summary.streams, extract_and_load(source.system, engine, source.config, run_id=run_id,
-                                                           now=now, vault=vault, keys=source.keys))
+            loaded = extract_and_load(source.system, engine, source.config, run_id=run_id, now=now, vault=vault,
+                                      keys=source.keys)
+            if len(sources) > 1:
+                summary.sources[source.name] = loaded
+            merge_counts(summary.streams, loaded)
         planned = plan_invitations(engine, config, run_id=run_id, now=now, vault=vault)
         # invitations posted by earlier runs whose write-back failed: retried first, once
         written = {"written_back": 0, "write_back_failed": 0}

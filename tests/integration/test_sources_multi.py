@@ -46,6 +46,9 @@ def test_successfactors_and_sap_hcm_feed_one_hub(hrbridge_home, tmp_path) -> Non
     assert sap_apps == {f"sap_hcm:{1000 + i:08d}-{50000100 + i % 3:08d}" for i in range(6)}
     assert len(apps) - len(sap_apps) == sf_box.count("JobApplication")
     assert summary.streams["applications"].read == sf_box.count("JobApplication") + 6
+    per_source = summary.to_dict()["sources"]
+    assert per_source["sap_hcm"]["applications"]["read"] == 6
+    assert per_source["successfactors"]["applications"]["read"] == sf_box.count("JobApplication")
     assert not any(k.startswith("sap_hcm:") for k in sf_written)  # SuccessFactors never sees another source's key
     assert {w["key"] for w in sap.written} <= {k.removeprefix("sap_hcm:") for k in sap_apps}
     assert {origins[k] for k in origins if k.startswith("sap_hcm:")} == {"sap_hcm"}
