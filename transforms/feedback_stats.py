@@ -183,13 +183,16 @@ def _test_one(family: str, dimension: str, outcome: str, scores: np.ndarray, fla
     finding = Finding(family, dimension, outcome, "declined", people, events)
     if people < settings.min_sample:
         finding.reason = f"only {people} people with a score and a known outcome; at least {settings.min_sample} are needed"
+        finding.extra["why"] = {"key": "min_sample", "count": people, "needed": settings.min_sample}
         return finding
     if min(events, people - events) < settings.min_events:
         finding.reason = (f"only {min(events, people - events)} people on one side of the outcome "
                           f"({events} of {people}); at least {settings.min_events} on each side are needed")
+        finding.extra["why"] = {"key": "min_events", "count": min(events, people - events), "needed": settings.min_events}
         return finding
     if np.nanstd(scores) == 0:
         finding.reason = "every person has the same score: nothing to compare"
+        finding.extra["why"] = {"key": "same_score"}
         return finding
     high = scores >= settings.high_score
     finding.share_high_with = float(high[flags].mean())
@@ -198,9 +201,11 @@ def _test_one(family: str, dimension: str, outcome: str, scores: np.ndarray, fla
         finding.odds_ratio, finding.ci_low, finding.ci_high, finding.p_value = _fit(scores, flags.astype("float64"))
     except Exception as exc:  # perfect separation, singular matrix: the model cannot say
         finding.reason = f"the model could not be fitted ({type(exc).__name__}); the scores separate the outcome perfectly or nearly"
+        finding.extra["why"] = {"key": "separation"}
         return finding
     if not np.isfinite([finding.odds_ratio, finding.ci_low, finding.ci_high, finding.p_value]).all():
         finding.reason = "the model gave no finite estimate; the scores separate the outcome perfectly or nearly"
+        finding.extra["why"] = {"key": "separation"}
         finding.odds_ratio = finding.ci_low = finding.ci_high = finding.p_value = None
         return finding
     finding.status = "tested"

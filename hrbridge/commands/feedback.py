@@ -51,9 +51,11 @@ def register(subparsers: Any) -> None:
         decide.set_defaults(func=run_decide, approve=name == "approve")
     back = commands.add_parser("rollback", help="restore the rules version active before the current one")
     back.set_defaults(func=run_rollback)
-    rep = commands.add_parser("report", help="write an analysis' HR report (zh + en) into a folder")
+    rep = commands.add_parser("report", help="write an analysis' HR report (zh or en) into a folder")
     rep.add_argument("--run", dest="run_id", help="analysis run id (default: the latest)")
     rep.add_argument("--out", type=Path, required=True, help="output folder")
+    rep.add_argument("--lang", choices=("zh", "en"),
+                     help="language of the page (default: HRBRIDGE_LANG, else the locale); times in HRBRIDGE_TZ")
     rep.set_defaults(func=run_report)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
@@ -102,6 +104,7 @@ def run_analyse(args: argparse.Namespace) -> int:
     """Analyse and store the proposal and report; prints the findings in plain words."""
     from hrbridge.feedback.report import finding_sentence
     from hrbridge.feedback.service import analyse_and_report, open_context
+    from hrbridge.i18n import Translator
 
     context = open_context()
     result, key = analyse_and_report(context, as_of=args.as_of)
@@ -113,7 +116,7 @@ def run_analyse(args: argparse.Namespace) -> int:
     lines = [f"analysis {result.run_id}: {result.hires} hires, {result.outcomes} outcomes; findings {result.counts()}"]
     for f in result.findings:
         if f["status"] != "no_effect":
-            lines.append(f"  [{f['job_family']}] {finding_sentence(f, 'en', settings)}")
+            lines.append(f"  [{f['job_family']}] {finding_sentence(f, Translator('en'), settings)}")
     if result.proposal_version is None:
         lines.append("no change proposed")
     else:
@@ -191,18 +194,20 @@ def run_rollback(args: argparse.Namespace) -> int:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    """Write the report (HTML + JSON) of a run into ``--out``; exit 2 when there is no such run."""
+    """Write the report (HTML in ``--lang``, JSON in both) of a run into ``--out``; exit 2 when there is no such run."""
     from hrbridge.cli import UsageError
     from hrbridge.feedback.report import render_html
     from hrbridge.feedback.service import open_context, report_data
+    from hrbridge.i18n import report_translator
 
+    t = report_translator(args.lang)
     try:
         report = report_data(open_context(create=False).hub, args.run_id)
     except LookupError as exc:
         raise UsageError(str(exc)) from exc
     args.out.mkdir(parents=True, exist_ok=True)
     page = args.out / f"{report['run_id']}.html"
-    page.write_text(render_html(report), encoding="utf-8")
+    page.write_text(render_html(report, t), encoding="utf-8")
     (args.out / f"{report['run_id']}.json").write_text(json.dumps(report, ensure_ascii=False, indent=1),
                                                                 encoding="utf-8")
     print(f"feedback report: {page}")

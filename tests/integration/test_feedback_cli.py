@@ -28,7 +28,7 @@ def configured(hrbridge_home, tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_import_analyse_and_decide_through_the_cli(configured, tmp_path, capsys) -> None:
+def test_import_analyse_and_decide_through_the_cli(configured, tmp_path, capsys, monkeypatch) -> None:
     archive = planted.planted_archive(1200, seed=11, small_family=30)
     planted.write_archive(open_context().archive, archive)
     planted.outcomes_csv(archive, tmp_path / "outcomes.csv")
@@ -45,7 +45,7 @@ def test_import_analyse_and_decide_through_the_cli(configured, tmp_path, capsys)
 
     assert main(["feedback", "analyse", "--as-of", "2026-06-30"]) == 0
     out = capsys.readouterr().out
-    assert "proposal: version 1" in out and "customer negotiation" in out
+    assert "proposal: version 1" in out and "Customer negotiation" in out
     assert main(["feedback", "show", "1"]) == 0
     assert "~ Sales.weights.customer_negotiation" in capsys.readouterr().out
     first = main(["feedback", "approve", "1"])
@@ -59,9 +59,15 @@ def test_import_analyse_and_decide_through_the_cli(configured, tmp_path, capsys)
     assert main(["feedback", "reject", "1"]) == 2  # already decided
     assert main(["feedback", "rollback"]) == 0
     assert main(["feedback", "rollback"]) == 2  # the file's rules are active: nothing to roll back
-    assert main(["feedback", "report", "--out", str(tmp_path / "reports")]) == 0
-    page = next((tmp_path / "reports").glob("*.html")).read_text("utf-8")
-    assert "面试反馈报告" in page and "Interview feedback report" in page
+    assert main(["feedback", "report", "--out", str(tmp_path / "zh"), "--lang", "zh"]) == 0
+    page = next((tmp_path / "zh").glob("*.html")).read_text("utf-8")
+    assert "面试反馈报告" in page and "客户谈判" in page and "Interview feedback report" not in page
+    monkeypatch.setenv("HRBRIDGE_LANG", "en")
+    monkeypatch.setenv("HRBRIDGE_TZ", "Asia/Shanghai")
+    assert main(["feedback", "report", "--out", str(tmp_path / "en")]) == 0
+    page = next((tmp_path / "en").glob("*.html")).read_text("utf-8")
+    assert "Interview feedback report" in page and "Customer negotiation" in page and "Asia/Shanghai" in page
+    assert "面试反馈报告" not in page
 
 
 def test_a_role_without_the_grant_cannot_decide(configured, capsys) -> None:

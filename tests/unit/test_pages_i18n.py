@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 PAGES = REPO / "plugins" / "hrbridge_pages"
 # Standalone reports and exports written outside the pages use the same catalogue.
 REPORTS = [REPO / "validation" / "report.py", REPO / "validation" / "migration_report.py",
-           REPO / "governance" / "audit" / "export.py", REPO / "hrbridge" / "pipelines" / "interview_results" / "report.py"]
+           REPO / "governance" / "audit" / "export.py", REPO / "hrbridge" / "pipelines" / "interview_results" / "report.py",
+           REPO / "hrbridge" / "feedback" / "report.py"]
 LITERAL = re.compile(r"""\bt\(\s*['"]([a-z_][a-z0-9_.-]*)['"]""")
 
 
