@@ -52,7 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="OAuth client (API key) for saml_bearer (env HRBRIDGE_SF_CLIENT_ID)")
     parser.add_argument("--token-url", default=os.environ.get("HRBRIDGE_SF_TOKEN_URL"),
                         help="token endpoint for saml_bearer (default <host>/oauth/token; env HRBRIDGE_SF_TOKEN_URL)")
-    parser.add_argument("--stream", required=True, help="Candidate, JobApplication, JobRequisition, Resume or an entity set")
+    parser.add_argument("--stream", required=True,
+                        help="a declared stream (requisitions, candidates, applications, resumes) or an entity set "
+                             "(JobApplication, …)")
     parser.add_argument("--since", help="only records modified after this ISO 8601 time (UTC when no offset)")
     parser.add_argument("--select", help="comma-separated fields (key and lastModifiedDateTime are always added)")
     parser.add_argument("--page-size", type=int, default=1000, help="records per server page, 1-1000 (default 1000)")
