@@ -156,6 +156,11 @@ def run_show(args: argparse.Namespace) -> int:
         return 0
     print(f"version {row['version']} ({row['status']}), on version {row['base_version']}"
           f"{', FLAGGED' if row['flagged'] else ''}")
+    if row["decided_by"]:
+        print(f"  {row['status']} by {row['decided_by']} ({row['decided_role']}) at {row['decided_at']:%Y-%m-%d %H:%M:%S %Z}")
+        for label, text in (("justification", row["justification"]), ("note", row["decision_note"])):
+            if text:
+                print(f"  {label}: {text}")
     for change in row["changes"]:
         evidence = "; ".join(f"{e['outcome']}: OR {e['odds_ratio']:.2f} [{e['ci_low']:.2f}, {e['ci_high']:.2f}], "
                              f"n={e['people']}, p_adj={e['p_adjusted']:.2g}" for e in change["evidence"])

@@ -16,6 +16,7 @@ import pwd
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,14 +44,37 @@ class Decider:
     role: str
 
 
-def cli_decider(deciders: Mapping[str, str]) -> Decider:
+LOGINUID = Path("/proc/self/loginuid")
+UNSET_LOGINUID = 4294967295
+
+
+def login_account(loginuid: Path = LOGINUID) -> str | None:
+    """The account the session logged in as: the kernel's audit login uid, set at login and kept across
+    ``sudo``/``su`` (a session cannot change it); None where it is unset (containers) or unreadable."""
+    try:
+        uid = int(loginuid.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+    if uid == UNSET_LOGINUID:
+        return None
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def cli_decider(deciders: Mapping[str, str], *, loginuid: Path = LOGINUID) -> Decider:
     """The operating-system account this process runs as, and its role from ``feedback.yaml`` deciders.
 
     The account comes from the process's effective uid, not from an environment variable a caller
-    could set. An account not listed gets no role (every decision is then refused).
+    could set. An account not listed gets no role (every decision is then refused). When the session
+    logged in as another account (``sudo`` to a shared one such as root), the record names that login
+    too — ``root (login alice)`` — so a decision made through a shared account still names its person.
     """
     name = pwd.getpwuid(os.geteuid()).pw_name
-    return Decider(name, deciders.get(name, ""))
+    login = login_account(loginuid)
+    shown = name if login in (None, name) else f"{name} (login {login})"
+    return Decider(shown, deciders.get(name, ""))
 
 
 def _require(policy: Any, decider: Decider, action: str = "write") -> None:

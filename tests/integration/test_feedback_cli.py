@@ -54,6 +54,10 @@ def test_import_analyse_and_decide_through_the_cli(configured, tmp_path, capsys,
         assert main(["feedback", "approve", "1", "--justification", "reviewed with the works council"]) == 0
     else:
         assert first == 0
+    capsys.readouterr()
+    assert main(["feedback", "show", "1"]) == 0  # the approval names who approved it, in which role, and when
+    decided = capsys.readouterr().out
+    assert f"approved by {pwd.getpwuid(geteuid()).pw_name}" in decided and "(hr_lead)" in decided
     assert main(["feedback", "proposals"]) == 0
     assert "active rules: version 1" in capsys.readouterr().out
     assert main(["feedback", "reject", "1"]) == 2  # already decided
