@@ -87,3 +87,20 @@ def test_cli_writes_both_summaries_and_a_planted_disparity_sends_the_notice(hub,
     assert "偏差审计" in store.get(out["artefacts"][1]).data.decode()
     # An empty month: nothing to flag, exit 0.
     assert run_bias_audit("2026-10", store=False)["flags"] == []
+
+
+def test_an_alternative_process_leaves_out_that_application_only(hub) -> None:
+    from hrbridge.store.consent import consent_events
+
+    config = BiasConfig.load()
+    start, end = month_bounds("2026-11")
+    everyone = load_population(hub, start, end, config)
+    chosen = str(everyone["application_id"].iloc[0])
+    moment = datetime(2026, 11, 20, tzinfo=UTC)  # after the result was stored
+    with hub.begin() as conn:
+        conn.execute(consent_events.insert(), [
+            {"event_id": f"E-{app}", "kind": "alternative_process", "candidate_id": f"C-{app}", "application_id": app,
+             "scopes": [], "declined": [], "given_at": moment, "received_at": moment}
+            for app in (chosen, None)])  # an answer without an application id leaves everyone else in
+    kept = load_population(hub, start, end, config)
+    assert len(kept) == len(everyone) - 1 and chosen not in set(kept["application_id"])
