@@ -661,7 +661,8 @@ class Vault:
             status.update(provider={"provider": type(self.provider).__name__, "current": None, "master_keys": {}},
                           state="master-key-missing" if lost else "no-master-key", problem=str(lost or exc))
             return status
-        held = set(getattr(self.provider, "key_ids", lambda: [provider.get("current")])())
+        key_ids = getattr(self.provider, "key_ids", None)  # a KMS keeps old versions it does not list
+        held = set(key_ids()) if key_ids is not None else set(per_master)
         unreadable = {k: n for k, n in per_master.items() if k not in held}
         status["provider"] = provider
         status["state"] = "master-key-missing" if unreadable else "ok"

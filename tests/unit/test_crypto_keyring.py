@@ -104,3 +104,11 @@ def test_kms_outage_becomes_key_provider_unavailable() -> None:
         provider.current_key_id()
     with pytest.raises(KeyProviderUnavailable):
         Vault(sa.create_engine("sqlite://"), provider).require_available()
+
+
+def test_status_with_a_kms_counts_keys_under_older_versions_as_readable() -> None:
+    vault = Vault(sa.create_engine("sqlite://"), KmsKeyProvider(LoopbackKms()))
+    vault.encrypt("c1", "x", table="t", column="c", record_id="1")
+    vault.provider.new_master_key()  # the KMS moved on; the old version still unwraps
+    status = vault.key_status()
+    assert status["state"] == "ok" and sum(status["live_keys_by_master"].values()) == 1
