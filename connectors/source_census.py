@@ -80,9 +80,9 @@ class _Records:
 
     def __iter__(self) -> Iterator[list[str]]:
         for fields in self.reader:
-            # A blank line holds no record; nor does a line of only spaces, which the main reader
-            # (pandas' parser) skips as blank too.
-            if fields and not (len(fields) == 1 and fields[0] and not fields[0].strip()):
+            # A blank line holds no record; nor does a line of only spaces and tabs, which the main
+            # reader (pandas' parser) skips as blank too. Other whitespace (\v, \f, \x1f, …) is data.
+            if fields and not (len(fields) == 1 and fields[0] and not fields[0].strip(" \t")):
                 self.count += 1
                 yield fields
 

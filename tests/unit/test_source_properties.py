@@ -48,6 +48,7 @@ def _bounded(call) -> None:
 
 @SETTINGS
 @given(st.binary(max_size=2_000))
+@example(b"\x0b")
 def test_any_bytes_as_csv_read_or_fail_clearly(data: bytes) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "x.csv"
@@ -59,6 +60,8 @@ def test_any_bytes_as_csv_read_or_fail_clearly(data: bytes) -> None:
 @given(st.lists(st.lists(cells, min_size=1, max_size=4), min_size=1, max_size=12))
 @example([[" "]])  # a line of only a space: blank to both readers
 @example([["\t "], ["x"]])
+@example([["\x1f"]])  # other whitespace is data to both readers
+@example([["\x0b"], ["\x0c"]])
 def test_written_csv_reads_back_with_agreeing_counts(rows: list[list[str]]) -> None:
     import csv
 
