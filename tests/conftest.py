@@ -142,3 +142,4 @@ def sandbox_env(
 
 
 from tests.factories.receivers import alert_receiver, mail_receiver  # noqa: E402,F401 - shared fixtures
+
