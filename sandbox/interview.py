@@ -470,23 +470,7 @@ class InterviewPlatformSandbox(SandboxServer):
             return SandboxResponse(200, self._public(invitation))
 
     def _http_results(self, request: SandboxRequest) -> SandboxResponse:
-        if denied := self._admit(request):
-            return denied
-        raw_limit = request.param("limit", "100") or "100"
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
-            return _problem(400, "Bad Request", f"limit must be an integer 1..1000, got {raw_limit!r}")
-        after = request.param("after")
-        with self._lock:
-            position = 0
-            if after:
-                position = decode_cursor(after)
-                if position is None or position > len(self.results):
-                    return _problem(400, "Bad Request", f"cursor {after!r} is not one this platform issued")
-            page = self.results[position: position + int(raw_limit)]
-            end = position + len(page)
-            body = {"results": page, "next_cursor": encode_cursor(end) if page else None,
-                    "has_more": end < len(self.results)}
-        return SandboxResponse(200, body)
+        return self._cursor_page(request, self.results, "results")
 
     def _http_delete_media(self, request: SandboxRequest) -> SandboxResponse:
         if denied := self._admit(request):
@@ -494,6 +478,10 @@ class InterviewPlatformSandbox(SandboxServer):
         return SandboxResponse(200, self.delete_media(request.path_params["candidate_id"]))
 
     def _http_consent_events(self, request: SandboxRequest) -> SandboxResponse:
+        return self._cursor_page(request, self.consent_events, "events")
+
+    def _cursor_page(self, request: SandboxRequest, items: list[dict[str, Any]], name: str) -> SandboxResponse:
+        """One page of an append-only feed: ``?limit=`` (1..1000) records after the opaque ``?after=`` cursor."""
         if denied := self._admit(request):
             return denied
         raw_limit = request.param("limit", "100") or "100"
@@ -504,12 +492,11 @@ class InterviewPlatformSandbox(SandboxServer):
             position = 0
             if after:
                 position = decode_cursor(after)
-                if position is None or position > len(self.consent_events):
+                if position is None or position > len(items):
                     return _problem(400, "Bad Request", f"cursor {after!r} is not one this platform issued")
-            page = self.consent_events[position: position + int(raw_limit)]
+            page = items[position: position + int(raw_limit)]
             end = position + len(page)
-            body = {"events": page, "next_cursor": encode_cursor(end) if page else None,
-                    "has_more": end < len(self.consent_events)}
+            body = {name: page, "next_cursor": encode_cursor(end) if page else None, "has_more": end < len(items)}
         return SandboxResponse(200, body)
 
     def invitation_for(self, application_id: str) -> str:
