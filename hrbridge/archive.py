@@ -137,31 +137,42 @@ class ArchivePepperError(RuntimeError):
     """The archive pepper file is unreadable or readable by others; the message names the file."""
 
 
-def archive_pepper(home: Path) -> bytes:
-    """The secret keying e-mail person keys: ``<home>/keys/archive-pepper.key`` (0600, created on first use).
+def archive_pepper(home: Path, store: Any = None, *, create: bool | None = None) -> bytes:
+    """The secret keying e-mail person keys, ``archive-pepper.key`` in the installation's secret store.
+
+    ``store``: a :class:`~governance.crypto.shared.SecretStore`; default :func:`hrbridge.shared_secrets.
+    default_secret_store` for this ``home`` — ``<home>/keys/archive-pepper.key`` (0600, created on
+    first use) with the local provider, the hub sealed by ``HRBRIDGE_KEK`` with
+    ``HRBRIDGE_KEY_PROVIDER=hub`` (every worker computes the same person keys; created only by
+    ``hrbridge keys init``). ``create`` overrides the store's first-use rule.
 
     Losing it changes every e-mail person key (rehires would no longer meet their earlier rows),
     so it belongs in the same backup as the keyring.
     """
-    import os
     import secrets
 
-    path = Path(home) / "keys" / PEPPER_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # created by a concurrent run: read theirs
-        else:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(secrets.token_hex(32).encode("ascii"))
-    mode = path.stat().st_mode & 0o777
-    if mode & 0o077:
-        raise ArchivePepperError(f"{path} is readable by others (mode {mode:o}); run chmod 600 {path}")
-    pepper = path.read_bytes().strip()
+    from governance.crypto.shared import DirSecretStore, SecretPermissionError
+
+    if store is None:
+        from hrbridge.shared_secrets import default_secret_store
+
+        settings = load_settings()
+        store = (default_secret_store(settings) if settings.key_provider == "hub"
+                 else DirSecretStore(Path(home) / "keys"))
+    create = store.creates_on_first_use if create is None else create
+    where = store.where(PEPPER_FILE)
+    try:
+        pepper = store.get(PEPPER_FILE)
+        if pepper is None:
+            if not create:
+                raise ArchivePepperError(f"no archive pepper in {where}: run `hrbridge keys init`")
+            store.create(PEPPER_FILE, secrets.token_hex(32).encode("ascii"))  # False: a concurrent run made it
+            pepper = store.get(PEPPER_FILE) or b""
+    except SecretPermissionError as exc:
+        raise ArchivePepperError(str(exc)) from exc
+    pepper = pepper.strip()
     if len(pepper) < 32:
-        raise ArchivePepperError(f"{path} holds fewer than 32 bytes; restore it from the backup")
+        raise ArchivePepperError(f"{where} holds fewer than 32 bytes; restore it from the backup")
     return pepper
 
 

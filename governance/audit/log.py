@@ -188,7 +188,7 @@ class DeletionLog:
         trusted = trusted_signer(conn)
         if trusted is not None and trusted != self.keys.key_id:
             raise AuditKeyError(
-                f"the deletion log is signed with key {trusted}, but the signing key in {self.keys.key_dir} is "
+                f"the deletion log is signed with key {trusted}, but the signing key in {self.keys.where} is "
                 f"{self.keys.key_id}: restore the key the log trusts from your backup; a new key is used only "
                 "after `hrbridge audit rollover`, signed by the old one")
         self._signer_checked = True

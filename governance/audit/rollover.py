@@ -24,34 +24,45 @@ from governance.audit.keys import (
     SIGNING_KEY_FILE,
     AuditKeyError,
     AuditKeys,
+    _private_pem,
     key_id,
     public_hex,
-    read_private_key,
-    write_private_key,
+    read_private_key_from,
 )
 from governance.audit.log import DeletionLog, trusted_signer
+from governance.crypto.shared import DirSecretStore, SecretStore
 
 ROLLOVER_METHOD = "key rollover"
 
 
-def finish_pending(engine: Engine, key_dir: Path) -> bool:
+def _store(key_dir: Path | SecretStore) -> SecretStore:
+    return DirSecretStore(Path(key_dir)) if isinstance(key_dir, (str, Path)) else key_dir
+
+
+def finish_pending(engine: Engine, key_dir: Path | SecretStore) -> bool:
     """Promote ``audit-signing.key.next`` to the signing key when the log already trusts it.
 
-    A pending key the log does not name (the rollover never committed) is left for the next
-    :func:`rollover` to reuse. Returns True when a key was promoted.
+    ``key_dir``: the keys folder or any :class:`SecretStore` (the hub's). A pending key the log
+    does not name (the rollover never committed) is left for the next :func:`rollover` to reuse.
+    Returns True when a key was promoted.
     """
-    pending = Path(key_dir) / NEXT_KEY_FILE
-    if not pending.exists():
+    store = _store(key_dir)
+    pending = read_private_key_from(store, NEXT_KEY_FILE)
+    if pending is None:
         return False
     with engine.connect() as conn:
         trusted = trusted_signer(conn)
-    if trusted != key_id(read_private_key(pending).public_key()):
+    if trusted != key_id(pending.public_key()):
         return False
-    os.replace(pending, Path(key_dir) / SIGNING_KEY_FILE)
+    if isinstance(store, DirSecretStore):
+        os.replace(store.folder / NEXT_KEY_FILE, store.folder / SIGNING_KEY_FILE)
+    else:
+        store.replace(SIGNING_KEY_FILE, store.get(NEXT_KEY_FILE) or b"")
+        store.remove(NEXT_KEY_FILE)
     return True
 
 
-def rollover(engine: Engine, key_dir: Path, by: str, reason: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+def rollover(engine: Engine, key_dir: Path | SecretStore, by: str, reason: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Replace the signing key: log the rollover signed by the current key, then switch keys.
 
     Refused (:class:`AuditKeyError`) when the current key is missing or is not the one the log
@@ -59,14 +70,16 @@ def rollover(engine: Engine, key_dir: Path, by: str, reason: str, env: dict[str,
     """
     if not by.strip() or not reason.strip():
         raise AuditKeyError("a key rollover needs --by and --reason (both go into the deletion log)")
-    key_dir = Path(key_dir)
-    finish_pending(engine, key_dir)
-    current = AuditKeys.load_or_create(key_dir, env, create=False)
+    store = _store(key_dir)
+    finish_pending(engine, store)
+    current = AuditKeys.load_or_create(store, env, create=False)
     log = DeletionLog(engine, current)
-    pending = key_dir / NEXT_KEY_FILE
-    if not pending.exists():
-        write_private_key(pending, Ed25519PrivateKey.generate())
-    new_public = read_private_key(pending).public_key()
+    pending = read_private_key_from(store, NEXT_KEY_FILE)
+    if pending is None:
+        store.create(NEXT_KEY_FILE, _private_pem(Ed25519PrivateKey.generate()))
+        pending = read_private_key_from(store, NEXT_KEY_FILE)
+    assert pending is not None
+    new_public = pending.public_key()
     new_id = key_id(new_public)
     entry = LogEntry(requested_by=by.strip(), subject_hash=new_id, categories=["audit signing key"],
                      stores=["deletion_log_heads"], legal_basis=reason.strip(), method=ROLLOVER_METHOD,
@@ -74,6 +87,6 @@ def rollover(engine: Engine, key_dir: Path, by: str, reason: str, env: dict[str,
     run_id = f"key-rollover-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}"
     with engine.begin() as conn:
         result = log.append(conn, run_id, [entry], next_key=public_hex(new_public))
-    finish_pending(engine, key_dir)
+    finish_pending(engine, store)
     assert result is not None
     return {"run_id": run_id, "seq": result.last_seq, "old_key": current.key_id, "new_key": new_id}

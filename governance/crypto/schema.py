@@ -1,5 +1,6 @@
-"""The key tables of the hub, declared once: ``data_keys`` (wrapped per-subject data keys) and
-``master_keys`` (master keys wrapped by the key-encryption key, for ``HRBRIDGE_KEY_PROVIDER=hub``).
+"""The key tables of the hub, declared once: ``data_keys`` (wrapped per-subject data keys),
+``master_keys`` (master keys wrapped by the key-encryption key, for ``HRBRIDGE_KEY_PROVIDER=hub``)
+and ``shared_secrets`` (the deletion-log keys and peppers, sealed by the same KEK).
 
 The Alembic environment of the hub migrates both (``hrbridge/migrations``); :class:`~governance.crypto.Vault`
 and :class:`~governance.crypto.kek.HubKeyProvider` create them on a bare engine (tests, embedded use).
@@ -35,4 +36,18 @@ master_keys = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("retired_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("destroyed_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+# Small installation secrets that every worker must share (``HRBRIDGE_KEY_PROVIDER=hub``): the
+# deletion log's signing key and public key, its pepper, the archive pepper. ``sealed`` is the value
+# sealed (AES-256-GCM, bound to ``name``) by the KEK named by ``kek_id``; the local default keeps
+# these as files under ``HRBRIDGE_HOME/keys`` instead and leaves this table empty.
+shared_secrets = sa.Table(
+    "shared_secrets",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("kek_id", sa.String(32), nullable=False),
+    sa.Column("sealed", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
 )

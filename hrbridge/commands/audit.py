@@ -102,13 +102,14 @@ def run_export(args: argparse.Namespace) -> int:
 def run_rollover(args: argparse.Namespace) -> int:
     """Replace the deletion log's signing key with an endorsed, logged rollover."""
     from governance.audit.rollover import rollover
-    from hrbridge.pipelines.retention import anchor_log, audit_keys, key_dir
+    from hrbridge.pipelines.retention import anchor_log, audit_keys
     from hrbridge.settings import load_settings
+    from hrbridge.shared_secrets import default_secret_store
     from hrbridge.store import hub_engine
 
     settings = load_settings()
     audit_keys(settings)  # refuses when the key the log trusts is missing
-    result = rollover(hub_engine(settings), key_dir(settings), args.by, args.reason)
+    result = rollover(hub_engine(settings), default_secret_store(settings), args.by, args.reason)
     result["anchor"] = anchor_log(settings, f"the key rolled over (log entry seq {result['seq']}) but its head was "
                                             "not anchored: ")
     if args.json:

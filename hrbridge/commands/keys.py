@@ -22,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("keys", help="encryption keys: status and master-key rotation",
                                    description="Status of the master keys and data keys, master-key rotation, and encrypting stored plaintext.")
     sub = parser.add_subparsers(dest="keys_command", metavar="ACTION")
-    init = sub.add_parser("init", help="create the first master key (nothing else ever creates one silently)")
+    init = sub.add_parser("init", help="create the first master key (nothing else ever creates one silently); "
+                                       "with HRBRIDGE_KEY_PROVIDER=hub also the deletion-log keys and archive pepper")
     init.add_argument("--replace-lost", action="store_true",
                       help="create a new master key although data keys wrapped by a lost one exist "
                            "(their data stays unreadable for good)")
@@ -75,14 +76,17 @@ def _vault(read_only: bool = False) -> Any:
         from hrbridge.migrations.engines import read_only_engine
 
         return default_vault(read_only_engine(settings.db_url), settings.home, read_only=True, settings=settings)
-    from connectors.sql import make_engine
+    from hrbridge.store import hub_engine
 
+    # The hub at its schema head first (master_keys, shared_secrets come from its migrations):
+    # a table created here ahead of them would stop the next upgrade.
     settings = settings.ensure_dirs()
-    return default_vault(make_engine(settings.db_url), settings.home, settings=settings)
+    return default_vault(hub_engine(settings), settings.home, settings=settings)
 
 
 def run_init(args: argparse.Namespace) -> int:
-    """Create the first master key; a no-op (exit 0) when one exists, refused when one was lost."""
+    """Create the first master key — and with the hub provider the deletion-log keys and the archive
+    pepper in the hub — a no-op (exit 0) for what exists, refused when a master key was lost."""
     from governance.crypto import NoMasterKey
 
     vault = _vault()
@@ -94,10 +98,16 @@ def run_init(args: argparse.Namespace) -> int:
     created = before is None
     if created and args.replace_lost:
         log.warning("keys init --replace-lost: new master key %s created next to data keys of a lost one", current)
+    from hrbridge.shared_secrets import init_shared_secrets
+
+    secrets = init_shared_secrets()
     if args.json:
-        print(json.dumps({"current": current, "created": created}))
+        print(json.dumps({"current": current, "created": created, "secrets": secrets}))
     else:
         print(f"{'created' if created else 'already present:'} master key {current}")
+        if secrets["store"] == "hub":
+            print(f"shared secrets in the hub: created {', '.join(secrets['created']) or 'none'}; "
+                  f"adopted from local files {', '.join(secrets['adopted']) or 'none'}")
     return 0
 
 
@@ -163,10 +173,13 @@ def run_rotate_kek(args: argparse.Namespace) -> int:
     if rotate is None:
         raise UsageError("rotate-kek needs HRBRIDGE_KEY_PROVIDER=hub (the local keyring has no KEK)")
     count = rotate()
+    from hrbridge.shared_secrets import default_secret_store
+
+    secrets = default_secret_store().rotate_kek()  # type: ignore[attr-defined]  # hub store: KEK present
     if args.json:
-        print(json.dumps({"kek_id": vault.provider.sealing_kek, "resealed": count}))
+        print(json.dumps({"kek_id": vault.provider.sealing_kek, "resealed": count, "resealed_secrets": secrets}))
     else:
-        print(f"re-sealed {count} master keys under KEK {vault.provider.sealing_kek}")
+        print(f"re-sealed {count} master keys and {secrets} shared secrets under KEK {vault.provider.sealing_kek}")
     return 0
 
 

@@ -52,7 +52,8 @@ PUBLIC_KEY_ENV = "HRBRIDGE_AUDIT_PUBLIC_KEY"
 
 
 def key_dir(settings: Settings) -> Path:
-    """Where the deletion-log signing key, its public key and the pepper live."""
+    """Where the deletion-log signing key, its public key and the pepper live with the local provider
+    (``HRBRIDGE_KEY_PROVIDER=hub`` keeps them in the hub: :mod:`hrbridge.shared_secrets`)."""
     return settings.home / "keys"
 
 
@@ -67,36 +68,41 @@ def audit_keys(settings: Settings | None = None) -> AuditKeys:
     from governance.audit.keys import SIGNING_KEY_FILE
     from governance.audit.log import trusted_signer
     from governance.audit.rollover import finish_pending
+    from hrbridge.shared_secrets import default_secret_store
 
     settings = (settings or load_settings()).ensure_dirs()
-    folder = key_dir(settings)
+    store = default_secret_store(settings)
     hub = _hub(settings)
-    finish_pending(hub, folder)
-    if not (folder / SIGNING_KEY_FILE).exists():
+    finish_pending(hub, store)
+    if store.get(SIGNING_KEY_FILE) is None:
         with hub.connect() as conn:
             trusted = trusted_signer(conn)
         if trusted is not None:
             raise AuditKeyError(
-                f"no signing key at {folder / SIGNING_KEY_FILE}, but the deletion log is signed with key {trusted}: "
+                f"no signing key in {store.where(SIGNING_KEY_FILE)}, but the deletion log is signed with key {trusted}: "
                 "restore that key from your backup of the keys folder; hrbridge never creates a new key for a log "
                 "that already has signed heads")
-    return AuditKeys.load_or_create(folder)
+    return AuditKeys.load_or_create(store)
 
 
 def trusted_public_key(settings: Settings, public_key_path: Path | None = None) -> Ed25519PublicKey:
     """The key ``audit verify`` trusts: ``public_key_path``, else ``HRBRIDGE_AUDIT_PUBLIC_KEY``, else the
-    installation's exported ``keys/audit-signing.pub``. Never creates one: none of these is an error."""
-    from governance.audit.keys import PUBLIC_KEY_FILE
+    installation's exported ``audit-signing.pub`` (``keys/`` under home, or the hub sealed by the KEK
+    with ``HRBRIDGE_KEY_PROVIDER=hub``). Never creates one: none of these is an error."""
+    from governance.audit.keys import PUBLIC_KEY_FILE, load_public_key_from
+    from hrbridge.shared_secrets import default_secret_store
 
     env_path = os.environ.get(PUBLIC_KEY_ENV)
     path = public_key_path or (Path(env_path) if env_path else None)
-    if path is None and (key_dir(settings) / PUBLIC_KEY_FILE).exists():
-        path = key_dir(settings) / PUBLIC_KEY_FILE
-    if path is None:
+    if path is not None:
+        return load_public_key(path)
+    store = default_secret_store(settings, read_only=True)
+    key = load_public_key_from(store)
+    if key is None:
         raise AuditKeyError(
             f"no trusted public key: pass --public-key FILE (the key the auditor keeps) or set {PUBLIC_KEY_ENV}; "
-            f"{key_dir(settings) / PUBLIC_KEY_FILE} does not exist and verify never creates a key")
-    return load_public_key(path)
+            f"{store.where(PUBLIC_KEY_FILE)} does not exist and verify never creates a key")
+    return key
 
 
 def retention_config(settings: Settings | None = None) -> RetentionConfig:

@@ -124,15 +124,20 @@ def test_hub_provider_through_the_cli(hrbridge_home: Path, capsys, monkeypatch) 
     monkeypatch.setenv("HRBRIDGE_KEK", base64.b64encode(previous).decode())
     assert main(["keys", "status"]) == 0 and "no master key yet" in capsys.readouterr().out
     assert main(["keys", "init", "--json"]) == 0
-    first = json.loads(capsys.readouterr().out)["current"]
+    init = json.loads(capsys.readouterr().out)
+    first = init["current"]
+    assert init["secrets"]["created"] == ["archive-pepper.key", "audit-pepper.key", "audit-signing.key",
+                                          "audit-signing.pub"]
     assert main(["keys", "init", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"current": first, "created": False}
+    assert json.loads(capsys.readouterr().out) == {
+        "current": first, "created": False, "secrets": {"store": "hub", "adopted": [], "created": []}}
     _vault_with_keys(2)
     assert not (hrbridge_home / "keyring.json").exists()  # nothing on this host's disk
     monkeypatch.setenv("HRBRIDGE_KEK", base64.b64encode(kek).decode())
     monkeypatch.setenv("HRBRIDGE_KEK_PREVIOUS", base64.b64encode(previous).decode())
     assert main(["keys", "rotate-kek", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["resealed"] == 1
+    resealed = json.loads(capsys.readouterr().out)
+    assert (resealed["resealed"], resealed["resealed_secrets"]) == (1, 4)
     monkeypatch.delenv("HRBRIDGE_KEK_PREVIOUS")
     assert main(["keys", "rotate", "--destroy-old", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["destroyed_master_ids"] == [first]

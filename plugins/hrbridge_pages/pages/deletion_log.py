@@ -154,10 +154,12 @@ def short(pseudonym: str | None) -> str:
 def verify() -> dict[str, Any]:
     """Run governance's chain verification; errors (no trusted key) come back as a problem, not a 500."""
     from governance.audit import AuditKeyError
-    from hrbridge.pipelines.retention import PUBLIC_KEY_ENV, key_dir, verify_deletion_log
+    from governance.audit.keys import PUBLIC_KEY_FILE
+    from hrbridge.pipelines.retention import PUBLIC_KEY_ENV, verify_deletion_log
+    from hrbridge.shared_secrets import default_secret_store
 
     settings = state.settings()
-    if not os.environ.get(PUBLIC_KEY_ENV) and not (key_dir(settings) / "audit-signing.pub").exists():
+    if not os.environ.get(PUBLIC_KEY_ENV) and default_secret_store(settings, read_only=True).get(PUBLIC_KEY_FILE) is None:
         return {"ok": False, "first_bad_seq": None, "problem": "no trusted public key configured", "entries": 0, "heads": 0}
     try:
         report = verify_deletion_log(settings)
@@ -260,11 +262,11 @@ def pseudonymiser() -> Any:
     """The deletion log's pseudonymise function when this install's pepper exists (never created here)."""
     from governance.audit import AuditKeys
     from governance.audit.keys import PEPPER_ENV, PEPPER_FILE, SIGNING_KEY_FILE
-    from hrbridge.pipelines.retention import key_dir
+    from hrbridge.shared_secrets import default_secret_store
 
-    folder = key_dir(state.settings())
-    if (folder / SIGNING_KEY_FILE).exists() and (os.environ.get(PEPPER_ENV) or (folder / PEPPER_FILE).exists()):
-        return AuditKeys.load_or_create(folder).pseudonymise
+    store = default_secret_store(state.settings(), read_only=True)
+    if store.get(SIGNING_KEY_FILE) is not None and (os.environ.get(PEPPER_ENV) or store.get(PEPPER_FILE) is not None):
+        return AuditKeys.load_or_create(store, create=False).pseudonymise
     return None
 
 
