@@ -66,11 +66,6 @@ def _cluster_settings(cluster: Topology, tmp_path: Path) -> Any:
                           "HRBRIDGE_ARCHIVE_URL": cluster.databases["archive"]})
 
 
-# The deletion-log signing key and its public key live in one worker's HRBRIDGE_HOME/keys: retention_purge's
-# `verify` task on the other worker finds no trusted public key (AuditKeyError) and the run never ends.
-# Expected to fail until the audit keys reach every worker the way the master keys do.
-@pytest.mark.xfail(strict=False, reason="deletion-log signing key on one worker's disk (HRBRIDGE_HOME/keys): "
-                                        "retention_purge verify on another worker has no trusted public key")
 def test_five_dags_through_the_rest_api_match_the_embedded_run(
         cluster: Topology, sandboxes: tuple[Any, Any], embedded_run: Any, legacy_csv: Any, tmp_path: Path) -> None:
     from governance.audit.schema import deletion_log
