@@ -182,8 +182,10 @@ def run_archive_sync(
     config = config or load_archive_config(settings)
     summary = ArchiveSummary()
     records: list[ArchiveRecords] = []
+    from hrbridge.shared_secrets import default_secret_store
+
     vault = default_vault(hub, settings.ensure_dirs().home, settings=settings)
-    pepper = archive_pepper(settings.home)
+    pepper = archive_pepper(settings.home, default_secret_store(settings))  # the hub's with HRBRIDGE_KEY_PROVIDER=hub
     hires = read_hires(hub, config.get("hired_statuses") or ["Hired"], vault)
     shredded = shredded_subjects(vault, (application.get("candidate_id") for application, *_ in hires))
     for application, candidate, requisition, results in hires:
