@@ -27,14 +27,25 @@ def pending_approvals(api: Any, dag_id: str) -> list[dict[str, Any]]:
     return list(response.json()["hitl_details"])
 
 
+# How long a request must have been waiting before it is answered. A person never answers within a
+# second; an answer that fast can reach the scheduler before it has seen the asking task's process
+# exit, and Airflow 3.3 then takes that exit for a crash of the resumed task and retries it (which
+# asks again). Three seconds is far below any human answer and far above that window.
+SETTLE = 3.0
+
+
 def wait_for_approval(api: Any, dag_id: str, timeout: float = 180.0, waiting: Callable[[], None] | None = None,
                       ) -> dict[str, Any]:
-    """Poll until ``dag_id`` has a pending request whose task waits for input; ``waiting`` runs on each poll."""
+    """Poll until ``dag_id`` has a pending request whose task has waited for input for :data:`SETTLE`
+    seconds; ``waiting`` runs on each poll."""
     deadline = time.monotonic() + timeout
+    seen: dict[str, float] = {}
     while time.monotonic() < deadline:
         for detail in pending_approvals(api, dag_id):
             if detail["task_instance"]["state"] == "awaiting_input":
-                return detail
+                first = seen.setdefault(detail["task_instance"]["id"], time.monotonic())
+                if time.monotonic() - first >= SETTLE:
+                    return detail
         if waiting:
             waiting()
         time.sleep(0.5)
