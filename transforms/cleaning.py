@@ -38,6 +38,11 @@ DICTIONARY_PROBE = 20_000
 REPAIR_COLUMNS = ["row", "column", "original", "new", "rule"]
 NUL_REASON = "holds a NUL character (U+0000), which cannot be stored as text; the log shows it as \\x00"
 QUARANTINE_COLUMNS = ["row", "column", "value", "rule", "reason"]
+# Quarantine reasons say which columns disagree and how, never a value: the value itself is kept
+# (sealed, for personal columns) in the ``value`` column, while reasons are shown, grouped and
+# exported in plain text. One fixed text per rule (only the configured bounds may vary).
+ID_BIRTH_REASON = "birth date in the ID number differs from the birth_date column"
+ID_GENDER_REASON = "sex digit in the ID number differs from the gender column"
 
 
 @dataclass
@@ -251,11 +256,7 @@ def _cross_checks(source: pd.DataFrame, typed: dict[str, pd.Series], kinds: dict
             mask = np.zeros(len(ids), dtype=bool)
             mask[both] = differs
             if mask.any():
-                reason = np.full(len(ids), "", dtype=object)
-                reason[mask] = ("embedded birth date " + embedded[differs].dt.strftime("%Y-%m-%d")
-                                + " differs from birth_date " + births[mask].dt.strftime("%Y-%m-%d")
-                                ).to_numpy(dtype=object)
-                lines.append(_quarantine_lines(column, "id_birth_mismatch", rows, mask, raw, reason))
+                lines.append(_quarantine_lines(column, "id_birth_mismatch", rows, mask, raw, ID_BIRTH_REASON))
                 failures[column] = failures[column] | mask
     if rules.id_gender_consistency and kinds.get("gender") == "enum:gender":
         genders = typed["gender"]
@@ -266,7 +267,5 @@ def _cross_checks(source: pd.DataFrame, typed: dict[str, pd.Series], kinds: dict
             mask = np.zeros(len(ids), dtype=bool)
             mask[both] = differs
             if mask.any():
-                reason = np.full(len(ids), "", dtype=object)
-                reason[mask] = "sex digit in the ID differs from gender " + genders[mask].to_numpy(dtype=object)
-                lines.append(_quarantine_lines(column, "id_gender_mismatch", rows, mask, raw, reason))
+                lines.append(_quarantine_lines(column, "id_gender_mismatch", rows, mask, raw, ID_GENDER_REASON))
     return lines

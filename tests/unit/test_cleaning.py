@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
@@ -182,10 +183,10 @@ def test_id_number_lowercase_x_is_repaired() -> None:
     assert log_lines(repairs) == [(0, "id_number", "11010519491231002x", "11010519491231002X", "id_uppercase_x")]
 
 
-def test_id_number_bad_check_digit_names_the_expected_one() -> None:
+def test_id_number_bad_check_digit_is_quarantined_without_naming_digits() -> None:
     _, _, quarantine = one_column("id_number", ["110105194912310021"])
     assert quarantine_lines(quarantine) == [(0, "id_number", "110105194912310021", "id_checksum")]
-    assert quarantine["reason"].iloc[0] == "check digit is 1, expected X"
+    assert quarantine["reason"].iloc[0] == "check digit does not match the first 17 digits (ISO 7064 MOD 11-2)"
 
 
 def with_check_digit(body: str) -> str:
@@ -206,7 +207,7 @@ def test_id_birth_date_must_match_birth_date_column() -> None:
     df = frame(record(birth_date="1950-01-01"))
     result = clean_frame(df, RULES)
     assert quarantine_lines(result.quarantine) == [(0, "id_number", "11010519491231002X", "id_birth_mismatch")]
-    assert result.quarantine["reason"].iloc[0] == "embedded birth date 1949-12-31 differs from birth_date 1950-01-01"
+    assert result.quarantine["reason"].iloc[0] == "birth date in the ID number differs from the birth_date column"
     relaxed = clean_frame(df, load_rules({"id_birth_consistency": False}))
     assert relaxed.quarantine.empty
 
@@ -350,4 +351,30 @@ def test_id_sex_digit_against_gender_is_checked_on_request() -> None:
     assert clean_frame(df, RULES).quarantine.empty
     result = clean_frame(df, load_rules({"id_gender_consistency": True}))
     assert quarantine_lines(result.quarantine) == [(1, "id_number", "11010519491231002X", "id_gender_mismatch")]
-    assert result.quarantine["reason"].iloc[0] == "sex digit in the ID differs from gender M"
+    assert result.quarantine["reason"].iloc[0] == "sex digit in the ID number differs from the gender column"
+
+
+def test_quarantine_reasons_carry_no_personal_values() -> None:
+    """A reason says which columns disagree and how, never a value: one fixed text per rule."""
+    bad = [
+        record(id_number=with_check_digit("11010519491231002"), birth_date="1950-01-01", gender="男"),
+        record(id_number=with_check_digit("32058419830715004"), birth_date="1983-07-16", gender="女"),
+        record(id_number="110105194912310021"), record(id_number="320584198307150041"),
+        record(id_number=with_check_digit("11010519491231001"), gender="女"),
+        record(id_number=with_check_digit("32058419830715004"), birth_date="1983-07-15", gender="男"),
+        record(id_number="1101051949"), record(id_number="3205841983071500"),
+        record(phone="12345"), record(phone="99887766554433"), record(email="zhang.at.example"),
+        record(email="li@@example.org"), record(birth_date="1949-13-45"), record(birth_date="31/02/1983"),
+        record(hire_date="1850-01-01"), record(employee_id="E-9.5"), record(gender="未知"), record(gender="X9"),
+        record(salary="twelve"), record(salary="12k"),
+    ]
+    result = clean_frame(frame(*bad), load_rules({"id_gender_consistency": True}))
+    q = result.quarantine
+    assert {"id_birth_mismatch", "id_gender_mismatch", "id_checksum", "id_number", "phone", "email",
+            "date"} <= set(q["rule"])
+    assert (q.groupby("rule")["reason"].nunique() == 1).all(), q[["rule", "reason"]].drop_duplicates()
+    values = {str(v) for r in bad for k, v in r.items() if k not in ("gender",)} | {"1949-12-31", "1983-07-15", "1950-01-01"}
+    for reason in q["reason"]:
+        leaked = [v for v in values if len(v) >= 4 and v in reason]
+        assert not leaked, (reason, leaked)
+        assert not re.search(r"\d{4}-\d{2}-\d{2}|\d{6,}", reason.replace("1900-01-01..2100-12-31", "")), reason
