@@ -170,11 +170,13 @@ class HubSecretStore:
 
     def replace(self, name: str, value: bytes) -> None:
         """Update (or insert) the sealed secret."""
-        with self.engine.begin() as conn:
-            done = conn.execute(sa.update(shared_secrets).where(shared_secrets.c.name == name)
-                                .values(updated_at=datetime.now(UTC), **self._sealed(name, value)))
-        if not done.rowcount and not self.create(name, value):
-            self.replace(name, value)
+        for _ in range(3):
+            with self.engine.begin() as conn:
+                done = conn.execute(sa.update(shared_secrets).where(shared_secrets.c.name == name)
+                                    .values(updated_at=datetime.now(UTC), **self._sealed(name, value)))
+            if done.rowcount or self.create(name, value):
+                return
+        raise KeyProviderUnavailable(f"{self.where(name)} could not be stored: it kept appearing and vanishing")
 
     def remove(self, name: str) -> None:
         """Delete the row (SQLite overwrites the freed page)."""
