@@ -91,6 +91,9 @@ def test_five_dags_through_the_rest_api_match_the_embedded_run(
     ran = {dag_id: {h for run_id in run_ids for h in cluster.ran_on(dag_id, run_id, "*")}
            for dag_id, run_ids in runner.runs.items()}
     assert set().union(*ran.values()) == set(cluster.workers), f"tasks did not reach both workers: {ran}"
+    # the deletion-log keys and the peppers are the hub's (sealed by HRBRIDGE_KEK), on no worker's disk
+    on_disk = [str(path) for worker in cluster.workers for path in (cluster.host_dir(worker) / "hrbridge" / "keys").glob("*")]
+    assert on_disk == [], f"secrets on a worker's disk: {on_disk}"
     if "approve" in cluster.api.task_ids("retention_purge"):
         # above the threshold the run waited for a person, deleting nothing, and deleted once approved
         assert len(runner.approvals) == 1, "retention_purge did not ask for approval"
