@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from governance.crypto.errors import CryptoError, KeyProviderUnavailable, NoMasterKey
-from governance.crypto.keyring import _new_key_id, _open, _seal, open_many, seal_many
+from governance.crypto.keyring import MasterKeyWrapping, _new_key_id, _open, _seal
 from governance.crypto.schema import master_keys, metadata
 
 CACHE_SECONDS = 60.0
@@ -78,7 +78,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class HubKeyProvider:
+class HubKeyProvider(MasterKeyWrapping):
     """Master keys in the hub's ``master_keys`` table, sealed by the KEK (see the module docstring).
 
     ``keks``: the current KEK first (new master keys are sealed with it), older ones after (read
@@ -150,22 +150,6 @@ class HubKeyProvider:
     def current_key_id(self) -> str:
         """Id of the newest live master key, read from the hub each time (rotation reaches every worker)."""
         return str(self._current_row().key_id)
-
-    def wrap(self, key_id: str, data_key: bytes, aad: bytes) -> bytes:
-        """AES-256-GCM-encrypt a data key under the named master key."""
-        return _seal(self._master(key_id), data_key, aad)
-
-    def unwrap(self, key_id: str, wrapped: bytes, aad: bytes) -> bytes:
-        """Decrypt a wrapped data key; raises if it was altered or its master key is gone."""
-        return _open(self._master(key_id), key_id, wrapped, aad)
-
-    def wrap_many(self, key_id: str, items: list[tuple[bytes, bytes]]) -> list[bytes]:
-        """:meth:`wrap` for many (data key, aad) pairs with one master-key read."""
-        return seal_many(self._master(key_id), items)
-
-    def unwrap_many(self, key_id: str, items: list[tuple[bytes, bytes]]) -> list[bytes]:
-        """:meth:`unwrap` for many (wrapped, aad) pairs with one master-key read."""
-        return open_many(self._master(key_id), key_id, items)
 
     def new_master_key(self) -> str:
         """Create the next epoch's master key, sealed by the current KEK; it is current from now on."""

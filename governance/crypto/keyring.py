@@ -96,7 +96,31 @@ def epochs_of(keys: dict[str, dict[str, Any]]) -> dict[str, int]:
     return found
 
 
-class LocalKeyringProvider:
+class MasterKeyWrapping:
+    """Wrapping and unwrapping data keys under master keys held in this process: the providers that
+    keep master keys themselves (local keyring, hub) implement only ``_master(key_id)``."""
+
+    def _master(self, key_id: str) -> bytes:
+        raise NotImplementedError
+
+    def wrap(self, key_id: str, data_key: bytes, aad: bytes) -> bytes:
+        """AES-256-GCM-encrypt a data key under the named master key."""
+        return _seal(self._master(key_id), data_key, aad)
+
+    def unwrap(self, key_id: str, wrapped: bytes, aad: bytes) -> bytes:
+        """Decrypt a wrapped data key; raises if it was altered or its master key is gone."""
+        return _open(self._master(key_id), key_id, wrapped, aad)
+
+    def wrap_many(self, key_id: str, items: list[tuple[bytes, bytes]]) -> list[bytes]:
+        """:meth:`wrap` for many (data key, aad) pairs with one master-key read."""
+        return seal_many(self._master(key_id), items)
+
+    def unwrap_many(self, key_id: str, items: list[tuple[bytes, bytes]]) -> list[bytes]:
+        """:meth:`unwrap` for many (wrapped, aad) pairs with one master-key read."""
+        return open_many(self._master(key_id), key_id, items)
+
+
+class LocalKeyringProvider(MasterKeyWrapping):
     """Master keys in a local JSON keyring (``<home>/keyring.json``), mode 0600.
 
     Never created by reading: with no file, every call raises :class:`NoMasterKey` and the vault
@@ -184,22 +208,6 @@ class LocalKeyringProvider:
     def current_key_id(self) -> str:
         """Id of the current master key; :class:`NoMasterKey` when there is no keyring."""
         return str(self._load()["current"])
-
-    def wrap(self, key_id: str, data_key: bytes, aad: bytes) -> bytes:
-        """AES-256-GCM-encrypt a data key under the named master key."""
-        return _seal(self._master(key_id), data_key, aad)
-
-    def unwrap(self, key_id: str, wrapped: bytes, aad: bytes) -> bytes:
-        """Decrypt a wrapped data key; raises if it was altered or the master key is gone."""
-        return _open(self._master(key_id), key_id, wrapped, aad)
-
-    def wrap_many(self, key_id: str, items: list[tuple[bytes, bytes]]) -> list[bytes]:
-        """:meth:`wrap` for many (data key, aad) pairs, reading the keyring once."""
-        return seal_many(self._master(key_id), items)
-
-    def unwrap_many(self, key_id: str, items: list[tuple[bytes, bytes]]) -> list[bytes]:
-        """:meth:`unwrap` for many (wrapped, aad) pairs, reading the keyring once."""
-        return open_many(self._master(key_id), key_id, items)
 
     def new_master_key(self) -> str:
         """Add a fresh master key and make it current; older keys stay until destroyed."""
