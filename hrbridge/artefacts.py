@@ -163,6 +163,9 @@ class ArtefactStore(Protocol):
     def delete(self, key: str) -> bool:
         """Remove ``key``; True when something was removed."""
 
+    def kinds(self) -> builtins.list[str]:
+        """Every kind with an artefact stored, sorted (retention walks them all to erase a person)."""
+
 
 class DatabaseArtefactStore:
     """Artefacts as rows of the hub's ``artefacts`` table (the default backend)."""
@@ -227,6 +230,13 @@ class DatabaseArtefactStore:
         split_key(key)
         with self.engine.begin() as conn:
             return bool(conn.execute(artefacts.delete().where(artefacts.c.key == key)).rowcount)
+
+    def kinds(self) -> builtins.list[str]:
+        """Every kind with an artefact stored, sorted."""
+        from hrbridge.store.artefacts import artefacts
+
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(artefacts.c.kind).distinct().order_by(artefacts.c.kind)).scalars())
 
     @staticmethod
     def _info(row: Mapping[str, Any]) -> ArtefactInfo:
@@ -300,6 +310,13 @@ class ObjectArtefactStore:
             return []
         infos = [self._describe(p) for p in folder.rglob("*.json") if p.is_file()]
         return sorted((i for i in infos if i.name.startswith(prefix)), key=lambda i: i.key)
+
+    def kinds(self) -> builtins.list[str]:
+        """Every kind with an artefact described under ``meta/``, sorted."""
+        folder = self.base.joinpath("meta")
+        if not folder.exists():
+            return []
+        return sorted(p.name for p in folder.iterdir() if p.is_dir() and _KIND.match(p.name))
 
     def exists(self, key: str) -> bool:
         """True when ``key``'s description is stored."""

@@ -6,7 +6,8 @@ The YAML (``configs/retention.yaml``) has four parts:
     where each data category lives: ``{category, store: hub|archive, table, subject_column,
     timestamp_column, columns (anonymise only: a list blanked to NULL, or a mapping of column to
     the value it is blanked to, e.g. ``clips: []`` for a NOT NULL JSON column), filter,
-    on_request: delete|anonymise|keep}``.
+    on_request: delete|anonymise|keep}``. ``{category, store: artefacts, subject_match: contains,
+    subject_via}`` is the installation's artefact store, whichever backend it has (no table).
 ``external``
     other systems holding a category: ``{system, categories}``; they are asked to delete it.
 ``policies``
@@ -22,11 +23,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 ACTIONS = ("delete", "anonymise", "crypto-shred")
 STORES = ("hub", "archive")
+ARTEFACTS = "artefacts"  # the artefact store (hub table or object store), reached through its own interface
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _FILTER_OPS = ("in", "not_in", "equals", "is_null")
 
@@ -68,8 +70,8 @@ class StoreSpec:
 
     @property
     def key(self) -> str:
-        """``store.table`` (plus the category when one table holds several)."""
-        return f"{self.store}.{self.table}"
+        """``store.table``; ``artefacts`` for the artefact store."""
+        return ARTEFACTS if self.store == ARTEFACTS else f"{self.store}.{self.table}"
 
 
 @dataclass(frozen=True)
@@ -164,8 +166,10 @@ def _store(source: str, index: int, raw: Any) -> StoreSpec:
     if not isinstance(raw, Mapping):
         raise _fail(source, where, "must be a mapping")
     store = _require(source, where, raw, "store")
+    if store == ARTEFACTS:
+        return _artefact_store(source, index, raw)
     if store not in STORES:
-        raise _fail(source, where, f"store must be one of {', '.join(STORES)}, got {store!r}")
+        raise _fail(source, where, f"store must be one of {', '.join(STORES)}, {ARTEFACTS}, got {store!r}")
     on_request = raw.get("on_request", "delete")
     if on_request not in ("delete", "anonymise", "keep"):
         raise _fail(source, where, f"on_request must be delete, anonymise or keep, got {on_request!r}")
@@ -201,6 +205,20 @@ def _store(source: str, index: int, raw: Any) -> StoreSpec:
         subject_via=via,
         subject_match=match,
     )
+
+
+def _artefact_store(source: str, index: int, raw: Mapping[str, Any]) -> StoreSpec:
+    """``store: artefacts``: reports matched by content, deleted whole (no table, no columns)."""
+    where = f"stores[{index}]"
+    extra = sorted(set(raw) - {"category", "store", "subject_match", "subject_via", "on_request"})
+    if extra:
+        raise _fail(source, where, f"the artefact store takes no {', '.join(extra)} (it is not a table)")
+    if raw.get("subject_match") != "contains":
+        raise _fail(source, where, "the artefact store needs subject_match: contains")
+    if raw.get("on_request", "delete") not in ("delete", "keep"):
+        raise _fail(source, where, "on_request of the artefact store must be delete or keep")
+    spec = _store(source, index, {**raw, "store": "hub", "table": ARTEFACTS, "subject_column": "data"})
+    return replace(spec, store=ARTEFACTS)
 
 
 def _clock(source: str, where: str, raw: Any) -> ClockSpec | None:

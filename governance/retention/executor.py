@@ -28,8 +28,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from governance.audit.chain import LogEntry, compact_json
 from governance.audit.log import DeletionLog
+from governance.retention.artefacts import ArtefactBackend, ArtefactStoreTable
 from governance.retention.binding import bound_requests, refuse_unbound
-from governance.retention.config import Policy, RetentionConfig, StoreSpec
+from governance.retention.config import ARTEFACTS, Policy, RetentionConfig, StoreSpec
 from governance.retention.holds import active_holds, forget_released_holds
 from governance.retention.protocols import CRYPTO_SYSTEM, ExternalEraser, Shredder, shredder_eraser
 from governance.retention.schema import (
@@ -77,7 +78,7 @@ class Bound:
     """A configured store bound to its reflected table."""
 
     spec: StoreSpec
-    table: BoundTable
+    table: BoundTable | ArtefactStoreTable
 
 
 @dataclass
@@ -89,7 +90,7 @@ class WorkItem:
     categories: tuple[str, ...]
     legal_basis: str
     stores: list[Bound]
-    selector: BoundTable | None = None
+    selector: BoundTable | ArtefactStoreTable | None = None
     row_level: bool = False
     retention_days: int | None = None
     policy: Policy | None = None
@@ -126,8 +127,12 @@ class RetentionExecutor:
     """Plans and runs retention over the hub and archive databases."""
 
     def __init__(self, hub: Engine, archive: Engine, config: RetentionConfig, deletion_log: DeletionLog,
-                 shredder: Shredder | None = None, erasers: Mapping[str, ExternalEraser] | None = None) -> None:
+                 shredder: Shredder | None = None, erasers: Mapping[str, ExternalEraser] | None = None,
+                 artefacts: ArtefactBackend | None = None) -> None:
+        """``artefacts``: the installation's artefact store (``store: artefacts`` in the configuration;
+        without it that store is reported missing and skipped)."""
         self.hub = hub
+        self.artefacts = artefacts
         self.archive = archive
         self.config = config
         self.log = deletion_log
@@ -144,9 +149,14 @@ class RetentionExecutor:
         return self.hub if store == "hub" else self.archive
 
     def _bind(self, spec: StoreSpec, index: int) -> Bound:
+        label = f"{self.config.source}: store {spec.key} ({spec.category})"
+        if spec.store == ARTEFACTS:
+            if self.artefacts is None:
+                raise MissingTableError(f"{label}: no artefact store was given to retention")
+            return Bound(spec, ArtefactStoreTable(self.artefacts, self.hub, label=label, subject_via=spec.subject_via))
         table = BoundTable(
             self._engine(spec.store), spec.table, spec.subject_column,
-            label=f"{self.config.source}: store {spec.key} ({spec.category})",
+            label=label,
             timestamp_column=spec.timestamp_column, columns=spec.columns, blank_values=spec.blank_values,
             row_filter=spec.filter, subject_key=spec.subject_key, subject_via=spec.subject_via,
             subject_match=spec.subject_match,
@@ -348,7 +358,7 @@ class RetentionExecutor:
         """Overlap batches only on Postgres (SQLite has one writer) and when every store is in the hub
         database, so no other database commits ahead of a batch whose log is still being written."""
         return self.pipeline and self.hub.dialect.name == "postgresql" and all(
-            b.table.engine is self.hub for b in item.stores)
+            b.table.engine is self.hub and not _outside(b) for b in item.stores)
 
     def _next_batch(self, item: WorkItem, cursor: Any, cutoff: datetime | None) -> tuple[list[dict[str, Any]], Any]:
         size = self.config.batch_size
@@ -418,8 +428,8 @@ class RetentionExecutor:
             after: dict[str, dict[str, int]] = {}
             if acting:
                 candidates = scope([k for k in unique if k not in holds], held_here)
-                # Other databases first, the hub last: its commit carries log and checkpoint.
-                for bound in sorted(item.stores, key=lambda b: b.table.engine is self.hub):
+                # Other databases and the artefact store first, the hub last: its commit carries log and checkpoint.
+                for bound in sorted(item.stores, key=lambda b: b.table.engine is self.hub and not _outside(b)):
                     conn = conns[id(bound.table.engine)]
                     apply = bound.table.anonymise if self._store_action(item, bound) == "anonymise" else bound.table.delete
                     targets = in_scope(bound, candidates) if in_scope else candidates
@@ -691,6 +701,11 @@ class RetentionExecutor:
             "totals": {"subjects": sum(i.subjects for i in items), "held": sum(i.held for i in items),
                        "records": sum(records.values()), "records_by_store": dict(sorted(records.items()))},
         }
+
+
+def _outside(bound: Bound) -> bool:
+    """A store that deletes outside the hub transaction (the artefact store)."""
+    return getattr(bound.table, "outside_transaction", False)
 
 
 def _aware(moment: datetime | None) -> datetime | None:

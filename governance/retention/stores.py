@@ -191,9 +191,7 @@ class BoundTable:
         found: dict[Any, set[str]] = {}
         query = sa.select(self.row_key, self.subject).where(*clauses).execution_options(yield_per=20)
         for row_key, value in conn.execute(query):
-            data = bytes(value) if isinstance(value, bytes | memoryview) else str(value).encode("utf-8", "replace")
-            words = {w.decode("utf-8", "replace") for w in _WORD.findall(data)}
-            people = {needles[w] for w in words & needles.keys()}
+            people = people_named(value, needles)
             if people:
                 found[row_key] = people
         return found
@@ -301,6 +299,13 @@ class BoundTable:
             statement = self.table.update().where(scope, *clauses).values(**blank).returning(self.subject)
             _tally(out, conn.execute(statement), self.person)
         return out
+
+
+def people_named(value: Any, needles: dict[str, str]) -> set[str]:
+    """The people whose ids (``needles``: id → person) occur in ``value`` (text or bytes) as whole words."""
+    data = bytes(value) if isinstance(value, bytes | memoryview) else str(value).encode("utf-8", "replace")
+    words = {w.decode("utf-8", "replace") for w in _WORD.findall(data)}
+    return {needles[w] for w in words & needles.keys()}
 
 
 def _tally(out: dict[str, int], rows: Any, person: Any) -> None:

@@ -164,7 +164,10 @@ def build_executor(settings: Settings | None = None, *, erasers: Mapping[str, Ex
     if use_defaults:
         shredder = shredder if shredder is not None else default_shredder(settings, hub)
         erasers = {**default_erasers(), **(erasers or {})}
-    return RetentionExecutor(hub, archive, config, deletion_log, shredder=shredder, erasers=erasers)
+    from hrbridge.artefacts import artefact_store
+
+    return RetentionExecutor(hub, archive, config, deletion_log, shredder=shredder, erasers=erasers,
+                             artefacts=artefact_store(settings, engine=hub))
 
 
 def plan_retention(settings: Settings | None = None, now: datetime | None = None, **options: Any) -> dict[str, Any]:

@@ -3,10 +3,12 @@
 The hub and archive schemas are the real ones (every revision applied) and the retention
 configuration is the shipped ``configs/retention.yaml``. After the person's deletion request and a
 retention run, every column of every table is read back (found by introspection, not from a list)
-and searched for the person's identifiers in clear; the log lines of the run too. The only rows that
-may still name the person are those of stores the configuration keeps on request (``on_request:
-keep``: consent evidence, the employee archive) and the vault's record that the person's key was
-destroyed. A signed result that arrives after the erasure keeps nothing of the person either.
+and searched for the person's identifiers in clear; the log lines of the run too, and every file of
+the artefact store (the hub's ``artefacts`` table on Postgres, a ``file://`` object store on SQLite:
+both backends through the one ``store: artefacts`` entry). The only rows that may still name the
+person are those of stores the configuration keeps on request (``on_request: keep``: consent
+evidence, the employee archive) and the vault's record that the person's key was destroyed. A
+signed result that arrives after the erasure keeps nothing of the person either.
 """
 
 from __future__ import annotations
@@ -51,10 +53,21 @@ def _result(**overrides: Any) -> dict[str, Any]:
                        interviewer_comments=f"Spoke with {LAST_NAME}", **overrides)
 
 
-def _plant(engine: Engine, vault: Vault) -> None:
+@pytest.fixture
+def artefacts(engine: Engine, tmp_path: Path) -> Any:
+    """The artefact store: the hub table on Postgres, a ``file://`` object store on SQLite."""
+    from airflow.sdk import ObjectStoragePath
+
+    from hrbridge.artefacts import DatabaseArtefactStore, ObjectArtefactStore
+
+    if engine.dialect.name == "postgresql":
+        return DatabaseArtefactStore(engine)
+    return ObjectArtefactStore(ObjectStoragePath(f"file://{tmp_path / 'objects'}"))
+
+
+def _plant(engine: Engine, vault: Vault, store: Any) -> None:
     """The person in every table hrbridge writes people to (through the factories and the pipeline's own writers)."""
     from governance.retention.schema import legal_holds
-    from hrbridge.store.artefacts import artefacts
     from hrbridge.store.consent import consent_events, explanations
     from hrbridge.store.recruiting import resume_signals, sync_quarantine
     from hrbridge.store.results import interview_status_sync, results_quarantine, results_writeback
@@ -86,8 +99,6 @@ def _plant(engine: Engine, vault: Vault) -> None:
         conn.execute(explanations.insert().values(
             event_id="ev-1", application_id=APPLICATION, candidate_id=PERSON, language="en",
             text=f"Why {LAST_NAME} was scored 72", produced_at=NOW))
-        conn.execute(artefacts.insert(), [_artefact("validation/run-q.html", f"<td>{APPLICATION}</td>".encode()),
-                                          _artefact("validation/run-r.html", b"<td>app-bystander</td>")])
         conn.execute(legal_holds.insert(), [  # released holds: the person's and a bystander's
             {"subject_id": who, "reason": f"tribunal claim of {who}", "placed_by": "legal", "placed_at": NOW,
              "released_at": NOW, "released_by": "legal", "release_reason": f"claim of {who} settled"}
@@ -96,15 +107,9 @@ def _plant(engine: Engine, vault: Vault) -> None:
             event_id="consent-1", kind="consent", invitation_id=INVITATION, candidate_id=PERSON,
             application_id=APPLICATION, notice_version="v1", language="en", scopes=["ai_scoring"], declined=[],
             given_at=NOW, received_at=NOW))
-
-
-def _artefact(key: str, data: bytes) -> dict[str, Any]:
-    """A report row of the hub artefact store (as DatabaseArtefactStore.put writes it)."""
-    import hashlib
-
-    kind, name = key.split("/", 1)
-    return {"key": key, "kind": kind, "name": name, "content_type": "text/html", "size": len(data),
-            "sha256": hashlib.sha256(data).hexdigest(), "meta": {}, "data": data, "created_at": NOW}
+    store.put("validation", "run-q.html", f"<td>{APPLICATION}</td>".encode(), "text/html")
+    store.put("migration", "run-m/report.json", f'{{"subject": "{PERSON}"}}'.encode(), "application/json")
+    store.put("validation", "run-r.html", b"<td>app-bystander</td>", "text/html")
 
 
 def _kept_on_request(config: Any) -> set[str]:
@@ -131,17 +136,25 @@ def _traces(engine: Engine, exempt: set[str]) -> list[str]:
     return found
 
 
-def test_erasure_reaches_every_table_column_and_log_line(engine: Engine, tmp_path: Path,
+def _file_traces(root: Path) -> list[str]:
+    """Every file under ``root`` (an object store's folder) whose bytes hold one of the person's identifiers."""
+    return [f"{path}: {[t for t in TRACES if t.encode() in path.read_bytes()]}"
+            for path in sorted(root.rglob("*")) if path.is_file() and any(t.encode() in path.read_bytes() for t in TRACES)]
+
+
+def test_erasure_reaches_every_table_column_and_log_line(engine: Engine, artefacts: Any, tmp_path: Path,
                                                          caplog: pytest.LogCaptureFixture) -> None:
     vault = Vault.local(engine, tmp_path / "home")
-    _plant(engine, vault)
+    _plant(engine, vault, artefacts)
     config = parse_config(load_config("retention"), "configs/retention.yaml")
     keys = AuditKeys.load_or_create(tmp_path / "keys", env={"HRBRIDGE_AUDIT_PEPPER": "erasure-test"})
     log = DeletionLog(engine, keys)
     platform = RecordingEraser()
-    executor = RetentionExecutor(engine, engine, config, log, shredder=vault, erasers={"interview_platform": platform})
+    executor = RetentionExecutor(engine, engine, config, log, shredder=vault, erasers={"interview_platform": platform},
+                                 artefacts=artefacts)
     exempt = _kept_on_request(config) | {"data_keys"}  # data_keys: the destroyed key's tombstone (see the report)
-    assert _traces(engine, exempt), "the person was planted"
+    objects = tmp_path / "objects"
+    assert _traces(engine, exempt) and (engine.dialect.name == "postgresql" or _file_traces(objects)), "planted"
     request_deletion(engine, PERSON, "dpo@example.com", config.requests.legal_basis, keys.pseudonymise(PERSON),
                      config.requests.due_days, now=NOW - timedelta(days=1), seal_key=keys.pepper)
     with caplog.at_level(logging.DEBUG):
@@ -152,15 +165,17 @@ def test_erasure_reaches_every_table_column_and_log_line(engine: Engine, tmp_pat
     enqueue_webhook_result(engine, _result(result_id="res-late"), vault)
 
     assert _traces(engine, exempt) == []
+    if engine.dialect.name != "postgresql":  # the object store's files (data and descriptions)
+        assert _file_traces(objects) == []
     assert [r for r in caplog.records if any(t in r.getMessage() for t in TRACES)] == []
     with engine.connect() as conn:  # the bystander is untouched
         assert conn.execute(sa.text("SELECT count(*) FROM candidates WHERE candidate_id = 'cand-bystander'")).scalar() == 1
-        assert conn.execute(sa.text("SELECT key FROM artefacts")).scalars().all() == ["validation/run-r.html"]
         holds = conn.execute(sa.text("SELECT subject_id, reason, release_reason FROM legal_holds ORDER BY id")).all()
     marker = f"erased:{keys.pseudonymise(PERSON)}"  # the deletion log's pseudonym: an auditor can still match it
     assert [tuple(h) for h in holds] == [(marker, f"tribunal claim of {marker}", f"claim of {marker} settled"),
                                          ("cand-bystander", "tribunal claim of cand-bystander",
                                           "claim of cand-bystander settled")]
+    assert [i.key for kind in artefacts.kinds() for i in artefacts.list(kind)] == ["validation/run-r.html"]
     with engine.connect() as conn:
         kept = conn.execute(sa.text("SELECT candidate_id FROM consent_events")).scalars().all()
     assert kept == [PERSON]  # evidence the configuration keeps on request (consent_evidence: keep)

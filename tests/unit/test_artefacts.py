@@ -51,6 +51,7 @@ def test_round_trip_list_exists_delete(store) -> None:
     assert store.get("migration/run-1/report.html").text() == "<p>总计</p>"
     assert [i.name for i in store.list("migration", "run-1/")] == ["run-1/report.html", "run-1/report.json"]
     assert len(store.list("migration")) == 3 and store.list("validation") == []
+    assert store.kinds() == ["migration"]
     store.put("migration", "run-1/report.json", b"{}", "application/json")  # replaced, not duplicated
     assert store.get(key).data == b"{}" and len(store.list("migration")) == 3
     assert store.exists(key) and store.delete(key) and not store.exists(key) and not store.delete(key)
