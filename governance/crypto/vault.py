@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, BinaryIO
 
 import pandas as pd
@@ -126,12 +127,15 @@ class Vault:
 
     def __init__(
         self, engine: sa.Engine, provider: KeyProvider, *, read_only: bool = False,
-        create_first_key: bool | None = None,
+        create_first_key: bool | None = None, tombstone: Callable[[str], str] | None = None,
     ) -> None:
         """``read_only``: create no table and no key (status commands). ``create_first_key``: may the
         vault create the provider's first master key while no data key exists (default: the
-        provider's ``creates_first_key``, True for the local keyring only)."""
+        provider's ``creates_first_key``, True for the local keyring only). ``tombstone``: the name
+        a shredded subject's key record keeps instead of the subject id (the deletion log's
+        ``erased:<pseudonym>``); lookups map it back, so an erased subject never gets a new key."""
         self.engine = engine
+        self.tombstone = tombstone
         self.provider = provider
         self.read_only = read_only
         self.create_first_key = (getattr(provider, "creates_first_key", False) if create_first_key is None
@@ -224,14 +228,21 @@ class Vault:
             raise self._lost(exc) or exc from exc
 
     def _rows(self, subject_ids: list[str], chunk: int = _LOOKUP_BATCH) -> dict[str, list[Any]]:
+        """Key rows by subject; a subject's tombstone (destroyed key) stands for all its rows."""
         found: dict[str, list[Any]] = {}
+        erased: dict[str, list[Any]] = {}
         with self.engine.connect() as conn:
             for batch in _chunks(subject_ids, chunk):
                 self.stats.lookups += 1
-                stmt = sa.select(data_keys).where(data_keys.c.subject_id.in_(batch))
+                aliases = {self.tombstone(s): s for s in batch} if self.tombstone else {}
+                stmt = sa.select(data_keys).where(data_keys.c.subject_id.in_([*batch, *aliases]))
                 for row in conn.execute(stmt):
-                    found.setdefault(row.subject_id, []).append(row)
-        return found
+                    subject = aliases.get(row.subject_id)
+                    if subject is None:
+                        found.setdefault(row.subject_id, []).append(row)
+                    else:  # the tombstone, read as the subject's destroyed key
+                        erased.setdefault(subject, []).append(SimpleNamespace(**{**row._asdict(), "subject_id": subject}))
+        return found | erased
 
     def _wrap_many(self, key_id: str, items: list[tuple[bytes, bytes]]) -> list[bytes]:
         many = getattr(self.provider, "wrap_many", None)
@@ -543,15 +554,26 @@ class Vault:
         overwritten (``secure_delete``); on Postgres ``VACUUM data_keys`` reclaims the old row
         version. Copies of the database (backups) still hold the wrapped key until the master key
         of their epoch is destroyed by a rotation with ``destroy_old`` (the key_rotation DAG).
+
+        With a ``tombstone``, the destroyed key's record keeps only the tombstone name (key version,
+        creation and destruction times), never the subject id: an auditor matches it to the
+        deletion log's entry by the same pseudonym.
         """
+        subject = str(subject_id)
         with self.engine.begin() as conn:
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql("PRAGMA secure_delete=ON")
             result = conn.execute(
                 sa.update(data_keys)
-                .where(data_keys.c.subject_id == str(subject_id), data_keys.c.destroyed_at.is_(None))
+                .where(data_keys.c.subject_id == subject, data_keys.c.destroyed_at.is_(None))
                 .values(wrapped_key=None, master_key_id=None, destroyed_at=_now())
             )
+            if self.tombstone is not None:
+                name = self.tombstone(subject)
+                known = sa.select(data_keys.c.key_version).where(data_keys.c.subject_id == name).scalar_subquery()
+                conn.execute(data_keys.delete().where(data_keys.c.subject_id == subject,
+                                                      data_keys.c.key_version.in_(known)))
+                conn.execute(data_keys.update().where(data_keys.c.subject_id == subject).values(subject_id=name))
         return bool(result.rowcount)
 
     def is_shredded(self, subject_id: str) -> bool:

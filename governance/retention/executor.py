@@ -32,7 +32,13 @@ from governance.retention.artefacts import ArtefactBackend, ArtefactStoreTable
 from governance.retention.binding import bound_requests, refuse_unbound
 from governance.retention.config import ARTEFACTS, Policy, RetentionConfig, StoreSpec
 from governance.retention.holds import active_holds, forget_released_holds
-from governance.retention.protocols import CRYPTO_SYSTEM, ExternalEraser, Shredder, shredder_eraser
+from governance.retention.protocols import (
+    CRYPTO_SYSTEM,
+    ExternalEraser,
+    Shredder,
+    erased_name,
+    shredder_eraser,
+)
 from governance.retention.schema import (
     create_retention_tables,
     deletion_requests,
@@ -138,6 +144,9 @@ class RetentionExecutor:
         self.log = deletion_log
         self.shredder = shredder
         self.erasers = dict(erasers or {})
+        if shredder is not None and getattr(shredder, "tombstone", False) is None:
+            # The destroyed key's record keeps the deletion log's pseudonym, never the person's id.
+            shredder.tombstone = erased_name(deletion_log.pseudonymise)  # type: ignore[attr-defined]
         if shredder is not None and CRYPTO_SYSTEM not in self.erasers:
             self.erasers[CRYPTO_SYSTEM] = shredder_eraser(shredder)
         # Opt-in: on a 2-core machine the second connection and thread measured no faster (see docs).

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from governance.retention.binding import request_seal
+from governance.retention.protocols import erased_name
 from governance.retention.schema import create_retention_tables, deletion_requests, legal_holds
 
 
@@ -81,8 +82,9 @@ def forget_released_holds(conn: Connection, subject_ids: Sequence[str], pseudony
     are left alone (a held person is not erased). Returns how many holds were rewritten.
     """
     changed = 0
+    erased = erased_name(pseudonymise)
     for subject in dict.fromkeys(str(s) for s in subject_ids):
-        marker = f"erased:{pseudonymise(subject)}"
+        marker = erased(subject)
         word = re.compile(rf"(?<![\w-]){re.escape(subject)}(?![\w-])")
         rows = conn.execute(sa.select(legal_holds.c.id, legal_holds.c.reason, legal_holds.c.release_reason)
                             .where(legal_holds.c.subject_id == subject, legal_holds.c.released_at.is_not(None)))

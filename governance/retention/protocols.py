@@ -7,14 +7,33 @@ external deletion is adapted to, so the executor treats them all alike.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 CRYPTO_SYSTEM = "crypto-shred"
 
 
+def erased_name(pseudonymise: Callable[[str], str]) -> Callable[[str], str]:
+    """What records of an erased person keep instead of their id: ``erased:<deletion-log pseudonym>``.
+
+    Released legal holds and the destroyed data key's record use it, so an auditor holding the id
+    matches them to the person's deletion-log entries (same HMAC) while nothing names them in clear.
+    """
+
+    def name(subject_id: str) -> str:
+        """``erased:`` and the deletion log's HMAC of ``subject_id``."""
+        return f"erased:{pseudonymise(str(subject_id))}"
+
+    return name
+
+
 @runtime_checkable
 class Shredder(Protocol):
-    """Destroys a person's data key so every copy encrypted under it becomes unreadable."""
+    """Destroys a person's data key so every copy encrypted under it becomes unreadable.
+
+    A shredder with a ``tombstone`` attribute left ``None`` (the vault) is given the deletion log's
+    :func:`erased_name` by the executor: the destroyed key's record then keeps no id in clear.
+    """
 
     def shred(self, subject_id: str) -> bool:
         """Destroy the key; True when a key was destroyed, False when none was left."""

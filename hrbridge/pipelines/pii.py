@@ -55,21 +55,48 @@ def default_vault(engine: sa.Engine, home: Path | None = None, *, read_only: boo
         from governance.crypto import HubKeyProvider
         from governance.crypto.kek import keks_from_env
 
-        return Vault(engine, HubKeyProvider(engine, keks_from_env(), read_only=read_only), read_only=read_only)
-    if home is None:
-        home = settings.home if read_only else settings.ensure_dirs().home
-    return Vault.local(engine, home, read_only=read_only)
+        vault = Vault(engine, HubKeyProvider(engine, keks_from_env(), read_only=read_only), read_only=read_only)
+    else:
+        if home is None:
+            home = settings.home if read_only else settings.ensure_dirs().home
+        vault = Vault.local(engine, home, read_only=read_only)
+    vault.tombstone = erased_tombstone(settings)
+    return vault
+
+
+def erased_tombstone(settings: Any) -> Any:
+    """The name a destroyed data key keeps (``erased:<deletion-log pseudonym>``), or None without a pepper.
+
+    Read-only: the deletion log's pepper (``HRBRIDGE_AUDIT_PEPPER`` or the installation's secret
+    store) is read, never created. Without one no erasure has been logged here, so there is no
+    tombstone to recognise.
+    """
+    import os
+
+    from governance.audit.keys import PEPPER_ENV, PEPPER_FILE, pseudonymise
+    from governance.retention.protocols import erased_name
+    from hrbridge.shared_secrets import default_secret_store
+
+    text = os.environ.get(PEPPER_ENV)
+    pepper = text.encode("utf-8") if text else default_secret_store(settings, read_only=True).get(PEPPER_FILE)
+    if not pepper:
+        return None
+    key = pepper.strip()
+    return erased_name(lambda subject: pseudonymise(key, subject))
 
 
 def shredded_subjects(vault: Vault, subject_ids: Iterable[Any]) -> set[str]:
     """Which of ``subject_ids`` had their data key shredded (one query per 500 ids)."""
     wanted = sorted({str(s) for s in subject_ids if s is not None})
     found: set[str] = set()
+    tombstone = getattr(vault, "tombstone", None)
     with vault.engine.connect() as conn:
         for start in range(0, len(wanted), _LOOKUP):
-            found.update(conn.execute(
+            chunk = wanted[start:start + _LOOKUP]
+            aliases = {tombstone(s): s for s in chunk} if tombstone else {}  # a destroyed key's record
+            found.update(aliases.get(s, s) for s in conn.execute(
                 sa.select(data_keys.c.subject_id).distinct()
-                .where(data_keys.c.subject_id.in_(wanted[start:start + _LOOKUP]), data_keys.c.destroyed_at.is_not(None))
+                .where(data_keys.c.subject_id.in_([*chunk, *aliases]), data_keys.c.destroyed_at.is_not(None))
             ).scalars())
     return found
 

@@ -7,8 +7,9 @@ and searched for the person's identifiers in clear; the log lines of the run too
 the artefact store (the hub's ``artefacts`` table on Postgres, a ``file://`` object store on SQLite:
 both backends through the one ``store: artefacts`` entry). The only rows that may still name the
 person are those of stores the configuration keeps on request (``on_request: keep``: consent
-evidence, the employee archive) and the vault's record that the person's key was destroyed. A
-signed result that arrives after the erasure keeps nothing of the person either.
+evidence, the employee archive). The vault's record that the person's key was destroyed names them
+only by the deletion log's pseudonym. A signed result that arrives after the erasure keeps nothing
+of the person either.
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ def test_erasure_reaches_every_table_column_and_log_line(engine: Engine, artefac
     platform = RecordingEraser()
     executor = RetentionExecutor(engine, engine, config, log, shredder=vault, erasers={"interview_platform": platform},
                                  artefacts=artefacts)
-    exempt = _kept_on_request(config) | {"data_keys"}  # data_keys: the destroyed key's tombstone (see the report)
+    exempt = _kept_on_request(config)
     objects = tmp_path / "objects"
     assert _traces(engine, exempt) and (engine.dialect.name == "postgresql" or _file_traces(objects)), "planted"
     request_deletion(engine, PERSON, "dpo@example.com", config.requests.legal_basis, keys.pseudonymise(PERSON),
@@ -172,6 +173,13 @@ def test_erasure_reaches_every_table_column_and_log_line(engine: Engine, artefac
         assert conn.execute(sa.text("SELECT count(*) FROM candidates WHERE candidate_id = 'cand-bystander'")).scalar() == 1
         holds = conn.execute(sa.text("SELECT subject_id, reason, release_reason FROM legal_holds ORDER BY id")).all()
     marker = f"erased:{keys.pseudonymise(PERSON)}"  # the deletion log's pseudonym: an auditor can still match it
+    with engine.connect() as conn:  # the destroyed key's record: pseudonym, version and times, no key
+        tombstone = conn.execute(sa.text("SELECT subject_id, key_version, wrapped_key, master_key_id, created_at, "
+                                         "destroyed_at FROM data_keys WHERE subject_id LIKE 'erased:%'")).all()
+        shred_logged = conn.execute(sa.text("SELECT count(*) FROM deletion_log WHERE method = 'crypto-shred' "
+                                            "AND subject_hash = :h"), {"h": keys.pseudonymise(PERSON)}).scalar()
+    assert [(t.subject_id, t.key_version, t.wrapped_key, t.master_key_id) for t in tombstone] == [(marker, 1, None, None)]
+    assert tombstone[0].created_at is not None and tombstone[0].destroyed_at is not None and shred_logged == 1
     assert [tuple(h) for h in holds] == [(marker, f"tribunal claim of {marker}", f"claim of {marker} settled"),
                                          ("cand-bystander", "tribunal claim of cand-bystander",
                                           "claim of cand-bystander settled")]
