@@ -235,6 +235,8 @@ class DatabaseArtefactStore:
         """Every kind with an artefact stored, sorted."""
         from hrbridge.store.artefacts import artefacts
 
+        if not sa.inspect(self.engine).has_table(artefacts.name):
+            return []  # a hub not migrated yet holds no artefact (read-only: nothing is created)
         with self.engine.connect() as conn:
             return list(conn.execute(sa.select(artefacts.c.kind).distinct().order_by(artefacts.c.kind)).scalars())
 

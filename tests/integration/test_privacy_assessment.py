@@ -45,7 +45,7 @@ def test_the_record_lists_every_personal_field_the_configuration_declares(config
     for category in load_config("bias_audit", settings)["categories"]:
         assert f"| {category} | hub audit_categories.categories (sealed) |" in text
     for store in load_config("retention", settings)["stores"]:
-        assert f"| {store['table']} | {store['category']} |" in text
+        assert f"| {store.get('table', store['store'])} | {store['category']} |" in text
     sensitive = {i["field"] for i in record["inventory"] if i["sensitive"]}
     assert {"clips", "transcript_ref", "id_number", "race_ethnicity"} <= sensitive
     assert all(i["encrypted"] for i in record["inventory"]
