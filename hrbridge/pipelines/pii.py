@@ -60,25 +60,32 @@ def default_vault(engine: sa.Engine, home: Path | None = None, *, read_only: boo
         if home is None:
             home = settings.home if read_only else settings.ensure_dirs().home
         vault = Vault.local(engine, home, read_only=read_only)
-    vault.tombstone = erased_tombstone(settings)
+    vault.tombstone = erased_tombstone(settings, engine)
     return vault
 
 
-def erased_tombstone(settings: Any) -> Any:
+def erased_tombstone(settings: Any, hub: sa.Engine) -> Any:
     """The name a destroyed data key keeps (``erased:<deletion-log pseudonym>``), or None without a pepper.
 
-    Read-only: the deletion log's pepper (``HRBRIDGE_AUDIT_PEPPER`` or the installation's secret
-    store) is read, never created. Without one no erasure has been logged here, so there is no
-    tombstone to recognise.
+    Read-only: the deletion log's pepper (``HRBRIDGE_AUDIT_PEPPER``, else the keys folder, or the
+    ``shared_secrets`` of ``hub`` with the hub provider) is read, never created. Without one no
+    erasure has been logged here, so there is no tombstone to recognise.
     """
     import os
 
     from governance.audit.keys import PEPPER_ENV, PEPPER_FILE, pseudonymise
+    from governance.crypto.shared import DirSecretStore, HubSecretStore
     from governance.retention.protocols import erased_name
-    from hrbridge.shared_secrets import default_secret_store
 
     text = os.environ.get(PEPPER_ENV)
-    pepper = text.encode("utf-8") if text else default_secret_store(settings, read_only=True).get(PEPPER_FILE)
+    if text:
+        pepper: bytes | None = text.encode("utf-8")
+    elif settings.key_provider == "hub":
+        from governance.crypto.kek import keks_from_env
+
+        pepper = HubSecretStore(hub, keks_from_env(), read_only=True).get(PEPPER_FILE)
+    else:
+        pepper = DirSecretStore(settings.home / "keys").get(PEPPER_FILE)
     if not pepper:
         return None
     key = pepper.strip()

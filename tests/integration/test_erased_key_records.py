@@ -71,3 +71,24 @@ def test_a_key_destroyed_before_pseudonyms_is_renamed_on_the_next_shred(engine: 
     named.tombstone = erased_name(lambda s: f"h({s})")
     assert named.shred("cand-9") is False  # no live key left, but the record loses the id
     assert _subjects(engine) == [("erased:h(cand-9)", 1, True)] and named.is_shredded("cand-9")
+
+
+def test_with_the_hub_provider_the_pepper_is_read_from_the_hub(engine: Engine, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+    import os
+
+    from governance.audit.keys import PEPPER_FILE, pseudonymise
+    from governance.crypto.shared import HubSecretStore
+    from hrbridge.migrations import HUB, upgrade
+
+    kek = os.urandom(32)
+    monkeypatch.delenv("HRBRIDGE_AUDIT_PEPPER", raising=False)
+    monkeypatch.setenv("HRBRIDGE_KEK", base64.b64encode(kek).decode())
+    settings = load_settings({"HRBRIDGE_HOME": str(tmp_path / "home"), "HRBRIDGE_KEY_PROVIDER": "hub"})
+    upgrade(engine, HUB)
+    assert default_vault(engine, settings=settings).tombstone is None, "no pepper yet: nothing was erased here"
+    HubSecretStore(engine, [kek]).create(PEPPER_FILE, b"hub-pepper")
+    vault = default_vault(engine, settings=settings)
+    assert vault.tombstone("cand-1") == f"erased:{pseudonymise(b'hub-pepper', 'cand-1')}"
+    assert not (tmp_path / "home" / "keys").exists(), "the pepper is read from the hub, no file is created"
