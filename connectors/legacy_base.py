@@ -33,11 +33,12 @@ class BatchSpec:
     rows: int
     low: Any = None  # database sources: key range (low, high]
     high: Any = None
+    byte_offset: int | None = None  # CSV sources: where the batch's first data row starts in the file
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict for XCom / JSON."""
         return {"batch_no": self.batch_no, "row_offset": self.row_offset, "rows": self.rows,
-                "low": self.low, "high": self.high}
+                "low": self.low, "high": self.high, "byte_offset": self.byte_offset}
 
 
 class LegacySource:

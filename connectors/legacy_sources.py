@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from connectors.legacy_base import DEFAULT_BATCH_SIZE, Batch, BatchSpec, LegacySource, SourceError
-from connectors.source_census import census_csv, census_parquet, census_table
+from connectors.source_census import Census, census_csv, census_parquet, census_table
 from connectors.source_limits import SourceLimits
 from connectors.xlsx_source import ExcelSource, cell_text, detect_header_row
 
@@ -73,9 +73,10 @@ class CsvSource(LegacySource):
             raise SourceError(f"{path}: unknown encoding {self.encoding!r}") from exc
         self.delimiter = delimiter
         self._arrow_done = False  # set by _arrow_frames: Arrow read the whole file
+        self._census: Census | None = None  # the second reader's pass made by plan()
 
-    def _reader(self, **kwargs: Any) -> Any:
-        return pd.read_csv(self.path, dtype=str, keep_default_na=False, na_filter=False,
+    def _reader(self, source: Any = None, **kwargs: Any) -> Any:
+        return pd.read_csv(self.path if source is None else source, dtype=str, keep_default_na=False, na_filter=False,
                            encoding=self.encoding, sep=self.delimiter, engine="c", **kwargs)
 
     def _guard(self, call: Any) -> Any:
@@ -90,8 +91,9 @@ class CsvSource(LegacySource):
             raise SourceError(f"{self.path}: the file is empty (no header row)") from exc
 
     def cell_counts(self) -> tuple[int, list[int]]:
-        """(data rows, non-empty cells per column) counted by Python's csv module; checks every bound."""
-        census = census_csv(self.path, self.encoding, self.delimiter, self.limits)
+        """(data rows, non-empty cells per column) counted by Python's csv module; checks every bound.
+        After :meth:`plan`, the counts of the plan's pass (the same reader) are reused."""
+        census = self._census or census_csv(self.path, self.encoding, self.delimiter, self.limits)
         return census.rows, list(census.cells)
 
     def headers(self) -> list[str]:
@@ -169,10 +171,55 @@ class CsvSource(LegacySource):
         if pending_rows:
             yield _text_frame(pa.Table.from_batches(pending))
 
+    def plan(self, batch_size: int = DEFAULT_BATCH_SIZE) -> list[BatchSpec]:
+        """Batch descriptors with each batch's byte offset, from one pass of the second reader
+        (:func:`connectors.source_census.census_csv`, which also checks every bound; its counts
+        serve :meth:`cell_counts` afterwards), so :meth:`read_batch` seeks to its batch instead of
+        parsing every row before it."""
+        if not _seekable(self.encoding):
+            return super().plan(batch_size)
+        census = self._census = census_csv(self.path, self.encoding, self.delimiter, self.limits, every=batch_size)
+        return [BatchSpec(n, start, min(batch_size, census.rows - start), byte_offset=census.offsets[n])
+                for n, start in enumerate(range(0, census.rows, batch_size))]
+
     def read_batch(self, spec: BatchSpec, batch_size: int) -> pd.DataFrame:
-        """Parse only the rows of one batch (earlier rows are skipped by the C parser)."""
+        """Parse only the rows of one batch: from its planned byte offset when it has one, else by
+        skipping the earlier rows with the C parser. Anything unexpected from the offset (a parse
+        or decoding error, a row count other than planned) is read again the second way, so errors
+        name the file's own line numbers exactly as before."""
+        if spec.byte_offset is not None and _seekable(self.encoding):
+            frame = self._read_from(spec)
+            if frame is not None and len(frame) == spec.rows:
+                return frame
         frame = self._guard(lambda: self._reader(skiprows=range(1, spec.row_offset + 1), nrows=spec.rows))
         return frame.reset_index(drop=True)
+
+    def _read_from(self, spec: BatchSpec) -> pd.DataFrame | None:
+        """``spec.rows`` rows parsed from ``spec.byte_offset`` with the header's column names; None if
+        the parser rejects what it finds there."""
+        names = self.headers()
+        codec = "utf-8" if self.encoding == "utf-8-sig" else self.encoding  # no BOM mid-file
+        try:
+            with self.path.open("rb") as handle:
+                handle.seek(max(int(spec.byte_offset or 0) - 1, 0))
+                if spec.byte_offset and handle.read(1) != b"\n":
+                    return None  # not a line's start: the file is not the one planned
+                frame = pd.read_csv(handle, header=None, names=names, index_col=False, nrows=spec.rows, dtype=str,
+                                    keep_default_na=False, na_filter=False, encoding=codec, sep=self.delimiter,
+                                    engine="c")
+        except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
+            return None
+        return frame.reset_index(drop=True)
+
+
+def _seekable(encoding: str) -> bool:
+    """Whether a file in ``encoding`` can be read from a line's first byte: newline, carriage return,
+    quote and comma are the single ASCII bytes (UTF-8, GB18030/GBK, Big5, cp1252 — not UTF-16/32)."""
+    probe = "\n\r\",;\t"
+    try:
+        return probe.encode("utf-8" if encoding == "utf-8-sig" else encoding) == probe.encode("ascii")
+    except (LookupError, UnicodeError):
+        return False
 
 
 def _text_frame(table: Any) -> pd.DataFrame:

@@ -37,6 +37,7 @@ class Census:
 
     rows: int
     cells: tuple[int, ...]
+    offsets: tuple[int, ...] = ()  # CSV with ``every``: byte offset of data rows 0, every, 2·every, …
 
 
 def where_csv(line: int, record: int) -> str:
@@ -54,10 +55,12 @@ class _Lines:
         self.encoding = encoding
         self.bad_line = 0
         self.number = 0
+        self.bytes = 0  # bytes of the lines handed out so far: where the next line starts
 
     def __iter__(self) -> Iterator[str]:
         for raw in self.handle:
             self.number += 1
+            self.bytes += len(raw)
             if self.number == 1 and raw.startswith(codecs.BOM_UTF8) and self.encoding == "utf-8-sig":
                 raw = raw[len(codecs.BOM_UTF8):]
             try:
@@ -72,23 +75,36 @@ def _escaped(text: str) -> bytes:
 
 
 class _Records:
-    """The CSV records after the header, counted as they are read (so an error can name its row)."""
+    """The CSV records after the header, counted as they are read (so an error can name its row).
 
-    def __init__(self, reader: Any) -> None:
+    With ``every``, the byte offset where data rows 0, ``every``, 2·``every``, … start is noted:
+    ``csv`` pulls exactly the lines of one record before returning it, so the bytes handed out
+    before a record is pulled are where it starts (a batch's reader can seek straight to it).
+    """
+
+    def __init__(self, reader: Any, lines: _Lines, every: int = 0) -> None:
         self.reader = reader
+        self.lines = lines
+        self.every = every
+        self.offsets: list[int] = []
         self.count = 0
 
     def __iter__(self) -> Iterator[list[str]]:
+        start = self.lines.bytes
         for fields in self.reader:
             # A blank line holds no record; nor does a line of only spaces and tabs, which the main
             # reader (pandas' parser) skips as blank too. Other whitespace (\v, \f, \x1f, …) is data.
             if fields and not (len(fields) == 1 and fields[0] and not fields[0].strip(" \t")):
+                if self.every and self.count % self.every == 0:
+                    self.offsets.append(start)
                 self.count += 1
                 yield fields
+            start = self.lines.bytes
 
 
-def census_csv(path: Path, encoding: str, delimiter: str, limits: SourceLimits) -> Census:
-    """Stream the file with ``csv``: rows, non-empty cells per column, and every bound checked.
+def census_csv(path: Path, encoding: str, delimiter: str, limits: SourceLimits, every: int = 0) -> Census:
+    """Stream the file with ``csv``: rows, non-empty cells per column, and every bound checked
+    (with ``every``, also the byte offset of every ``every``-th data row: a batch plan).
 
     Raises :class:`SourceError` naming line, data row and column for undecodable bytes, a field
     longer than ``max_cell_chars``, a row with more fields than the header, or a header wider than
@@ -97,14 +113,14 @@ def census_csv(path: Path, encoding: str, delimiter: str, limits: SourceLimits) 
     with _CSV_LIMIT_LOCK, path.open("rb") as handle:
         previous = csv.field_size_limit(limits.max_cell_chars)
         try:
-            return _count_csv(path, _Lines(handle, encoding), delimiter, limits)
+            return _count_csv(path, _Lines(handle, encoding), delimiter, limits, every)
         finally:
             csv.field_size_limit(previous)
 
 
-def _count_csv(path: Path, lines: _Lines, delimiter: str, limits: SourceLimits) -> Census:
+def _count_csv(path: Path, lines: _Lines, delimiter: str, limits: SourceLimits, every: int = 0) -> Census:
     reader = csv.reader(lines, delimiter=delimiter, strict=False)
-    records = _Records(reader)
+    records = _Records(reader, lines, every)
     try:
         header = next(reader, None)
         if header is None:
@@ -127,7 +143,7 @@ def _count_csv(path: Path, lines: _Lines, delimiter: str, limits: SourceLimits) 
             for position, column in enumerate(itertools.zip_longest(*chunk, fillvalue="")):
                 if position < width:
                     counts[position] += sum(map(bool, column))
-        return Census(records.count, tuple(counts))
+        return Census(records.count, tuple(counts), tuple(records.offsets))
     except csv.Error as exc:
         where = where_csv(reader.line_num, records.count + 1)
         if "field larger than field limit" in str(exc):

@@ -284,15 +284,19 @@ class Migration:
 
         return source_check(self.source.headers(), self.take_census(), (self.read_rows, self.read_cells))
 
-    def restore(self, upto: int | None = None, index: bool = True) -> set[int]:
-        """Rebuild the key index (unless ``index`` is false) and the expected hashes from the
-        committed checkpoints (batches < ``upto``)."""
+    def restore(self, upto: int | None = None, index: bool = True, expected: bool = True) -> set[int]:
+        """Rebuild the key index (unless ``index`` is false) and the expected hashes (unless
+        ``expected`` is false: one batch's task dedupes against the index and never verifies)
+        from the committed checkpoints (batches < ``upto``)."""
         restored = set()
         for batch_no, blob in self.loader.states(self.run_id):
             if upto is not None and batch_no >= upto or not blob:
                 continue
             arrays, meta = unpack_state(blob)
-            self.fold(arrays, index=index)
+            if expected:
+                self.fold_expected(arrays)
+            if index:
+                self.fold_keys(arrays)
             self.count_read(meta)
             restored.add(batch_no)
         return restored
@@ -767,11 +771,11 @@ def _notify(progress: Progress | None, batch_no: int, offset: int, rows: int, st
 def plan(options: MigrationOptions) -> list[dict[str, Any]]:
     """Batch descriptors (small dicts: number, offset, rows, key range) for one task per batch."""
     with closing(prepare(options)) as run:
-        run.take_census()  # every bound checked before any task loads a row
-        try:
+        try:  # (a CSV plan is the second reader's pass; the census below reuses its counts)
             specs = run.source.plan(options.effective_batch_size())
         except SourceError as exc:
             raise MigrationInputError(str(exc)) from exc
+        run.take_census()  # every bound checked before any task loads a row
         return [{**spec.as_dict(), "run_id": run.run_id} for spec in specs]
 
 
@@ -779,17 +783,18 @@ def migrate_batch(options: MigrationOptions, batch: Mapping[str, Any]) -> dict[s
     """Load one planned batch (idempotent: a committed checkpoint makes it a no-op)."""
     options.run_id = options.run_id or batch.get("run_id")
     with closing(prepare(options)) as run:
+        offset = batch.get("byte_offset")
         spec = BatchSpec(int(batch["batch_no"]), int(batch["row_offset"]), int(batch["rows"]),
-                         batch.get("low"), batch.get("high"))
+                         batch.get("low"), batch.get("high"), None if offset is None else int(offset))
         if spec.batch_no in run.loader.committed(run.run_id):
             return {"batch_no": spec.batch_no, "status": "skipped"}
-        run.restore()  # every committed batch, whatever order the tasks ran in
+        run.restore(expected=False)  # every committed batch's keys, whatever order the tasks ran in
         try:
             raw = run.source.read_batch(spec, options.effective_batch_size())
         except SourceError as exc:
             raise MigrationInputError(str(exc)) from exc
         processed = process_batch(run, spec.batch_no, spec.row_offset, raw)
-        status = "loaded" if load_processed(run, processed) else "skipped"
+        status = "loaded" if load_processed(run, processed, fold=False) else "skipped"  # the process ends here
         return {"batch_no": spec.batch_no, "status": status, "rows_read": processed.rows_read,
                 "loaded": processed.loaded, "quarantined_rows": processed.quarantined_rows,
                 "duplicates_merged": len(processed.merges)}

@@ -122,3 +122,35 @@ def test_employee_id_clash_in_one_batch_keeps_the_most_recent(tmp_path: Path) ->
     assert (report["loaded_rows"], report["merges_by_rule"], report["passed"]) == (30, {"employee_id": 1}, True)
     departments, merges = _target(target)
     assert departments["000026"] == "财务部" and merges == [(30, 25, "employee_id")]
+
+
+def test_per_batch_tasks_seek_their_batch_and_dedupe_across_batches_like_one_run(tmp_path: Path) -> None:
+    """The DAG's steps in-process: plan, one ``migrate_batch`` per batch (each its own process in the
+    DAG: a fresh run that restores only the keys and seeks to its byte offset), then ``verify_run``."""
+    from hrbridge.pipelines.migration import migrate_batch, plan, verify_run
+
+    base = legacy_rows(12).assign(部门=["销售部\r\n华东区", *["销售部"] * 11])  # a quoted line break (CRLF)
+    person = base.iloc[2]
+    newer = pd.DataFrame([person]).assign(工号="000801", 更新时间="2024-06-01")  # displaces row 2
+    older = pd.DataFrame([person]).assign(工号="000802", 手机="13900000002", 更新时间="2023-01-01")  # loses
+    newest = pd.DataFrame([person]).assign(工号="000803", 身份证号=None, 更新时间="2025-01-01")  # wins
+    filler = [legacy_rows(3, start=100 + 10 * i) for i in range(3)]
+    source = tmp_path / "legacy.csv"
+    write_csv(pd.concat([base, newer, filler[0], older, filler[1], newest, filler[2]], ignore_index=True),
+              str(source), "gbk")
+    target = f"sqlite:///{tmp_path / 'a.db'}"
+
+    def options() -> MigrationOptions:
+        return MigrationOptions(str(source), target, batch_size=4, run_id="tasks")
+
+    specs = plan(options())
+    assert len(specs) == 6 and all(spec["byte_offset"] for spec in specs)
+    results = [migrate_batch(options(), spec) for spec in specs]
+    assert [r["status"] for r in results] == ["loaded"] * 6
+    assert migrate_batch(options(), specs[-1])["status"] == "skipped"
+    report = verify_run(options()).report
+    departments, merges = _target(target)
+    assert (report["source_rows"], report["loaded_rows"], report["duplicates_merged"]) == (24, 21, 3)
+    assert report["passed"] and report["integrity_ratio"] == 1.0 and target_count(target) == 21
+    assert {"000003", "000801", "000802"}.isdisjoint(departments) and departments["000001"] == "销售部\r\n华东区"
+    assert merges == [(12, 2, "id_number"), (20, 12, "email+name"), (12, 16, "id_number")]

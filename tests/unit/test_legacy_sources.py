@@ -135,3 +135,32 @@ def test_database_source_reads_key_ranges(mariadb_url: str) -> None:
     assert source.read_batch(plan[1], 10)["employee_id"].tolist() == [f"{n:06d}" for n in range(11, 21)]
     row = streamed[0][2].iloc[0].to_dict()
     assert row == {"employee_id": "000001", "name": "张1", "hire_date": "2020-01-05", "salary": "8001.50"}
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk"])
+def test_csv_plan_seeks_to_each_batch_through_quoted_newlines_crlf_and_blank_lines(tmp_path: Path,
+                                                                                   encoding: str) -> None:
+    rows = [f'{n:06d},"张{n}\r\n第二行, 含逗号","备注 ""{n}"""' for n in range(1, 24)]
+    rows[4] += "\r\n\r\n   "  # a blank line and a line of spaces: no rows to either reader
+    path = tmp_path / "people.csv"
+    path.write_bytes(("工号,姓名,备注\r\n" + "\r\n".join(rows) + "\r\n").encode(encoding))
+    source = CsvSource(path, encoding=None if encoding != "gbk" else "gbk")
+    plan = source.plan(batch_size=5)
+    assert [(s.row_offset, s.rows) for s in plan] == [(0, 5), (5, 5), (10, 5), (15, 5), (20, 3)]
+    assert all(s.byte_offset for s in plan) and plan == sorted(plan, key=lambda s: s.byte_offset)
+    streamed = {n: frame for n, _, frame in source.batches(5)}
+    for spec in plan:
+        from_offset = source._read_from(spec)  # the seek itself, not the fallback
+        assert from_offset is not None and from_offset.equals(streamed[spec.batch_no])
+        assert source.read_batch(spec, 5).equals(streamed[spec.batch_no])
+    assert streamed[4]["姓名"].tolist()[0] == "张21\r\n第二行, 含逗号"  # a quoted line break is data
+
+
+def test_csv_read_batch_without_or_with_a_stale_offset_reads_by_skipping(tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    write_csv(legacy_rows(25), str(path))
+    source = open_source(str(path))
+    planned = source.plan(batch_size=10)[1]
+    for spec in (BatchSpec(1, 10, 10), BatchSpec(1, 10, 10, byte_offset=planned.byte_offset + 3)):
+        assert source.read_batch(spec, 10)["工号"].tolist() == [f"{n:06d}" for n in range(11, 21)]
+    assert BatchSpec(**planned.as_dict()) == planned  # the descriptor survives XCom as a plain dict
