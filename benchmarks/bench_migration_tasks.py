@@ -16,9 +16,11 @@ once per baseline, each in its own subprocess on its own fresh target:
   pass), the reader seeks straight to it, and a task restores only the dedupe keys and
   survivorship facts it dedupes against.
 
-Printed per baseline: wall and CPU seconds of the first and the last batch, with the two parts that
-grow with the batch number (``restore`` and ``read_batch``) and the rest, and the run's counts (which
-must be equal across baselines).
+Printed per baseline: wall and CPU seconds of the first and the last batch, split into ``restore``
+(checkpoints → key index), ``read_batch`` (the source), ``load`` (the target's transaction) and the
+rest (cleaning, dedupe, sealing personal columns), and the run's counts (which must be equal across
+baselines). The CPU column is this process's only (not the database server's): steadier than wall
+time on a shared machine.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ BASELINES = ("skip+full-restore", "seek+keys-only")
 
 CHILD = """
 import collections, json, sys, time
+import connectors.archive_loader as loader
 import connectors.legacy_sources as sources
 import hrbridge.pipelines.migration as m
 
@@ -58,6 +61,7 @@ def timed(owner, name, label, **force):
 legacy = baseline == "skip+full-restore"
 timed(m.Migration, "restore", "restore", **({"expected": True} if legacy else {}))
 timed(sources.CsvSource, "read_batch", "read_batch")
+timed(loader.ArchiveLoader, "load_batch", "load")
 options = lambda: m.MigrationOptions(source=source, target=target, batch_size=batch_size, run_id="bench-tasks")
 clock = time.perf_counter()
 specs = m.plan(options())
@@ -127,16 +131,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{args.rows:,} rows ({args.encoding}), {args.batch_size:,}-row batches, "
           f"target {'Postgres' if args.pg_url else 'SQLite'}; per-batch task = migrate_batch() in a fresh run context")
     print(f"{'baseline':20} {'plan s':>7} {'batch':>6} {'wall s':>7} {'CPU s':>6} {'restore':>8} {'read':>6} "
-          f"{'rest':>6} {'all batches s':>14}")
+          f"{'load':>6} {'rest':>6} {'all batches s':>14}")
     for name, result in results.items():
         batches = result["batches"]
         total = sum(b["wall"] for b in batches)
         for label, batch in (("first", batches[0]), ("last", batches[-1])):
-            rest = batch["wall"] - batch.get("restore", 0.0) - batch.get("read_batch", 0.0)
+            rest = batch["wall"] - sum(batch.get(part, 0.0) for part in ("restore", "read_batch", "load"))
             head = (name, f"{result['plan']:.2f}") if label == "first" else ("", "")
             tail = f"{total:.1f}" if label == "first" else ""
             print(f"{head[0]:20} {head[1]:>7} {batch['batch_no']:>6} {batch['wall']:7.2f} {batch['cpu']:6.2f} "
-                  f"{batch.get('restore', 0.0):8.2f} {batch.get('read_batch', 0.0):6.2f} {rest:6.2f} {tail:>14}")
+                  f"{batch.get('restore', 0.0):8.2f} {batch.get('read_batch', 0.0):6.2f} {batch.get('load', 0.0):6.2f} "
+                  f"{rest:6.2f} {tail:>14}")
     growth = {b: results[b]["batches"][-1]["wall"] - results[b]["batches"][0]["wall"] for b in BASELINES}
     print(f"last − first batch: {growth[BASELINES[0]]:.2f} s → {growth[BASELINES[1]]:.2f} s")
     same = len({json.dumps(c, sort_keys=True) for c in counts.values()}) == 1
