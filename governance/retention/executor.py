@@ -34,6 +34,7 @@ from governance.retention.config import ARTEFACTS, Policy, RetentionConfig, Stor
 from governance.retention.holds import active_holds, forget_released_holds
 from governance.retention.protocols import (
     CRYPTO_SYSTEM,
+    ERASED,
     ExternalEraser,
     Shredder,
     erased_name,
@@ -246,6 +247,7 @@ class RetentionExecutor:
             for item in self.work_items():
                 items.append(self._walk(item, run_id, as_of, dry_run=False, on_batch=on_batch))
             external = self._drain(run_id)
+            renamed = self._forget_shredded_ids()
         except BaseException as exc:
             self._finish_run(run_id, "failed", mask_pii(f"{type(exc).__name__}: {exc}")[:2000])
             raise
@@ -253,8 +255,26 @@ class RetentionExecutor:
         summary = self._summary(items, as_of)
         summary.update(run_id=run_id, resumed=resumed, dry_run=False,
                        external={"retried": retried, "this_run": external},
-                       log_entries=self._log_entries(run_id), requests_refused=refused)
+                       log_entries=self._log_entries(run_id), requests_refused=refused,
+                       key_records_pseudonymised=renamed)
         return summary
+
+    def _forget_shredded_ids(self) -> int:
+        """Destroyed data keys whose record still names the person (shredded before records kept only
+        the pseudonym, or by a vault without one) are renamed to ``erased:<pseudonym>``; how many people."""
+        from governance.crypto.schema import data_keys
+
+        engine = getattr(self.shredder, "engine", None)
+        if engine is None or getattr(self.shredder, "tombstone", None) is None:
+            return 0
+        if not sa.inspect(engine).has_table(data_keys.name):
+            return 0
+        with engine.connect() as conn:
+            named = conn.execute(sa.select(data_keys.c.subject_id).distinct().where(
+                data_keys.c.destroyed_at.is_not(None), ~data_keys.c.subject_id.startswith(ERASED))).scalars().all()
+        for subject in named:
+            self.shredder.shred(subject)  # type: ignore[union-attr] - no live key left: renames the record only
+        return len(named)
 
     # ---- runs and checkpoints ------------------------------------------------------------------
     def _start_run(self, now: datetime) -> tuple[str, datetime, bool]:

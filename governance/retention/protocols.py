@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 CRYPTO_SYSTEM = "crypto-shred"
+ERASED = "erased:"  # the prefix of an erased person's pseudonym in records that prove the erasure
 
 
 def erased_name(pseudonymise: Callable[[str], str]) -> Callable[[str], str]:
@@ -22,7 +23,7 @@ def erased_name(pseudonymise: Callable[[str], str]) -> Callable[[str], str]:
 
     def name(subject_id: str) -> str:
         """``erased:`` and the deletion log's HMAC of ``subject_id``."""
-        return f"erased:{pseudonymise(str(subject_id))}"
+        return f"{ERASED}{pseudonymise(str(subject_id))}"
 
     return name
 

@@ -92,3 +92,19 @@ def test_with_the_hub_provider_the_pepper_is_read_from_the_hub(engine: Engine, t
     vault = default_vault(engine, settings=settings)
     assert vault.tombstone("cand-1") == f"erased:{pseudonymise(b'hub-pepper', 'cand-1')}"
     assert not (tmp_path / "home" / "keys").exists(), "the pepper is read from the hub, no file is created"
+
+
+def test_a_retention_run_renames_records_shredded_before_pseudonyms(engine: Engine, tmp_path: Path) -> None:
+    from tests.factories.retention import NOW, create_tables, make_executor
+
+    create_tables(engine, engine)
+    old = Vault.local(engine, tmp_path / "home")  # an earlier version: the record kept the id
+    old.encrypt("cand-old", "x@example.com", **WHERE)
+    old.encrypt("cand-live", "y@example.com", **WHERE)
+    old.shred("cand-old")
+    vault = Vault.local(engine, tmp_path / "home")
+    executor = make_executor(engine, engine, tmp_path / "keys", shredder=vault)
+    assert executor.run(NOW)["key_records_pseudonymised"] == 1
+    marker = f"erased:{executor.log.pseudonymise('cand-old')}"
+    assert _subjects(engine) == [("cand-live", 1, False), (marker, 1, True)]
+    assert vault.is_shredded("cand-old") and executor.run(NOW)["key_records_pseudonymised"] == 0
