@@ -63,9 +63,11 @@ class BiasConfig:
 
 def _access(engine: Engine, settings: Settings, role: str) -> tuple[Any, Any]:
     from governance.access import Policy
-    from governance.crypto import Vault
+    from hrbridge.pipelines.pii import default_vault
 
-    return Policy.from_yaml(settings.configs_dir / "roles.yaml"), Vault.local(engine, settings.home)
+    # The installation's vault: the configured key provider (local keyring or the hub's sealed
+    # master keys, so any worker reads the categories) and the erased-person pseudonyms.
+    return Policy.from_yaml(settings.configs_dir / "roles.yaml"), default_vault(engine, settings.home, settings=settings)
 
 
 def store_categories(engine: Engine, rows: Iterable[Mapping[str, Any]], *, role: str, source: str,

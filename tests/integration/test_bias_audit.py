@@ -104,3 +104,37 @@ def test_an_alternative_process_leaves_out_that_application_only(hub) -> None:
             for app in (chosen, None)])  # an answer without an application id leaves everyone else in
     kept = load_population(hub, start, end, config)
     assert len(kept) == len(everyone) - 1 and chosen not in set(kept["application_id"])
+
+
+def test_with_the_hub_key_provider_another_worker_reads_the_categories(tmp_path, monkeypatch) -> None:
+    """Categories sealed on one worker are audited on another that shares only the hub and the KEK."""
+    import base64
+    import os
+
+    def worker(name: str) -> None:
+        home = tmp_path / name
+        home.mkdir(exist_ok=True)
+        monkeypatch.setenv("HRBRIDGE_HOME", str(home))
+        monkeypatch.setenv("HRBRIDGE_REPORTS_DIR", str(home / "reports"))
+
+    monkeypatch.setenv("HRBRIDGE_DB_URL", f"sqlite:///{tmp_path / 'hub.db'}")
+    monkeypatch.setenv("HRBRIDGE_KEY_PROVIDER", "hub")
+    monkeypatch.setenv("HRBRIDGE_KEK", base64.b64encode(os.urandom(32)).decode())
+    worker("a")
+    assert main(["keys", "init", "--json"]) == 0
+    engine = hub_engine(load_settings())
+    rows = [r for r in population() if r["job_family"] == population()[0]["job_family"]][:20]
+    assert store_categories(engine, rows, role="auditor", source="survey") == len(rows)
+
+    worker("b")  # no keyring, no keys folder: only the hub and HRBRIDGE_KEK
+    with engine.begin() as conn:
+        conn.execute(interview_results.insert(), [{
+            "result_id": f"R{r['application_id']}", "invitation_id": f"I{r['application_id']}",
+            "candidate_id": r["candidate_id"], "application_id": r["application_id"], "job_family": r["job_family"],
+            "completed_at": datetime(2026, 11, 15, tzinfo=UTC), "overall_score": r["overall_score"],
+            "dimensions": [], "keywords": [], "clips": [], "source": "poll", "run_id": "r",
+            "stored_at": datetime(2026, 11, 15, tzinfo=UTC)} for r in rows])
+    start, end = month_bounds("2026-11")
+    loaded = load_population(hub_engine(load_settings()), start, end, BiasConfig.load())
+    assert len(loaded) == len(rows) and loaded["sex"].notna().all()
+    assert not list((tmp_path / "b").glob("keyring*"))  # nothing local was created to read them
