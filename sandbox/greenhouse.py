@@ -36,7 +36,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sandbox import seed as seeding
-from sandbox.server import SandboxRequest, SandboxResponse, SandboxServer
+from sandbox.server import RecordKinds, SandboxRequest, SandboxResponse, SandboxServer
 
 DEFAULT_CLIENTS = {"hrbridge-gh-client": "gh-sandbox-secret"}
 DEFAULT_USER_ID = "4080"
@@ -73,7 +73,7 @@ def _value_ok(value_type: str, value: Any) -> bool:
     return isinstance(value, str) and len(value) <= 2000
 
 
-class GreenhouseSandbox(SandboxServer):
+class GreenhouseSandbox(RecordKinds, SandboxServer):
     """Greenhouse Harvest v3 on loopback, seeded with bilingual recruiting data."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, seed: int = 7, candidates: int = 60,
@@ -147,16 +147,6 @@ class GreenhouseSandbox(SandboxServer):
             "created_at": iso(att["createdDateTime"]), "updated_at": iso(att["lastModifiedDateTime"])}
 
     # -- in-process API ------------------------------------------------------------------------------
-
-    def records(self, kind: str) -> list[dict[str, Any]]:
-        """Copies of every record of ``kind`` (as served)."""
-        with self._lock:
-            return [copy.deepcopy(r) for r in self._data[kind].values()]
-
-    def count(self, kind: str) -> int:
-        """How many records ``kind`` holds."""
-        with self._lock:
-            return len(self._data[kind])
 
     def now(self) -> datetime:
         """Wall-clock now with ms precision, never before the previous stamp."""

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlencode
 
 from sandbox import seed as seeding
 from sandbox.greenhouse import iso
-from sandbox.server import SandboxRequest, SandboxResponse, SandboxServer
+from sandbox.server import RecordKinds, SandboxRequest, SandboxResponse, SandboxServer
 
 DEFAULT_CLIENTS = {"papi-hrbridge-sandbox": "personio-sandbox-secret"}
 KINDS = ("jobs", "candidates", "applications")
@@ -37,7 +37,7 @@ def _when(text: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-class PersonioSandbox(SandboxServer):
+class PersonioSandbox(RecordKinds, SandboxServer):
     """Personio recruiting v2 on loopback."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, seed: int = 7, candidates: int = 60,
@@ -74,16 +74,6 @@ class PersonioSandbox(SandboxServer):
         self.route("PATCH", r"/v2/recruiting/applications/(?P<id>[\w-]+)", self._patch)
 
     # -- in-process API ------------------------------------------------------------------------------
-
-    def records(self, kind: str) -> list[dict[str, Any]]:
-        """Copies of every record of ``kind``."""
-        with self._lock:
-            return [copy.deepcopy(r) for r in self._data[kind].values()]
-
-    def count(self, kind: str) -> int:
-        """How many records ``kind`` holds."""
-        with self._lock:
-            return len(self._data[kind])
 
     def touch(self, kind: str, record_id: str, **fields: Any) -> datetime:
         """Change fields of a record and stamp ``updated_at``; returns the stamp."""

@@ -14,6 +14,7 @@ thread and binds to loopback by default.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import threading
@@ -149,6 +150,23 @@ class FaultInjector:
                     self.fired.append((fault.kind, path))
                     return fault
         return None
+
+
+class RecordKinds:
+    """In-process reads for a sandbox that keeps its records as ``_data[kind][id]`` under ``_lock``."""
+
+    _data: dict[str, dict[Any, dict[str, Any]]]
+    _lock: Any
+
+    def records(self, kind: str) -> list[dict[str, Any]]:
+        """Copies of every record of ``kind`` (as served)."""
+        with self._lock:
+            return [copy.deepcopy(r) for r in self._data[kind].values()]
+
+    def count(self, kind: str) -> int:
+        """How many records ``kind`` holds."""
+        with self._lock:
+            return len(self._data[kind])
 
 
 class SandboxServer:

@@ -70,6 +70,15 @@ def kek_id(kek: bytes) -> str:
     return hmac.new(kek, b"hrbridge kek id", hashlib.sha256).hexdigest()[:16]
 
 
+def kek_ring(keks: Sequence[bytes] | bytes) -> tuple[dict[str, bytes], str]:
+    """KEKs by fingerprint, and the fingerprint of the one that seals (the first; the others only
+    open, during a KEK rotation)."""
+    keks = [keks] if isinstance(keks, bytes) else list(keks)
+    if not keks:
+        raise KekError("no key-encryption key given")
+    return {kek_id(k): k for k in keks}, kek_id(keks[0])
+
+
 def _aad(key_id: str, epoch: int) -> bytes:
     return f"hrbridge master key|{len(key_id)}:{key_id}|{epoch}".encode()
 
@@ -89,12 +98,8 @@ class HubKeyProvider(MasterKeyWrapping):
     creates_first_key = False
 
     def __init__(self, engine: sa.Engine, keks: Sequence[bytes] | bytes, *, read_only: bool = False) -> None:
-        keks = [keks] if isinstance(keks, bytes) else list(keks)
-        if not keks:
-            raise KekError("no key-encryption key given")
         self.engine = engine
-        self.keks = {kek_id(k): k for k in keks}
-        self.sealing_kek = kek_id(keks[0])
+        self.keks, self.sealing_kek = kek_ring(keks)
         self._cache: dict[str, tuple[float, bytes]] = {}
         if not read_only:
             metadata.create_all(engine, tables=[master_keys])

@@ -20,7 +20,7 @@ from typing import Protocol, runtime_checkable
 import sqlalchemy as sa
 
 from governance.crypto.errors import CryptoError, KeyProviderUnavailable
-from governance.crypto.kek import KekError, kek_id
+from governance.crypto.kek import KekError, kek_ring
 from governance.crypto.keyring import _open, _seal
 from governance.crypto.schema import metadata, shared_secrets
 
@@ -116,12 +116,8 @@ class HubSecretStore:
     creates_on_first_use = False
 
     def __init__(self, engine: sa.Engine, keks: Sequence[bytes] | bytes, *, read_only: bool = False) -> None:
-        keks = [keks] if isinstance(keks, bytes) else list(keks)
-        if not keks:
-            raise KekError("no key-encryption key given")
         self.engine = engine
-        self.keks = {kek_id(k): k for k in keks}
-        self.sealing_kek = kek_id(keks[0])
+        self.keks, self.sealing_kek = kek_ring(keks)
         if not read_only:
             metadata.create_all(engine, tables=[shared_secrets])
 

@@ -27,10 +27,8 @@ from tests.factories.fairness import population
 from tests.factories.receivers import alert_connections
 
 
-@pytest.fixture
-def hub(hrbridge_home):
-    engine = hub_engine(load_settings())
-    rows = population()
+def _store_results(engine: sa.Engine, rows: list[dict]) -> None:
+    """One stored November result per generated person (the audit's population)."""
     with engine.begin() as conn:
         conn.execute(interview_results.insert(), [{
             "result_id": f"R{r['application_id']}", "invitation_id": f"I{r['application_id']}",
@@ -38,6 +36,13 @@ def hub(hrbridge_home):
             "completed_at": datetime(2026, 11, 15, tzinfo=UTC), "overall_score": r["overall_score"],
             "dimensions": [], "keywords": [], "clips": [], "source": "poll", "run_id": "r",
             "stored_at": datetime(2026, 11, 15, tzinfo=UTC)} for r in rows])
+
+
+@pytest.fixture
+def hub(hrbridge_home):
+    engine = hub_engine(load_settings())
+    rows = population()
+    _store_results(engine, rows)
     stored = store_categories(engine, rows, role="auditor", source="survey")
     assert stored == len(rows)
     return engine
@@ -127,13 +132,7 @@ def test_with_the_hub_key_provider_another_worker_reads_the_categories(tmp_path,
     assert store_categories(engine, rows, role="auditor", source="survey") == len(rows)
 
     worker("b")  # no keyring, no keys folder: only the hub and HRBRIDGE_KEK
-    with engine.begin() as conn:
-        conn.execute(interview_results.insert(), [{
-            "result_id": f"R{r['application_id']}", "invitation_id": f"I{r['application_id']}",
-            "candidate_id": r["candidate_id"], "application_id": r["application_id"], "job_family": r["job_family"],
-            "completed_at": datetime(2026, 11, 15, tzinfo=UTC), "overall_score": r["overall_score"],
-            "dimensions": [], "keywords": [], "clips": [], "source": "poll", "run_id": "r",
-            "stored_at": datetime(2026, 11, 15, tzinfo=UTC)} for r in rows])
+    _store_results(engine, rows)
     start, end = month_bounds("2026-11")
     loaded = load_population(hub_engine(load_settings()), start, end, BiasConfig.load())
     assert len(loaded) == len(rows) and loaded["sex"].notna().all()
