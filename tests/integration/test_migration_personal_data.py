@@ -31,15 +31,27 @@ def _source(tmp_path: Path) -> tuple[Path, object]:
     return path, frame
 
 
-def _every_text(url: str) -> list[str]:
+def _every_text(url: str) -> list[tuple[str, str]]:
+    """Every stored value as (kind, text): ``str``, ``bytes`` (its repr) or ``number``."""
     engine = make_engine(url)
     values = []
     with engine.connect() as conn:
         for name in sa.inspect(conn).get_table_names():
             for row in conn.execute(sa.text(f'SELECT * FROM "{name}"')):  # noqa: S608 - names from the database
-                values += [str(v) for v in row if isinstance(v, str | bytes | float | int)]
+                values += [("str", v) if isinstance(v, str) else ("bytes", repr(bytes(v))) if isinstance(v, bytes)
+                           else ("number", str(v)) for v in row if isinstance(v, str | bytes | float | int)]
     engine.dispose()
     return values
+
+
+def _holds(stored: tuple[str, str], value: str) -> bool:
+    """``value`` in clear in a stored value: inside a string, a number equal to it, or inside binary
+    data (checkpoints) when it is long enough not to occur there by chance; a 5-digit value does
+    turn up in the digits of compressed keys about once in fifteen runs."""
+    kind, text = stored
+    if kind == "number":
+        return text == value
+    return value in text and (kind == "str" or len(value) >= 8)
 
 
 def test_personal_columns_are_sealed_and_verified_by_digest(tmp_path: Path, db_url: str, hrbridge_home: Path,
@@ -55,8 +67,8 @@ def test_personal_columns_are_sealed_and_verified_by_digest(tmp_path: Path, db_u
     stored = _every_text(db_url)
     for column in ("身份证号", "手机", "邮箱", "薪资"):
         for value in frame[column]:
-            assert not any(value in text for text in stored), (column, value)
-    assert not any("13800000007" in text or "12345" == text for text in stored)
+            assert not any(_holds(text, value) for text in stored), (column, value)
+    assert not any(_holds(text, "13800000007") or _holds(text, "12345") for text in stored)
 
     engine = make_engine(db_url)
     with engine.connect() as conn:
