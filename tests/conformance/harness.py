@@ -239,3 +239,5 @@ def personio() -> Iterator[Control]:
 HARNESSES: dict[str, Callable[[], Any]] = {
     "successfactors": successfactors, "greenhouse": greenhouse, "sap_hcm": sap_hcm, "personio": personio,
 }
+# Sources spoken over HTTP, where throttling (429) and server errors (5xx) exist; SAP HCM is RFC.
+OVER_HTTP = ("successfactors", "greenhouse", "personio")

@@ -18,7 +18,7 @@ import pytest
 
 from connectors.errors import AuthenticationError, RetryBudgetExceeded
 from connectors.source import MemoryState, SourceStream, as_datetime
-from tests.conformance.harness import HARNESSES, Control
+from tests.conformance.harness import HARNESSES, OVER_HTTP, Control
 
 LOOKBACK = timedelta(seconds=2)
 
@@ -26,6 +26,14 @@ LOOKBACK = timedelta(seconds=2)
 @pytest.fixture(params=sorted(HARNESSES))
 def control(request: pytest.FixtureRequest) -> Iterator[Control]:
     with HARNESSES[request.param]() as running:
+        yield running
+
+
+@pytest.fixture(params=OVER_HTTP)
+def http_control(request: pytest.FixtureRequest) -> Iterator[Control]:
+    """A source spoken over HTTP (the only ones with throttling and server errors to retry)."""
+    with HARNESSES[request.param]() as running:
+        assert running.inject is not None, f"{running.label}: no fault injection"
         yield running
 
 
@@ -71,9 +79,8 @@ def test_deleted_records_are_detected(control: Control) -> None:
         assert gone not in keys and len(keys) == control.count(name), name
 
 
-def test_throttling_and_server_errors_are_retried_then_fail_clearly(control: Control) -> None:
-    if control.inject is None:
-        pytest.skip(f"{control.label} has no HTTP layer: no 429 or 5xx to retry")
+def test_throttling_and_server_errors_are_retried_then_fail_clearly(http_control: Control) -> None:
+    control = http_control
     control.inject("applications", "429", 2)
     control.inject("candidates", "503", 1)
     assert len(_rows(control, "applications")) == control.count("applications")
