@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from hrbridge.artefacts import artefact_store
 from hrbridge.settings import load_settings
 from tests.cluster import compose
 from tests.cluster.api import AirflowApi
@@ -20,7 +21,6 @@ from tests.cluster.topology import Topology
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.postgres]
 WAITING = {"awaiting_input", "deferred"}  # a human-in-the-loop task parked until someone answers
-PAGES_PLUGIN = compose.REPO / "plugins" / "hrbridge_plugin.py"
 
 
 class ApiRunner:
@@ -127,15 +127,12 @@ def test_compose_health_checks_pass_on_every_service(cluster: Topology) -> None:
 
 
 def test_reports_written_by_a_worker_are_read_elsewhere(cluster: Topology, sandboxes: Any, tmp_path: Path) -> None:
-    artefacts = pytest.importorskip("hrbridge.artefacts", reason="the artefact store has not landed yet")
-    store = artefacts.artefact_store(_cluster_settings(cluster, tmp_path))
+    store = artefact_store(_cluster_settings(cluster, tmp_path))
     reports = store.list("validation")
     assert reports, "no validation report reached the artefact store"
     page = store.get(reports[-1].key)
     assert page.content_type.startswith("text/html") and len(page.data) > 0
     assert store.list("migration"), "no migration report reached the artefact store"
-    if not PAGES_PLUGIN.exists():
-        pytest.skip("the pages plugin (artefact downloads in the api-server) has not landed yet")
     # read through the api-server as an HR user: the bytes a worker stored, served by another process
     hr = cluster.client("hr.demo")
     served = hr.session.get(f"{cluster.api_url}/hrbridge/api/artefacts/{reports[-1].key}", timeout=30)
